@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Kernel side of systrace-top.
+ *
+ * - Every syscall of every process is counted per (process, syscall) in a
+ *   per-CPU hash from the raw BTF sys_enter tracepoint: the one hot path,
+ *   kept to a filter check and a counter increment.
+ * - Discrete events (exec, fork, exit, open) go through one ring buffer.
+ *   A record that cannot be reserved is counted in `lost`, per kind.
+ * - The filter lives in .bss, an array map the collector writes while the
+ *   programs run.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "systrace.h"
+
+#define AT_FDCWD -100
+#define O_CREAT 0100
+#define O_WRONLY 01
+#define O_TRUNC 01000
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set before load. */
+const volatile __u32 self_tgid = 0;  /* the tool's own events are not streamed */
+const volatile __u32 nr_cpus = 1;
+
+/* Set while running. */
+struct filter filter = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOST_KINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct count_key);
+	__type(value, __u64);
+} syscall_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32); /* tgid */
+	__type(value, struct syscall_bitmap);
+} syscall_bitmaps SEC(".maps");
+
+/* Exec records are built at sys_enter (argv lives in the old image) and sent
+ * at sys_exit with the result. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* tid */
+	__type(value, struct exec_event);
+} pending_execs SEC(".maps");
+
+struct open_args {
+	__u64 ts;
+	const char *path;
+	__s32 dfd;
+	__u32 flags;
+	__u32 mode;
+	__u32 call;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct open_args);
+} pending_opens SEC(".maps");
+
+/* Scratch space too large for the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_event);
+} exec_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_event);
+} open_scratch SEC(".maps");
+
+struct dir_buf {
+	char buf[OPEN_PATH_LEN * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dir_buf);
+} dir_scratch SEC(".maps");
+
+/* Forces the skeleton to generate Rust types for the records. */
+struct exec_event _exec_event = {};
+struct fork_event _fork_event = {};
+struct exit_event _exit_event = {};
+struct open_event _open_event = {};
+struct count_key _count_key = {};
+struct syscall_bitmap _syscall_bitmap = {};
+
+static __always_inline void count_lost(__u32 kind)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &kind);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool comm_passes(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (!filter.comm_set)
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < TASK_COMM_LEN; i++) {
+		if (comm[i] != filter.comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool passes(__u32 tgid)
+{
+	if (filter.tgid && filter.tgid != tgid)
+		return false;
+	return comm_passes();
+}
+
+/* ---- syscall counting: the hot path ---- */
+
+static __noinline void count_first(struct count_key *key)
+{
+	__u64 one = 1;
+	__u64 *n;
+	struct syscall_bitmap *bm;
+
+	if (bpf_map_update_elem(&syscall_counts, key, &one, BPF_NOEXIST)) {
+		/* Another CPU created it meanwhile, or the map is full. */
+		n = bpf_map_lookup_elem(&syscall_counts, key);
+		if (n)
+			*n += 1;
+		else
+			count_lost(LOST_COUNT);
+		return;
+	}
+	bm = bpf_map_lookup_elem(&syscall_bitmaps, &key->tgid);
+	if (!bm) {
+		struct syscall_bitmap empty = {};
+
+		bpf_map_update_elem(&syscall_bitmaps, &key->tgid, &empty, BPF_NOEXIST);
+		bm = bpf_map_lookup_elem(&syscall_bitmaps, &key->tgid);
+		if (!bm) {
+			/* Counted, but the collector must find it by scanning. */
+			count_lost(LOST_COUNT);
+			return;
+		}
+	}
+	__sync_fetch_and_or(&bm->bits[(key->nr / 64) & (SYSCALL_BITMAP_WORDS - 1)],
+			    1ULL << (key->nr % 64));
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(count_syscall, struct pt_regs *regs, long id)
+{
+	struct count_key key;
+	__u64 *n;
+
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	if (filter.tgid && filter.tgid != key.tgid)
+		return 0;
+	if (!comm_passes())
+		return 0;
+	key.nr = (id >= 0 && id < MAX_SYSCALLS) ? id : MAX_SYSCALLS - 1;
+	n = bpf_map_lookup_elem(&syscall_counts, &key);
+	if (n) {
+		*n += 1;
+		return 0;
+	}
+	count_first(&key);
+	return 0;
+}
+
+/* ---- process lifecycle ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct fork_event *e;
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+
+	if (!passes(tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_FORK);
+		return 0;
+	}
+	e->kind = EVENT_FORK;
+	e->pid = tgid;
+	e->tid = BPF_CORE_READ(child, pid);
+	e->ppid = BPF_CORE_READ(parent, tgid);
+	e->parent_tid = BPF_CORE_READ(parent, pid);
+	e->thread = e->pid == e->ppid;
+	e->ts = bpf_ktime_get_ns();
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	struct exit_event *e;
+	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	/* A thread that dies inside a traced syscall leaves no sys_exit. */
+	bpf_map_delete_elem(&pending_execs, &tid);
+	bpf_map_delete_elem(&pending_opens, &tid);
+
+	/* do_exit() has already decremented signal->live: 0 means this is
+	 * the last thread of the process. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!passes(tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_EXIT);
+		return 0;
+	}
+	e->kind = EVENT_EXIT;
+	e->pid = tgid;
+	e->tid = tid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->ts = bpf_ktime_get_ns();
+	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static __always_inline int exec_enter(const char *filename, const char *const *argv)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__u32 zero = 0;
+	struct exec_event *e;
+	__u32 off;
+	long n;
+
+	if (pid_tgid >> 32 == self_tgid)
+		return 0;
+	e = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!e)
+		return 0;
+	e->kind = EVENT_EXEC;
+	e->ts = bpf_ktime_get_ns();
+	e->argc = 0;
+	e->argv_truncated = 0;
+
+	n = bpf_probe_read_user_str(e->data, EXEC_ARG_LEN, filename);
+	off = n > 0 ? n : 0;
+
+	for (int i = 0; i < EXEC_MAX_ARGS; i++) {
+		const char *arg = NULL;
+
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			goto done;
+		if (off >= EXEC_DATA_LEN) {
+			e->argv_truncated = 1;
+			goto done;
+		}
+		n = bpf_probe_read_user_str(&e->data[off & (EXEC_DATA_LEN - 1)],
+					    EXEC_ARG_LEN, arg);
+		if (n <= 0) {
+			e->argv_truncated = 1;
+			goto done;
+		}
+		/* An argument cut at EXEC_ARG_LEN is spotted by the collector
+		 * from its length: a branch here would multiply the
+		 * verifier's states by each argument. */
+		off += n;
+		e->argc++;
+	}
+	/* Read EXEC_MAX_ARGS: is there one more? */
+	{
+		const char *arg = NULL;
+
+		bpf_probe_read_user(&arg, sizeof(arg), &argv[EXEC_MAX_ARGS]);
+		if (arg)
+			e->argv_truncated = 1;
+	}
+done:
+	e->data_len = off;
+	if (bpf_map_update_elem(&pending_execs, &tid, e, BPF_ANY))
+		count_lost(LOST_EXEC);
+	return 0;
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct task_struct *task;
+	struct exec_event *e;
+	__u64 size;
+
+	e = bpf_map_lookup_elem(&pending_execs, &tid);
+	if (!e)
+		return 0;
+	e->pid = pid_tgid >> 32;
+	e->tid = tid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ret = ret;
+	task = (struct task_struct *)bpf_get_current_task();
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	if (passes(e->pid)) {
+		size = offsetof(struct exec_event, data) + e->data_len;
+		if (size > sizeof(*e))
+			size = sizeof(*e);
+		if (bpf_ringbuf_output(&events, e, size, 0))
+			count_lost(LOST_EXEC);
+	}
+	bpf_map_delete_elem(&pending_execs, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+/* ---- open ---- */
+
+static __always_inline int open_enter(__u32 call, int dfd, const char *path, __u32 flags,
+				      __u32 mode)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct open_args args = {};
+
+	if (pid_tgid >> 32 == self_tgid || !passes(pid_tgid >> 32))
+		return 0;
+	args.ts = bpf_ktime_get_ns();
+	args.path = path;
+	args.dfd = dfd;
+	args.flags = flags;
+	args.mode = mode;
+	args.call = call;
+	if (bpf_map_update_elem(&pending_opens, &tid, &args, BPF_ANY))
+		count_lost(LOST_OPEN);
+	return 0;
+}
+
+/*
+ * Writes the absolute path of `path` (a directory) into `out`, ending at
+ * out[OPEN_PATH_LEN], walking d_parent and crossing mounts up to the task's
+ * root. Returns where the path starts, or OPEN_PATH_LEN if it could not be
+ * resolved completely.
+ */
+static __always_inline __u32 dir_path(struct path *path, struct task_struct *task, char *out)
+{
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	__u32 pos = OPEN_PATH_LEN;
+
+	for (int i = 0; i < DIR_DEPTH; i++) {
+		struct dentry *mnt_root;
+		/* Forget pos's exact range, so that the verifier's states at
+		 * the loop head match whichever way the last step went. */
+		pos &= OPEN_PATH_LEN * 2 - 1;
+		barrier_var(pos);
+		mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		struct qstr name;
+		__u32 len;
+
+		if (dentry == root_dentry && vfsmnt == root_mnt)
+			goto complete;
+		if (dentry == mnt_root || dentry == parent) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (dentry != mnt_root || mnt == mnt_parent)
+				goto complete; /* the global root */
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = &mnt->mnt;
+			continue;
+		}
+		name = BPF_CORE_READ(dentry, d_name);
+		len = name.len;
+		if (len + 1 > pos || pos > OPEN_PATH_LEN)
+			return OPEN_PATH_LEN; /* too long */
+		pos -= len + 1;
+		out[pos & (OPEN_PATH_LEN - 1)] = '/';
+		bpf_probe_read_kernel(&out[(pos + 1) & (OPEN_PATH_LEN - 1)],
+				      len & (OPEN_PATH_LEN - 1), name.name);
+		dentry = parent;
+	}
+	return OPEN_PATH_LEN; /* deeper than DIR_DEPTH */
+complete:
+	if (pos == OPEN_PATH_LEN) {
+		pos -= 1;
+		out[pos] = '/';
+	}
+	return pos;
+}
+
+/* The directory a relative path opened through `dfd` is relative to. */
+static __always_inline struct file *dfd_file(struct task_struct *task, int dfd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+
+	if (dfd < 0 || (unsigned int)dfd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[dfd]);
+	return file;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct task_struct *task;
+	struct open_args *args;
+	struct open_event *e;
+	struct dir_buf *dir;
+	__u32 zero = 0, pos;
+	__u64 size;
+	long n;
+
+	args = bpf_map_lookup_elem(&pending_opens, &tid);
+	if (!args)
+		return 0;
+	e = bpf_map_lookup_elem(&open_scratch, &zero);
+	dir = bpf_map_lookup_elem(&dir_scratch, &zero);
+	if (!e || !dir)
+		goto out;
+
+	e->kind = EVENT_OPEN;
+	e->pid = pid_tgid >> 32;
+	e->tid = tid;
+	e->ret = ret;
+	e->dfd = args->dfd;
+	e->flags = args->flags;
+	e->mode = args->mode;
+	e->call = args->call;
+	e->ts = args->ts;
+	e->duration_ns = bpf_ktime_get_ns() - args->ts;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	e->dir_len = 0;
+	n = bpf_probe_read_user_str(e->data, OPEN_PATH_LEN, args->path);
+	e->path_len = n > 0 ? n - 1 : 0;
+
+	if (e->path_len > 0 && e->path_len < OPEN_PATH_LEN - 1 && e->data[0] != '/') {
+		struct path *where = NULL;
+
+		task = (struct task_struct *)bpf_get_current_task();
+		if (e->dfd == AT_FDCWD) {
+			struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+			where = __builtin_preserve_access_index(&fs->pwd);
+		} else {
+			struct file *file = dfd_file(task, e->dfd);
+
+			if (file)
+				where = __builtin_preserve_access_index(&file->f_path);
+		}
+		if (where) {
+			pos = dir_path(where, task, dir->buf);
+			if (pos < OPEN_PATH_LEN) {
+				__u32 len = OPEN_PATH_LEN - pos;
+
+				bpf_probe_read_kernel(
+					&e->data[(e->path_len + 1) & (OPEN_PATH_LEN - 1)],
+					len & (OPEN_PATH_LEN - 1), &dir->buf[pos & (OPEN_PATH_LEN - 1)]);
+				e->dir_len = len & (OPEN_PATH_LEN - 1);
+			}
+		}
+	}
+
+	size = offsetof(struct open_event, data) + e->path_len + 1 + e->dir_len;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, 0))
+		count_lost(LOST_OPEN);
+out:
+	bpf_map_delete_elem(&pending_opens, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_OPEN, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1],
+			  ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_CREAT, AT_FDCWD, (const char *)ctx->args[0],
+			  O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(OPEN_OPENAT, ctx->args[0], (const char *)ctx->args[1], ctx->args[2],
+			  ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	return open_enter(OPEN_OPENAT2, ctx->args[0], (const char *)ctx->args[1], how.flags,
+			  how.mode);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}

@@ -1,0 +1,158 @@
+//! The top opened files: opens, errors and openers per path, bounded.
+
+use std::collections::HashMap;
+
+use super::event::OpenEvent;
+
+/// Distinct opener PIDs remembered per file.
+const MAX_OPENERS: usize = 32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileStats {
+    pub path: String,
+    pub opens: u64,
+    pub errors: u64,
+    /// (positive errno, count), most frequent first after `top`.
+    pub errnos: Vec<(i32, u64)>,
+    /// Distinct PIDs that opened it, up to MAX_OPENERS.
+    pub openers: Vec<u32>,
+    pub last_pid: u32,
+    pub last_comm: String,
+    pub last_ns: u64,
+}
+
+impl FileStats {
+    pub fn top_errno(&self) -> Option<i32> {
+        self.errnos.iter().max_by_key(|(_, n)| *n).map(|(e, _)| *e)
+    }
+}
+
+pub struct FileTable {
+    files: HashMap<String, FileStats>,
+    capacity: usize,
+    /// Paths dropped to stay within capacity.
+    pub evicted: u64,
+}
+
+impl FileTable {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            files: HashMap::new(),
+            capacity,
+            evicted: 0,
+        }
+    }
+
+    pub fn apply(&mut self, e: &OpenEvent) {
+        if !self.files.contains_key(&e.path) && self.files.len() >= self.capacity + self.capacity / 4
+        {
+            self.evict();
+        }
+        let stats = self
+            .files
+            .entry(e.path.clone())
+            .or_insert_with(|| FileStats {
+                path: e.path.clone(),
+                opens: 0,
+                errors: 0,
+                errnos: Vec::new(),
+                openers: Vec::new(),
+                last_pid: 0,
+                last_comm: String::new(),
+                last_ns: 0,
+            });
+        stats.opens += 1;
+        if e.ret < 0 {
+            stats.errors += 1;
+            match stats.errnos.iter_mut().find(|(errno, _)| *errno == -e.ret) {
+                Some((_, n)) => *n += 1,
+                None => stats.errnos.push((-e.ret, 1)),
+            }
+        }
+        if stats.openers.len() < MAX_OPENERS && !stats.openers.contains(&e.pid) {
+            stats.openers.push(e.pid);
+        }
+        stats.last_pid = e.pid;
+        stats.last_comm.clone_from(&e.comm);
+        stats.last_ns = e.ts_ns;
+    }
+
+    /// Keeps the `capacity` files most opened (most recent first on ties):
+    /// amortised, since it runs once per capacity/4 new paths.
+    fn evict(&mut self) {
+        let mut ranked: Vec<(u64, u64, String)> = self
+            .files
+            .values()
+            .map(|f| (f.opens, f.last_ns, f.path.clone()))
+            .collect();
+        ranked.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        for (_, _, path) in ranked.into_iter().skip(self.capacity) {
+            self.files.remove(&path);
+            self.evicted += 1;
+        }
+    }
+
+    /// The `n` most opened files.
+    pub fn top(&self, n: usize) -> Vec<FileStats> {
+        let mut all: Vec<&FileStats> = self.files.values().collect();
+        all.sort_unstable_by(|a, b| (b.opens, b.last_ns).cmp(&(a.opens, a.last_ns)));
+        all.into_iter().take(n).cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::event::OpenCall;
+
+    fn open(path: &str, pid: u32, ret: i32, ts: u64) -> OpenEvent {
+        OpenEvent {
+            ts_ns: ts,
+            duration_ns: 1,
+            pid,
+            tid: pid,
+            comm: format!("p{pid}"),
+            call: OpenCall::Openat,
+            dfd: -100,
+            flags: 0,
+            mode: 0,
+            ret,
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn counts_opens_errors_and_openers() {
+        let mut t = FileTable::new(100);
+        t.apply(&open("/etc/hosts", 1, 3, 1));
+        t.apply(&open("/etc/hosts", 2, -13, 2));
+        t.apply(&open("/etc/hosts", 2, -2, 3));
+        t.apply(&open("/etc/hosts", 2, -2, 4));
+        t.apply(&open("/etc/passwd", 1, 3, 5));
+        let top = t.top(10);
+        assert_eq!(top[0].path, "/etc/hosts");
+        assert_eq!((top[0].opens, top[0].errors), (4, 3));
+        assert_eq!(top[0].top_errno(), Some(2));
+        assert_eq!(top[0].openers, [1, 2]);
+        assert_eq!((top[0].last_pid, top[0].last_comm.as_str()), (2, "p2"));
+        assert_eq!(top[1].path, "/etc/passwd");
+    }
+
+    #[test]
+    fn stays_bounded_and_keeps_the_most_opened() {
+        let mut t = FileTable::new(100);
+        for _ in 0..50 {
+            t.apply(&open("/hot", 1, 3, 0));
+        }
+        for i in 0..100_000u64 {
+            t.apply(&open(&format!("/cold/{i}"), 1, -2, i));
+        }
+        assert!(t.len() <= 125, "{} files kept", t.len());
+        assert_eq!(t.top(1)[0].path, "/hot");
+        assert!(t.evicted >= 100_000 - 125);
+    }
+}

@@ -1,0 +1,314 @@
+//! The collector thread: owns the BPF objects, turns ring buffer records and
+//! counters into rolling tables, and sends them on as immutable snapshots.
+
+pub mod clock;
+pub mod event;
+pub mod file_table;
+pub mod names;
+pub mod process_tree;
+pub mod seed;
+pub mod syscall_rates;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use libbpf_rs::RingBufferBuilder;
+
+use crate::bpf::{Filter, Probes, SyscallCounts};
+use event::{Event, LostKind};
+use file_table::{FileStats, FileTable};
+use process_tree::{ProcessInfo, ProcessTree, SeedProcess};
+use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
+
+/// Exited processes stay in the tree this long...
+const EXITED_LINGER: Duration = Duration::from_secs(30);
+/// ...and at most this many of them.
+const MAX_EXITED: usize = 4096;
+/// Paths kept in the file table.
+const MAX_FILES: usize = 10_000;
+/// Files sent in a snapshot.
+const SNAPSHOT_FILES: usize = 500;
+/// How often counters of processes whose exit was not seen are looked for.
+const GC_EVERY_TICKS: u64 = 10;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub interval: Duration,
+    pub filter: Filter,
+    /// Send every event as well as the snapshots (headless mode).
+    pub stream_events: bool,
+}
+
+pub enum Command {
+    SetFilter(Filter),
+    Stop,
+}
+
+pub enum Update {
+    /// Programs loaded and attached: from now on nothing is missed.
+    Ready,
+    /// Events in the order the kernel sent them; exits carry their totals.
+    Events(Vec<Event>),
+    Tick(Arc<Snapshot>),
+    /// The last snapshot, after Stop.
+    Stopped(Arc<Snapshot>),
+    Failed(anyhow::Error),
+}
+
+/// Events seen, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EventCounts {
+    pub exec: u64,
+    pub fork: u64,
+    pub exit: u64,
+    pub open: u64,
+}
+
+impl EventCounts {
+    fn add(&mut self, event: &Event) {
+        match event {
+            Event::Exec(_) => self.exec += 1,
+            Event::Fork(_) => self.fork += 1,
+            Event::Exit(_) => self.exit += 1,
+            Event::Open(_) => self.open += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.exec + self.fork + self.exit + self.open
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub ts_ns: u64,
+    /// Seconds since the previous snapshot.
+    pub interval_secs: f64,
+    pub processes: Vec<ProcessInfo>,
+    /// Busiest first.
+    pub rates: Vec<ProcessRate>,
+    pub system_mix: Vec<SyscallRate>,
+    /// Most opened first.
+    pub files: Vec<FileStats>,
+    pub captured: EventCounts,
+    /// Records the kernel could not deliver, by `LostKind`, since start.
+    pub lost: [u64; LostKind::ALL.len()],
+    /// Records that arrived but could not be decoded.
+    pub malformed: u64,
+    pub filter: Filter,
+}
+
+impl Snapshot {
+    pub fn process(&self, pid: u32) -> Option<&ProcessInfo> {
+        self.processes.iter().find(|p| p.pid == pid)
+    }
+}
+
+/// Starts the collector thread.
+pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Update>) {
+    let (command_tx, command_rx) = crossbeam_channel::unbounded();
+    // Bounded: a consumer that falls behind slows the collector, and the
+    // kernel then counts what it could not deliver.
+    let (update_tx, update_rx) = crossbeam_channel::bounded(1024);
+    let handle = std::thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || {
+            if let Err(err) = run(config, &command_rx, &update_tx) {
+                let _ = update_tx.send(Update::Failed(err));
+            }
+        })
+        .expect("spawning the collector thread");
+    (handle, command_tx, update_rx)
+}
+
+fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
+    let mut object = MaybeUninit::uninit();
+    let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter)?;
+
+    let received: Rc<RefCell<Vec<Event>>> = Rc::default();
+    let malformed = Rc::new(RefCell::new(0u64));
+    let mut builder = RingBufferBuilder::new();
+    {
+        let received = received.clone();
+        let malformed = malformed.clone();
+        builder.add(probes.events_map(), move |bytes: &[u8]| {
+            match event::decode(bytes) {
+                Ok(e) => received.borrow_mut().push(e),
+                Err(_) => *malformed.borrow_mut() += 1,
+            }
+            0
+        })?;
+    }
+    let ring = builder.build().context("setting up the ring buffer")?;
+
+    // Seeded after attaching, so that no process falls between the two.
+    let mut tables = Tables::new(config.filter.clone());
+    let now = clock::monotonic_ns();
+    for seed in seed::running_processes() {
+        tables.tree.seed(seed, now);
+    }
+    let _ = updates.send(Update::Ready);
+
+    let mut last_tick = Instant::now();
+    loop {
+        if let Err(err) = ring.poll(Duration::from_millis(50)) {
+            if err.kind() != libbpf_rs::ErrorKind::Interrupted {
+                return Err(err).context("polling the ring buffer");
+            }
+        }
+        let stop = drain_commands(commands, &mut filter, &mut tables);
+        if stop {
+            ring.consume().context("draining the ring buffer")?;
+        }
+        let events = std::mem::take(&mut *received.borrow_mut());
+        if !events.is_empty() {
+            let events = tables.apply(events, &probes);
+            if config.stream_events && updates.send(Update::Events(events)).is_err() {
+                return Ok(()); // nobody listens any more
+            }
+        }
+        tables.malformed = *malformed.borrow();
+        if stop {
+            let snapshot = tables.tick(&probes, last_tick.elapsed())?;
+            let _ = updates.send(Update::Stopped(snapshot));
+            return Ok(());
+        }
+        if last_tick.elapsed() >= config.interval {
+            let snapshot = tables.tick(&probes, last_tick.elapsed())?;
+            last_tick = Instant::now();
+            if updates.send(Update::Tick(snapshot)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Applies pending commands; true when asked to stop.
+fn drain_commands(
+    commands: &Receiver<Command>,
+    filter: &mut crate::bpf::FilterHandle<'_>,
+    tables: &mut Tables,
+) -> bool {
+    loop {
+        match commands.try_recv() {
+            Ok(Command::SetFilter(f)) => {
+                filter.set(&f);
+                tables.filter = f;
+            }
+            Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return true,
+            Err(TryRecvError::Empty) => return false,
+        }
+    }
+}
+
+/// Everything the collector keeps between ticks.
+struct Tables {
+    tree: ProcessTree,
+    files: FileTable,
+    rates: SyscallRates,
+    captured: EventCounts,
+    malformed: u64,
+    filter: Filter,
+    ticks: u64,
+    /// Processes with counters but no /proc entry at the last GC.
+    vanished: HashSet<u32>,
+}
+
+impl Tables {
+    fn new(filter: Filter) -> Self {
+        Self {
+            tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
+            files: FileTable::new(MAX_FILES),
+            rates: SyscallRates::default(),
+            captured: EventCounts::default(),
+            malformed: 0,
+            filter,
+            ticks: 0,
+            vanished: HashSet::new(),
+        }
+    }
+
+    fn apply(&mut self, mut events: Vec<Event>, probes: &Probes<'_>) -> Vec<Event> {
+        for event in &mut events {
+            if let Event::Exit(exit) = event {
+                // Exact totals, even for a process that lived less than a tick.
+                exit.syscalls = probes.take_counts(exit.pid).unwrap_or_default();
+            }
+            self.captured.add(event);
+            self.tree.apply(event);
+            if let Event::Open(open) = event {
+                self.files.apply(open);
+            }
+        }
+        events
+    }
+
+    fn tick(&mut self, probes: &Probes<'_>, elapsed: Duration) -> Result<Arc<Snapshot>> {
+        let now = clock::monotonic_ns();
+        let counts = probes.read_counts()?;
+        self.rates.tick(&counts, elapsed.as_secs_f64());
+        self.tree.tick(now);
+        self.ticks += 1;
+        if self.ticks % GC_EVERY_TICKS == 0 {
+            self.collect_garbage(&counts, probes);
+        }
+        for rate in self.rates.rates() {
+            if self.tree.get(rate.pid).is_none() {
+                self.tree.seed(unseen_process(rate.pid), now);
+            }
+        }
+        let mut processes: Vec<ProcessInfo> = self.tree.processes().cloned().collect();
+        processes.sort_unstable_by_key(|p| p.pid);
+        Ok(Arc::new(Snapshot {
+            ts_ns: now,
+            interval_secs: elapsed.as_secs_f64(),
+            processes,
+            rates: self.rates.rates().to_vec(),
+            system_mix: self.rates.system_mix(),
+            files: self.files.top(SNAPSHOT_FILES),
+            captured: self.captured,
+            lost: probes.lost()?,
+            malformed: self.malformed,
+            filter: self.filter.clone(),
+        }))
+    }
+
+    /// Removes counters of processes that are gone but whose exit never
+    /// arrived (lost, or filtered out). A process must be missing from /proc
+    /// at two GC passes, so that an exit still in the ring buffer wins.
+    fn collect_garbage(&mut self, counts: &HashMap<u32, SyscallCounts>, probes: &Probes<'_>) {
+        let mut vanished = HashSet::new();
+        for (&pid, per_nr) in counts {
+            if seed::is_alive(pid) {
+                continue;
+            }
+            if self.vanished.contains(&pid) {
+                probes.forget(pid, per_nr.iter().map(|&(nr, _)| nr));
+            } else {
+                vanished.insert(pid);
+            }
+        }
+        self.vanished = vanished;
+    }
+}
+
+/// A process known only from its counters (it started before the tool and
+/// was not in /proc then, or its fork was filtered out).
+fn unseen_process(pid: u32) -> SeedProcess {
+    let stat = procfs::process::Process::new(pid as i32).and_then(|p| p.stat());
+    SeedProcess {
+        pid,
+        ppid: stat.as_ref().map_or(0, |s| s.ppid as u32),
+        uid: 0,
+        comm: seed::comm_of(pid).unwrap_or_else(|| "?".into()),
+        argv: Vec::new(),
+        start_ns: 0,
+    }
+}

@@ -1,0 +1,120 @@
+//! Names for the numbers the kernel hands us: syscalls, errnos, open flags,
+//! signals. Tables come from well-kept crates; this only formats them.
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
+use syscalls::{Errno, Sysno};
+
+/// The slot the kernel side counts unknown syscall numbers in.
+/// Keep in sync with MAX_SYSCALLS in src/bpf/systrace.h.
+pub const UNKNOWN_SYSCALL: u32 = 511;
+
+/// The name of syscall `nr` on this architecture, e.g. "getppid".
+pub fn syscall_name(nr: u32) -> String {
+    match Sysno::new(nr as usize) {
+        Some(sysno) => sysno.name().to_string(),
+        None if nr == UNKNOWN_SYSCALL => "unknown".to_string(),
+        None => format!("syscall_{nr}"),
+    }
+}
+
+/// "ENOENT" for 2 (or -2).
+pub fn errno_name(errno: i32) -> String {
+    let errno = errno.abs();
+    match Errno::new(errno).name() {
+        Some(name) => name.to_string(),
+        None => format!("E{errno}"),
+    }
+}
+
+/// "No such file or directory" for 2 (or -2).
+pub fn errno_description(errno: i32) -> &'static str {
+    Errno::new(errno.abs()).description().unwrap_or("Unknown error")
+}
+
+/// Open flags as strace writes them: "O_RDONLY|O_CLOEXEC".
+pub fn open_flags(flags: u32) -> String {
+    let accmode = match flags & libc::O_ACCMODE as u32 {
+        0 => "O_RDONLY".to_string(),
+        1 => "O_WRONLY".to_string(),
+        2 => "O_RDWR".to_string(),
+        other => format!("{other:#x}"),
+    };
+    let mut parts = vec![accmode];
+    let rest = flags & !(libc::O_ACCMODE as u32);
+    let rest = OFlag::from_bits_retain(rest as libc::c_int);
+    let mut named = OFlag::empty();
+    // Some flags share bits (O_TMPFILE holds O_DIRECTORY's, O_SYNC O_DSYNC's)
+    // or have aliases (O_NDELAY): name these the way strace does, first.
+    let preferred = [
+        (OFlag::O_TMPFILE, "O_TMPFILE"),
+        (OFlag::O_SYNC, "O_SYNC"),
+        (OFlag::O_NONBLOCK, "O_NONBLOCK"),
+    ];
+    for (flag, name) in preferred {
+        if rest.contains(flag) {
+            parts.push(name.to_string());
+            named |= flag;
+        }
+    }
+    for (name, flag) in rest.difference(named).iter_names() {
+        if name.starts_with("O_ACCMODE") || flag.intersects(named) {
+            continue;
+        }
+        parts.push(name.to_string());
+        named |= flag;
+    }
+    let unknown = rest.bits() & !named.bits();
+    if unknown != 0 {
+        parts.push(format!("{unknown:#x}"));
+    }
+    parts.join("|")
+}
+
+/// "SIGKILL" for 9.
+pub fn signal_name(signal: i32) -> String {
+    match Signal::try_from(signal) {
+        Ok(sig) => sig.as_str().to_string(),
+        Err(_) => format!("SIG{signal}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_syscalls_of_this_arch() {
+        assert_eq!(syscall_name(libc::SYS_getppid as u32), "getppid");
+        assert_eq!(syscall_name(libc::SYS_openat as u32), "openat");
+        assert_eq!(syscall_name(UNKNOWN_SYSCALL), "unknown");
+    }
+
+    #[test]
+    fn names_errnos_either_sign() {
+        assert_eq!(errno_name(-2), "ENOENT");
+        assert_eq!(errno_name(13), "EACCES");
+        assert_eq!(errno_description(-2), "No such file or directory");
+        assert_eq!(errno_name(4000), "E4000");
+    }
+
+    #[test]
+    fn formats_open_flags_like_strace() {
+        let f = |v: i32| open_flags(v as u32);
+        assert_eq!(f(libc::O_RDONLY), "O_RDONLY");
+        assert_eq!(f(libc::O_RDONLY | libc::O_CLOEXEC), "O_RDONLY|O_CLOEXEC");
+        assert_eq!(
+            f(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC),
+            "O_WRONLY|O_CREAT|O_TRUNC"
+        );
+        assert_eq!(f(libc::O_RDWR | libc::O_TMPFILE), "O_RDWR|O_TMPFILE");
+        assert_eq!(f(libc::O_WRONLY | libc::O_SYNC), "O_WRONLY|O_SYNC");
+        assert_eq!(f(libc::O_RDONLY | libc::O_DIRECTORY), "O_RDONLY|O_DIRECTORY");
+    }
+
+    #[test]
+    fn names_signals() {
+        assert_eq!(signal_name(9), "SIGKILL");
+        assert_eq!(signal_name(15), "SIGTERM");
+    }
+}

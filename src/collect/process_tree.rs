@@ -1,0 +1,338 @@
+//! The process tree: live processes and recently exited ones, built from
+//! fork, exec and exit events on top of a /proc seed.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::event::{Event, ExecEvent, ExitEvent, ForkEvent};
+
+/// Failed execs kept per process.
+const MAX_FAILED_EXECS: usize = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub comm: String,
+    /// The command line; empty for kernel threads.
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    /// CLOCK_MONOTONIC ns.
+    pub start_ns: u64,
+    /// When this tool first saw it: seeded processes carry the seed time.
+    pub seen_ns: u64,
+    pub exit: Option<ExitStatus>,
+    pub failed_execs: Vec<FailedExec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExitStatus {
+    pub ts_ns: u64,
+    pub code: i32,
+    pub signal: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailedExec {
+    pub ts_ns: u64,
+    pub filename: String,
+    pub argv: Vec<String>,
+    /// Positive errno.
+    pub errno: i32,
+}
+
+/// A process as read from /proc at start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedProcess {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub comm: String,
+    pub argv: Vec<String>,
+    pub start_ns: u64,
+}
+
+pub struct ProcessTree {
+    procs: HashMap<u32, ProcessInfo>,
+    /// Exited processes in the order they exited, for eviction.
+    exited: VecDeque<(u64, u32)>,
+    linger_ns: u64,
+    max_exited: usize,
+}
+
+impl ProcessTree {
+    /// Exited processes stay `linger_ns`, and at most `max_exited` of them.
+    pub fn new(linger_ns: u64, max_exited: usize) -> Self {
+        Self {
+            procs: HashMap::new(),
+            exited: VecDeque::new(),
+            linger_ns,
+            max_exited,
+        }
+    }
+
+    pub fn seed(&mut self, seed: SeedProcess, now_ns: u64) {
+        self.procs.insert(
+            seed.pid,
+            ProcessInfo {
+                pid: seed.pid,
+                ppid: seed.ppid,
+                uid: seed.uid,
+                comm: seed.comm,
+                argv: seed.argv,
+                argv_truncated: false,
+                start_ns: seed.start_ns,
+                seen_ns: now_ns,
+                exit: None,
+                failed_execs: Vec::new(),
+            },
+        );
+    }
+
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Fork(e) => self.fork(e),
+            Event::Exec(e) => self.exec(e),
+            Event::Exit(e) => self.exit(e),
+            Event::Open(_) => {}
+        }
+    }
+
+    fn fork(&mut self, e: &ForkEvent) {
+        if e.thread {
+            return;
+        }
+        let parent = self.procs.get(&e.ppid);
+        let info = ProcessInfo {
+            pid: e.pid,
+            ppid: e.ppid,
+            uid: parent.map_or(0, |p| p.uid),
+            comm: e.comm.clone(),
+            argv: parent.map(|p| p.argv.clone()).unwrap_or_default(),
+            argv_truncated: parent.is_some_and(|p| p.argv_truncated),
+            start_ns: e.ts_ns,
+            seen_ns: e.ts_ns,
+            exit: None,
+            failed_execs: Vec::new(),
+        };
+        // A reused PID replaces the exited process that had it.
+        self.procs.insert(e.pid, info);
+    }
+
+    fn exec(&mut self, e: &ExecEvent) {
+        let info = self.procs.entry(e.pid).or_insert_with(|| ProcessInfo {
+            pid: e.pid,
+            ppid: e.ppid,
+            uid: e.uid,
+            comm: e.comm.clone(),
+            argv: Vec::new(),
+            argv_truncated: false,
+            start_ns: e.ts_ns,
+            seen_ns: e.ts_ns,
+            exit: None,
+            failed_execs: Vec::new(),
+        });
+        if e.ret < 0 {
+            if info.failed_execs.len() == MAX_FAILED_EXECS {
+                info.failed_execs.remove(0);
+            }
+            info.failed_execs.push(FailedExec {
+                ts_ns: e.ts_ns,
+                filename: e.filename.clone(),
+                argv: e.argv.clone(),
+                errno: -e.ret,
+            });
+            return;
+        }
+        info.ppid = e.ppid;
+        info.uid = e.uid;
+        info.comm = e.comm.clone();
+        info.argv = e.argv.clone();
+        info.argv_truncated = e.argv_truncated;
+    }
+
+    fn exit(&mut self, e: &ExitEvent) {
+        let info = self.procs.entry(e.pid).or_insert_with(|| ProcessInfo {
+            pid: e.pid,
+            ppid: e.ppid,
+            uid: 0,
+            comm: e.comm.clone(),
+            argv: Vec::new(),
+            argv_truncated: false,
+            start_ns: e.start_ns,
+            seen_ns: e.ts_ns,
+            exit: None,
+            failed_execs: Vec::new(),
+        });
+        info.exit = Some(ExitStatus {
+            ts_ns: e.ts_ns,
+            code: e.exit_code(),
+            signal: e.signal(),
+        });
+        self.exited.push_back((e.ts_ns, e.pid));
+    }
+
+    /// Forgets exited processes that lingered long enough, or too many.
+    pub fn tick(&mut self, now_ns: u64) {
+        while let Some(&(ts, pid)) = self.exited.front() {
+            let expired = now_ns.saturating_sub(ts) >= self.linger_ns;
+            if !expired && self.exited.len() <= self.max_exited {
+                break;
+            }
+            self.exited.pop_front();
+            // Only if the PID was not reused since.
+            if self
+                .procs
+                .get(&pid)
+                .is_some_and(|p| p.exit.as_ref().is_some_and(|x| x.ts_ns == ts))
+            {
+                self.procs.remove(&pid);
+            }
+        }
+    }
+
+    pub fn get(&self, pid: u32) -> Option<&ProcessInfo> {
+        self.procs.get(&pid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.procs.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fork(pid: u32, ppid: u32, ts: u64) -> Event {
+        Event::Fork(ForkEvent {
+            ts_ns: ts,
+            pid,
+            tid: pid,
+            ppid,
+            parent_tid: ppid,
+            thread: false,
+            comm: "sh".into(),
+        })
+    }
+
+    fn exec(pid: u32, ppid: u32, argv: &[&str], ret: i32) -> Event {
+        Event::Exec(ExecEvent {
+            ts_ns: 10,
+            pid,
+            tid: pid,
+            ppid,
+            uid: 1000,
+            comm: argv[0].into(),
+            filename: format!("/bin/{}", argv[0]),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            argv_truncated: false,
+            ret,
+        })
+    }
+
+    fn exit(pid: u32, ts: u64, status: u32) -> Event {
+        Event::Exit(ExitEvent {
+            ts_ns: ts,
+            pid,
+            tid: pid,
+            ppid: 1,
+            comm: "x".into(),
+            wait_status: status,
+            start_ns: 0,
+            syscalls: vec![],
+        })
+    }
+
+    fn seeded() -> ProcessTree {
+        let mut tree = ProcessTree::new(1_000, 100);
+        tree.seed(
+            SeedProcess {
+                pid: 1,
+                ppid: 0,
+                uid: 0,
+                comm: "init".into(),
+                argv: vec!["/sbin/init".into()],
+                start_ns: 0,
+            },
+            0,
+        );
+        tree
+    }
+
+    #[test]
+    fn fork_then_exec_builds_a_child_with_its_command_line() {
+        let mut tree = seeded();
+        tree.apply(&fork(10, 1, 5));
+        assert_eq!(tree.get(10).unwrap().argv, ["/sbin/init"]); // inherited
+        tree.apply(&exec(10, 1, &["ls", "-l"], 0));
+        let p = tree.get(10).unwrap();
+        assert_eq!((p.ppid, p.uid, p.argv.clone()), (1, 1000, vec!["ls".into(), "-l".into()]));
+    }
+
+    #[test]
+    fn failed_exec_is_kept_and_does_not_change_the_command_line() {
+        let mut tree = seeded();
+        tree.apply(&fork(10, 1, 5));
+        tree.apply(&exec(10, 1, &["nope"], -2));
+        let p = tree.get(10).unwrap();
+        assert_eq!(p.argv, ["/sbin/init"]);
+        assert_eq!(p.failed_execs[0].errno, 2);
+        assert_eq!(p.failed_execs[0].filename, "/bin/nope");
+    }
+
+    #[test]
+    fn threads_do_not_become_processes() {
+        let mut tree = seeded();
+        tree.apply(&Event::Fork(ForkEvent {
+            ts_ns: 1,
+            pid: 1,
+            tid: 77,
+            ppid: 1,
+            parent_tid: 1,
+            thread: true,
+            comm: "init".into(),
+        }));
+        assert_eq!(tree.len(), 1);
+    }
+
+    #[test]
+    fn exited_processes_linger_then_leave() {
+        let mut tree = seeded();
+        tree.apply(&fork(10, 1, 5));
+        tree.apply(&exit(10, 100, 9));
+        let status = tree.get(10).unwrap().exit.clone().unwrap();
+        assert_eq!((status.code, status.signal), (0, Some(9)));
+        tree.tick(500);
+        assert!(tree.get(10).is_some());
+        tree.tick(1_100);
+        assert!(tree.get(10).is_none());
+        assert!(tree.get(1).is_some());
+    }
+
+    #[test]
+    fn exited_processes_are_bounded() {
+        let mut tree = ProcessTree::new(u64::MAX, 3);
+        for pid in 100..110 {
+            tree.apply(&fork(pid, 1, pid as u64));
+            tree.apply(&exit(pid, pid as u64, 0));
+        }
+        tree.tick(200);
+        assert_eq!(tree.len(), 3);
+        assert!(tree.get(109).is_some());
+    }
+
+    #[test]
+    fn reused_pid_survives_the_old_ones_eviction() {
+        let mut tree = ProcessTree::new(1_000, 100);
+        tree.apply(&fork(10, 1, 5));
+        tree.apply(&exit(10, 10, 0));
+        tree.apply(&fork(10, 1, 20));
+        tree.tick(5_000);
+        assert!(tree.get(10).is_some_and(|p| p.exit.is_none()));
+    }
+}

@@ -1,0 +1,52 @@
+//! The processes that already run when the tool starts, read from /proc.
+
+use super::process_tree::SeedProcess;
+
+/// Every process readable in /proc. Processes that vanish while being read
+/// are skipped: they will not produce events either.
+pub fn running_processes() -> Vec<SeedProcess> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    let ticks = procfs::ticks_per_second().max(1);
+    all.filter_map(Result::ok)
+        .filter_map(|p| {
+            let stat = p.stat().ok()?;
+            Some(SeedProcess {
+                pid: stat.pid as u32,
+                ppid: stat.ppid as u32,
+                uid: p.uid().unwrap_or(0),
+                comm: stat.comm.clone(),
+                argv: p.cmdline().unwrap_or_default(),
+                start_ns: stat.starttime * 1_000_000_000 / ticks,
+            })
+        })
+        .collect()
+}
+
+/// The command name of a running process, for counters whose process was
+/// never seen starting.
+pub fn comm_of(pid: u32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().to_string())
+}
+
+pub fn is_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_this_process_with_its_command_line() {
+        let me = std::process::id();
+        let seeds = running_processes();
+        let seed = seeds.iter().find(|s| s.pid == me).expect("this process is seeded");
+        assert_eq!(seed.ppid, nix::unistd::getppid().as_raw() as u32);
+        assert_eq!(seed.argv, std::env::args().collect::<Vec<_>>());
+        assert!(is_alive(me));
+        assert!(comm_of(me).is_some());
+    }
+}

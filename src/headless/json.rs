@@ -1,0 +1,278 @@
+//! JSON-lines records: the scripting interface. Field names are a contract
+//! with scripts (documented in README.md): add fields, never rename them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::collect::clock::WallClock;
+use crate::collect::event::{Event, LostKind};
+use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
+use crate::collect::{EventCounts, Snapshot};
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record<'a> {
+    Start {
+        ts: f64,
+        pid: u32,
+        interval: f64,
+        filter_pid: Option<u32>,
+        filter_comm: Option<&'a str>,
+    },
+    Exec {
+        ts: f64,
+        pid: u32,
+        tid: u32,
+        ppid: u32,
+        uid: u32,
+        comm: &'a str,
+        filename: &'a str,
+        argv: &'a [String],
+        argv_truncated: bool,
+        ret: i32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Fork {
+        ts: f64,
+        pid: u32,
+        tid: u32,
+        ppid: u32,
+        thread: bool,
+        comm: &'a str,
+    },
+    Exit {
+        ts: f64,
+        pid: u32,
+        ppid: u32,
+        comm: &'a str,
+        exit_code: i32,
+        signal: Option<String>,
+        core_dumped: bool,
+        lifetime_ms: f64,
+        syscalls: BTreeMap<String, u64>,
+    },
+    Open {
+        ts: f64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        call: &'static str,
+        path: &'a str,
+        flags: String,
+        ret: i32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        duration_us: f64,
+    },
+    Rates {
+        ts: f64,
+        interval: f64,
+        processes: Vec<ProcessRates<'a>>,
+    },
+    Lost {
+        ts: f64,
+        kind: &'static str,
+        count: u64,
+        total: u64,
+    },
+    Summary {
+        ts: f64,
+        duration_s: f64,
+        events: EventCounts,
+        lost: BTreeMap<&'static str, u64>,
+        malformed: u64,
+    },
+}
+
+#[derive(Serialize)]
+pub struct ProcessRates<'a> {
+    pid: u32,
+    comm: &'a str,
+    per_sec: f64,
+    total: u64,
+    syscalls: BTreeMap<String, u64>,
+}
+
+fn error_of(ret: i32) -> Option<String> {
+    (ret < 0).then(|| errno_name(ret))
+}
+
+fn by_name(counts: impl IntoIterator<Item = (u32, u64)>) -> BTreeMap<String, u64> {
+    let mut named = BTreeMap::new();
+    for (nr, n) in counts {
+        *named.entry(syscall_name(nr)).or_insert(0) += n;
+    }
+    named
+}
+
+pub fn event_record<'a>(event: &'a Event, clock: &WallClock) -> Record<'a> {
+    match event {
+        Event::Exec(e) => Record::Exec {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            tid: e.tid,
+            ppid: e.ppid,
+            uid: e.uid,
+            comm: &e.comm,
+            filename: &e.filename,
+            argv: &e.argv,
+            argv_truncated: e.argv_truncated,
+            ret: e.ret,
+            error: error_of(e.ret),
+        },
+        Event::Fork(e) => Record::Fork {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            tid: e.tid,
+            ppid: e.ppid,
+            thread: e.thread,
+            comm: &e.comm,
+        },
+        Event::Exit(e) => Record::Exit {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            ppid: e.ppid,
+            comm: &e.comm,
+            exit_code: e.exit_code(),
+            signal: e.signal().map(signal_name),
+            core_dumped: e.core_dumped(),
+            lifetime_ms: e.lifetime_ns() as f64 / 1e6,
+            syscalls: by_name(e.syscalls.iter().copied()),
+        },
+        Event::Open(e) => Record::Open {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            tid: e.tid,
+            comm: &e.comm,
+            call: e.call.name(),
+            path: &e.path,
+            flags: open_flags(e.flags),
+            ret: e.ret,
+            error: error_of(e.ret),
+            duration_us: e.duration_ns as f64 / 1e3,
+        },
+    }
+}
+
+/// Processes that made syscalls during the last interval, busiest first.
+pub fn rates_record<'a>(snapshot: &'a Snapshot, clock: &WallClock) -> Record<'a> {
+    let processes = snapshot
+        .rates
+        .iter()
+        .filter(|r| r.per_sec > 0.0)
+        .map(|r| ProcessRates {
+            pid: r.pid,
+            comm: snapshot.process(r.pid).map_or("?", |p| p.comm.as_str()),
+            per_sec: (r.per_sec * 10.0).round() / 10.0,
+            total: r.total,
+            syscalls: by_name(r.syscalls.iter().map(|s| (s.nr, s.total))),
+        })
+        .collect();
+    Record::Rates {
+        ts: clock.seconds(snapshot.ts_ns),
+        interval: snapshot.interval_secs,
+        processes,
+    }
+}
+
+/// One record per kind whose loss grew since `before`.
+pub fn lost_records(
+    before: &[u64; LostKind::ALL.len()],
+    snapshot: &Snapshot,
+    clock: &WallClock,
+) -> Vec<Record<'static>> {
+    LostKind::ALL
+        .iter()
+        .filter(|k| snapshot.lost[**k as usize] > before[**k as usize])
+        .map(|&k| Record::Lost {
+            ts: clock.seconds(snapshot.ts_ns),
+            kind: k.name(),
+            count: snapshot.lost[k as usize] - before[k as usize],
+            total: snapshot.lost[k as usize],
+        })
+        .collect()
+}
+
+pub fn summary_record(snapshot: &Snapshot, duration_s: f64, clock: &WallClock) -> Record<'static> {
+    Record::Summary {
+        ts: clock.seconds(snapshot.ts_ns),
+        duration_s,
+        events: snapshot.captured,
+        lost: LostKind::ALL
+            .iter()
+            .map(|&k| (k.name(), snapshot.lost[k as usize]))
+            .collect(),
+        malformed: snapshot.malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::event::{ExitEvent, decode, tests::exec_record, tests::open_record};
+
+    fn json(record: &Record) -> serde_json::Value {
+        serde_json::to_value(record).unwrap()
+    }
+
+    #[test]
+    fn exec_record_has_the_documented_fields() {
+        let clock = WallClock::now();
+        let event = decode(&exec_record("/nope", &["nope", "x"], -2)).unwrap();
+        let v = json(&event_record(&event, &clock));
+        assert_eq!(v["type"], "exec");
+        assert_eq!(v["argv"], serde_json::json!(["nope", "x"]));
+        assert_eq!(v["ret"], -2);
+        assert_eq!(v["error"], "ENOENT");
+        for field in ["ts", "pid", "tid", "ppid", "uid", "comm", "filename", "argv_truncated"] {
+            assert!(v.get(field).is_some(), "{field} missing");
+        }
+    }
+
+    #[test]
+    fn successful_open_has_no_error_field() {
+        let clock = WallClock::now();
+        let event = decode(&open_record("/etc/hosts", "", 3)).unwrap();
+        let v = json(&event_record(&event, &clock));
+        assert_eq!(v["type"], "open");
+        assert_eq!(v["flags"], "O_RDONLY|O_CLOEXEC");
+        assert_eq!(v["ret"], 3);
+        assert!(v.get("error").is_none());
+    }
+
+    #[test]
+    fn exit_record_names_syscalls_and_signal() {
+        let clock = WallClock::now();
+        let event = Event::Exit(ExitEvent {
+            ts_ns: 3_000_000,
+            pid: 5,
+            tid: 5,
+            ppid: 1,
+            comm: "x".into(),
+            wait_status: 9,
+            start_ns: 1_000_000,
+            syscalls: vec![(libc::SYS_getppid as u32, 100_000), (libc::SYS_read as u32, 2)],
+        });
+        let v = json(&event_record(&event, &clock));
+        assert_eq!(v["signal"], "SIGKILL");
+        assert_eq!(v["lifetime_ms"], 2.0);
+        assert_eq!(v["syscalls"]["getppid"], 100_000);
+        assert_eq!(v["syscalls"]["read"], 2);
+    }
+
+    #[test]
+    fn lost_records_only_for_kinds_that_grew() {
+        let clock = WallClock::now();
+        let snapshot = Snapshot {
+            lost: [0, 0, 0, 7, 0],
+            ..Default::default()
+        };
+        let records = lost_records(&[0, 0, 0, 2, 0], &snapshot, &clock);
+        assert_eq!(records.len(), 1);
+        let v = json(&records[0]);
+        assert_eq!((v["kind"].as_str(), v["count"].as_u64()), (Some("open"), Some(5)));
+        assert_eq!(v["total"], 7);
+    }
+}

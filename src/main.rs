@@ -1,0 +1,98 @@
+//! systrace-top: what every process is doing at the system-call level.
+
+mod bpf;
+mod collect;
+mod headless;
+mod ui;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+use bpf::Filter;
+use collect::Config;
+
+/// A live, system-wide view of execs, opened files and syscall rates, from
+/// eBPF. Without --json it opens the terminal UI.
+#[derive(Parser, Debug)]
+#[command(version, about, after_help = "Needs root (or CAP_BPF, CAP_PERFMON) and a kernel \
+    >= 5.8 with BTF. JSON records are described in README.md.")]
+struct Cli {
+    /// Write JSON lines to stdout (exec, fork, exit, open, rates, lost, summary)
+    #[arg(long)]
+    json: bool,
+
+    /// Stop after SECS seconds and print a summary
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+
+    /// Seconds between rate snapshots
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    interval: Duration,
+
+    /// Only this process (its threads included)
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+
+    /// Only processes whose command name (comm, 15 bytes at most) is NAME
+    #[arg(long, value_name = "NAME")]
+    comm: Option<String>,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.01..=86_400.0 * 365.0).contains(&secs) {
+        return Err(format!("`{s}` seconds is out of range (0.01 or more)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            let text = err.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!(
+                "systrace-top: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("systrace-top: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Some(pid) = cli.pid {
+        if pid == 0 || !collect::seed::is_alive(pid) {
+            bail!("no process with PID {pid}");
+        }
+    }
+    if cli.comm.as_deref().is_some_and(str::is_empty) {
+        bail!("--comm needs a non-empty command name");
+    }
+    bpf::env::prepare()?;
+    let config = Config {
+        interval: cli.interval,
+        filter: Filter {
+            pid: cli.pid,
+            comm: cli.comm,
+        },
+        stream_events: cli.json,
+    };
+    if cli.json {
+        headless::run_json(config, cli.duration)
+    } else {
+        ui::run(config, cli.duration)
+    }
+}
