@@ -209,8 +209,9 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
     let header = std::mem::offset_of!(types::exec_event, data);
     let e: types::exec_event = read_record(bytes, header)?;
     let data = &bytes[header..];
-    let used = (e.data_len as usize).min(data.len());
-    let mut strings = data[..used].split(|&b| b == 0);
+    let used = &data[..(e.data_len as usize).min(data.len())];
+    let used = used.strip_suffix(&[0]).unwrap_or(used);
+    let mut strings = used.split(|&b| b == 0);
     let filename = strings.next().map(lossy).unwrap_or_default();
     let argv: Vec<String> = strings.take(e.argc as usize).map(lossy).collect();
     Ok(ExecEvent {

@@ -1,0 +1,46 @@
+//! A process with known behaviour for the kernel tests: whatever it is asked
+//! to do, it does exactly, so the tests can check what was traced.
+//!
+//! probe getppid N   make exactly N getppid syscalls, then exit 0
+//! probe chain N     spawn `probe chain N-1` (down to 1) and wait for it
+//! probe spin MS     for MS milliseconds: getppid, open /dev/null, sleep 5 ms
+//! probe EXIT CODE   exit with CODE
+//! anything else     exit 0
+
+use std::process::{Command, exit};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize| -> u64 { args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0) };
+    match args.get(1).map(String::as_str) {
+        Some("getppid") => {
+            for _ in 0..arg(2) {
+                // SAFETY: getppid has no arguments and cannot fail.
+                unsafe { libc::syscall(libc::SYS_getppid) };
+            }
+        }
+        Some("chain") => {
+            let depth = arg(2);
+            if depth > 1 {
+                let me = std::env::current_exe().expect("own path");
+                let status = Command::new(me)
+                    .args(["chain", &(depth - 1).to_string()])
+                    .status()
+                    .expect("spawning the next link");
+                exit(status.code().unwrap_or(1));
+            }
+        }
+        Some("spin") => {
+            let until = Instant::now() + Duration::from_millis(arg(2));
+            while Instant::now() < until {
+                // SAFETY: as above.
+                unsafe { libc::syscall(libc::SYS_getppid) };
+                drop(std::fs::File::open("/dev/null"));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Some("exit") => exit(arg(2) as i32),
+        _ => {}
+    }
+}

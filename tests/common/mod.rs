@@ -1,0 +1,121 @@
+//! Shared by the tests that run the real binary against the real kernel.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_systrace-top");
+
+/// True when the kernel tests can run. Outside root they are skipped with a
+/// reason; under CI (CI=true) skipping is a failure.
+pub fn can_trace(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: CI=true but not running as root: kernel tests must run in CI");
+    }
+    eprintln!("SKIPPED {test}: loading BPF programs needs root (run the tests with sudo)");
+    false
+}
+
+/// The probe example, built by `cargo test` next to the test binaries.
+pub fn probe_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let probe = dir.join("examples").join("probe");
+    assert!(
+        probe.exists(),
+        "{} is missing: run the tests with `cargo test`, which builds examples",
+        probe.display()
+    );
+    probe
+}
+
+/// A name no other test or run uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// systrace-top --json running in the background.
+pub struct Tracer {
+    child: Child,
+    lines: crossbeam_channel::Receiver<String>,
+}
+
+impl Tracer {
+    /// Starts the tracer and waits for its start record.
+    pub fn start(args: &[&str]) -> Tracer {
+        let mut child = Command::new(BIN)
+            .arg("--json")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting systrace-top");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = crossbeam_channel::unbounded();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("systrace-top printed nothing within 60 s");
+        let start: Value = serde_json::from_str(&first).expect("first line is JSON");
+        assert_eq!(start["type"], "start", "first record: {first}");
+        Tracer { child, lines }
+    }
+
+    /// Stops it with SIGINT and returns every record after the start one.
+    pub fn stop(mut self) -> Vec<Value> {
+        // Let the ring buffer and the last tick carry what just happened.
+        std::thread::sleep(Duration::from_millis(300));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .expect("signalling systrace-top");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "systrace-top did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "systrace-top exited with {status}");
+        let records: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+            .collect();
+        let last = records.last().expect("records after start");
+        assert_eq!(last["type"], "summary", "the last record is the summary");
+        records
+    }
+}
+
+pub fn of_type<'a>(records: &'a [Value], kind: &str) -> impl Iterator<Item = &'a Value> {
+    let kind = kind.to_string();
+    records.iter().filter(move |r| r["type"] == kind.as_str())
+}

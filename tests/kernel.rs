@@ -1,0 +1,217 @@
+//! Loads the real programs into the running kernel and checks what they
+//! report about child processes whose behaviour is known exactly.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use common::{Tracer, can_trace, of_type, probe_path, unique};
+use serde_json::{Value, json};
+
+#[test]
+fn exec_reports_exact_argv_parent_and_result() {
+    if !can_trace("exec_reports_exact_argv_parent_and_result") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(unique("systrace-exec"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join(unique("probe-copy"));
+    std::fs::copy(probe_path(), &copy).unwrap();
+
+    let tracer = Tracer::start(&[]);
+    let status = Command::new(&copy)
+        .arg0("probe")
+        .args(["alpha", "b c", "日本"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let records = tracer.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let path = copy.to_str().unwrap();
+    let execs: Vec<&Value> = of_type(&records, "exec")
+        .filter(|r| r["filename"] == path)
+        .collect();
+    assert_eq!(execs.len(), 1, "one exec of {path}: {execs:?}");
+    let exec = execs[0];
+    assert_eq!(exec["argv"], json!(["probe", "alpha", "b c", "日本"]));
+    assert_eq!(exec["argv_truncated"], false);
+    assert_eq!(exec["ppid"], std::process::id());
+    assert_eq!(exec["ret"], 0);
+    assert!(exec.get("error").is_none());
+    assert_eq!(exec["pid"], exec["tid"]);
+
+    // Its exit follows, with its totals.
+    let pid = exec["pid"].clone();
+    let exit = of_type(&records, "exit")
+        .find(|r| r["pid"] == pid)
+        .expect("the probe's exit");
+    assert_eq!(exit["exit_code"], 0);
+    assert_eq!(exit["signal"], Value::Null);
+    assert!(exit["syscalls"]["execve"].as_u64() >= Some(1), "{exit}");
+}
+
+#[test]
+fn long_argv_is_complete_or_marked_truncated() {
+    if !can_trace("long_argv_is_complete_or_marked_truncated") {
+        return;
+    }
+    let tag = unique("argv");
+    let many: Vec<String> = (0..100).map(|i| format!("{tag}-{i}")).collect();
+    let huge = "x".repeat(5000);
+
+    let tracer = Tracer::start(&[]);
+    Command::new("/bin/true").args(&many).status().unwrap();
+    Command::new("/bin/true").arg(&tag).arg(&huge).status().unwrap();
+    let records = tracer.stop();
+
+    let execs: Vec<&Value> = of_type(&records, "exec")
+        .filter(|r| r["argv"][1].as_str().is_some_and(|a| a.starts_with(&tag)))
+        .collect();
+    assert_eq!(execs.len(), 2, "{execs:?}");
+    let full = execs.iter().find(|e| e["argv"].as_array().unwrap().len() == 101).unwrap();
+    assert_eq!(full["argv"][100], many[99]);
+    assert_eq!(full["argv_truncated"], false);
+    let cut = execs.iter().find(|e| e["argv"][1] == tag.as_str()).unwrap();
+    assert_eq!(cut["argv_truncated"], true, "a 5000-byte argument is cut and marked");
+}
+
+#[test]
+fn failed_exec_reports_enoent() {
+    if !can_trace("failed_exec_reports_enoent") {
+        return;
+    }
+    let missing = format!("/{}/nothing", unique("systrace-no-such-dir"));
+    let tracer = Tracer::start(&[]);
+    assert!(Command::new(&missing).status().is_err());
+    let records = tracer.stop();
+
+    let exec = of_type(&records, "exec")
+        .find(|r| r["filename"] == missing.as_str())
+        .unwrap_or_else(|| panic!("no exec of {missing}"));
+    assert_eq!(exec["ret"], -2);
+    assert_eq!(exec["error"], "ENOENT");
+}
+
+#[test]
+fn opens_report_absolute_paths_and_errors() {
+    if !can_trace("opens_report_absolute_paths_and_errors") {
+        return;
+    }
+    let absolute = std::env::temp_dir().join(unique("systrace-missing"));
+    let relative = unique("systrace-relative-missing");
+    let cwd = std::env::current_dir().unwrap();
+
+    let tracer = Tracer::start(&[]);
+    assert!(std::fs::File::open(&absolute).is_err());
+    assert!(std::fs::File::open(&relative).is_err());
+    let records = tracer.stop();
+
+    let absolute = absolute.to_str().unwrap();
+    let open = of_type(&records, "open")
+        .find(|r| r["path"] == absolute)
+        .unwrap_or_else(|| panic!("no open of {absolute}"));
+    assert_eq!(open["ret"], -2);
+    assert_eq!(open["error"], "ENOENT");
+    assert_eq!(open["pid"], std::process::id());
+    assert_eq!(open["flags"], "O_RDONLY|O_CLOEXEC");
+
+    let expected = cwd.join(&relative);
+    let expected = expected.to_str().unwrap();
+    let open = of_type(&records, "open")
+        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with(&relative)))
+        .unwrap_or_else(|| panic!("no open of {relative}"));
+    assert_eq!(open["path"], expected, "a relative open is reported absolute");
+    assert_eq!(open["error"], "ENOENT");
+}
+
+#[test]
+fn syscall_counts_are_exact_for_a_short_lived_process() {
+    if !can_trace("syscall_counts_are_exact_for_a_short_lived_process") {
+        return;
+    }
+    let tracer = Tracer::start(&[]);
+    let child = Command::new(probe_path())
+        .args(["getppid", "100000"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait_with_output().unwrap().status;
+    assert!(status.success());
+    let records = tracer.stop();
+
+    let exit = of_type(&records, "exit")
+        .find(|r| r["pid"] == pid)
+        .unwrap_or_else(|| panic!("no exit of {pid}"));
+    assert_eq!(exit["syscalls"]["getppid"], 100_000, "{exit}");
+    assert_eq!(exit["exit_code"], 0);
+    let summary = records.last().unwrap();
+    assert_eq!(summary["lost"]["count"], 0);
+}
+
+#[test]
+fn spawn_chain_has_correct_parent_links() {
+    if !can_trace("spawn_chain_has_correct_parent_links") {
+        return;
+    }
+    let probe = probe_path();
+    let tracer = Tracer::start(&[]);
+    let status = Command::new(&probe).args(["chain", "3"]).status().unwrap();
+    assert!(status.success());
+    let records = tracer.stop();
+
+    let probe = probe.to_str().unwrap();
+    let link = |depth: &str| -> &Value {
+        of_type(&records, "exec")
+            .find(|r| r["filename"] == probe && r["argv"] == json!([probe, "chain", depth]))
+            .unwrap_or_else(|| panic!("no exec of chain {depth}"))
+    };
+    let (top, middle, bottom) = (link("3"), link("2"), link("1"));
+    assert_eq!(top["ppid"], std::process::id());
+    assert_eq!(middle["ppid"], top["pid"]);
+    assert_eq!(bottom["ppid"], middle["pid"]);
+    for (parent, child) in [(top, middle), (middle, bottom)] {
+        assert!(
+            of_type(&records, "fork")
+                .any(|f| f["pid"] == child["pid"] && f["ppid"] == parent["pid"]),
+            "fork of {} by {}",
+            child["pid"],
+            parent["pid"]
+        );
+    }
+    for link in [top, middle, bottom] {
+        assert!(of_type(&records, "exit").any(|x| x["pid"] == link["pid"]));
+    }
+}
+
+#[test]
+fn pid_filter_shows_only_that_process() {
+    if !can_trace("pid_filter_shows_only_that_process") {
+        return;
+    }
+    let mut target = Command::new(probe_path()).args(["spin", "3000"]).spawn().unwrap();
+    let pid = target.id();
+    let tracer = Tracer::start(&["--pid", &pid.to_string(), "--interval", "0.3"]);
+    for _ in 0..3 {
+        Command::new("/bin/true").status().unwrap();
+        let _ = std::fs::File::open("/nonexistent-for-the-filter-test");
+    }
+    target.wait().unwrap();
+    let records = tracer.stop();
+
+    for record in &records {
+        if let Some(p) = record.get("pid") {
+            assert_eq!(p, pid, "a record of another process: {record}");
+        }
+        if record["type"] == "rates" {
+            for process in record["processes"].as_array().unwrap() {
+                assert_eq!(process["pid"], pid, "rates of another process: {record}");
+            }
+        }
+    }
+    assert!(of_type(&records, "open").any(|r| r["path"] == "/dev/null"));
+    assert!(of_type(&records, "rates").any(|r| r["processes"][0]["pid"] == pid));
+    let exit = of_type(&records, "exit").find(|r| r["pid"] == pid).expect("its exit");
+    assert!(exit["syscalls"]["getppid"].as_u64() > Some(10), "{exit}");
+}
