@@ -4,6 +4,9 @@
 //! probe getppid N   make exactly N getppid syscalls, then exit 0
 //! probe chain N     spawn `probe chain N-1` (down to 1) and wait for it
 //! probe spin MS     for MS milliseconds: getppid, open /dev/null, sleep 5 ms
+//! probe open-missing N PATH [wait]
+//!                   try to open PATH (which must not exist) N times; with
+//!                   `wait`, only after reading a line from stdin
 //! probe EXIT CODE   exit with CODE
 //! anything else     exit 0
 
@@ -38,6 +41,18 @@ fn main() {
                 unsafe { libc::syscall(libc::SYS_getppid) };
                 drop(std::fs::File::open("/dev/null"));
                 std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Some("open-missing") => {
+            let path = std::ffi::CString::new(args.get(3).cloned().unwrap_or_default())
+                .expect("a path without NUL");
+            if args.get(4).is_some_and(|a| a == "wait") {
+                std::io::stdin().read_line(&mut String::new()).expect("a line on stdin");
+            }
+            for _ in 0..arg(2) {
+                // SAFETY: a valid C string; the result is only checked.
+                let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+                assert!(fd < 0, "the path exists");
             }
         }
         Some("exit") => exit(arg(2) as i32),

@@ -215,3 +215,38 @@ fn pid_filter_shows_only_that_process() {
     let exit = of_type(&records, "exit").find(|r| r["pid"] == pid).expect("its exit");
     assert!(exit["syscalls"]["getppid"].as_u64() > Some(10), "{exit}");
 }
+
+#[test]
+fn every_open_is_captured_or_counted_lost() {
+    if !can_trace("every_open_is_captured_or_counted_lost") {
+        return;
+    }
+    const OPENS: u64 = 1_000_000;
+    let missing = std::env::temp_dir().join(unique("systrace-storm"));
+    let missing = missing.to_str().unwrap();
+    let mut storm = Command::new(probe_path())
+        .args(["open-missing", &OPENS.to_string(), missing, "wait"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = storm.id();
+    // Nobody reads the tracer's output while the storm runs: the pipe, the
+    // collector's queue and then the ring buffer fill, and the kernel must
+    // count every record it could not deliver.
+    let tracer = Tracer::start(&["--pid", &pid.to_string()]);
+    std::io::Write::write_all(storm.stdin.as_mut().unwrap(), b"go\n").unwrap();
+    assert!(storm.wait().unwrap().success());
+    let records = tracer.stop();
+
+    let captured = of_type(&records, "open").filter(|r| r["path"] == missing).count() as u64;
+    let summary = records.last().unwrap();
+    let lost = summary["lost"]["open"].as_u64().unwrap();
+    eprintln!("open storm: captured {captured}, lost {lost}");
+    assert_eq!(captured + lost, OPENS, "captured {captured} + lost {lost}");
+    assert!(lost > 0, "the ring buffer cannot hold a million records: loss was not counted");
+    let reported: u64 = of_type(&records, "lost")
+        .filter(|r| r["kind"] == "open")
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reported, lost, "lost records add up to the summary");
+}

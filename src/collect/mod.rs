@@ -35,6 +35,10 @@ const MAX_EXITED: usize = 4096;
 const MAX_FILES: usize = 10_000;
 /// Files sent in a snapshot.
 const SNAPSHOT_FILES: usize = 500;
+/// Records taken from the ring buffer at once: bounds what one update holds.
+const MAX_BATCH: usize = 4096;
+/// Longest sleep waiting for records, so commands and ticks are not late.
+const POLL_TIMEOUT: Duration = Duration::from_millis(50);
 /// How often counters of processes whose exit was not seen are looked for.
 const GC_EVERY_TICKS: u64 = 10;
 
@@ -116,7 +120,7 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
     let (command_tx, command_rx) = crossbeam_channel::unbounded();
     // Bounded: a consumer that falls behind slows the collector, and the
     // kernel then counts what it could not deliver.
-    let (update_tx, update_rx) = crossbeam_channel::bounded(1024);
+    let (update_tx, update_rx) = crossbeam_channel::bounded(16);
     let handle = std::thread::Builder::new()
         .name("collector".into())
         .spawn(move || {
@@ -157,25 +161,31 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let _ = updates.send(Update::Ready);
 
     let mut last_tick = Instant::now();
-    loop {
-        if let Err(err) = ring.poll(Duration::from_millis(50)) {
-            if err.kind() != libbpf_rs::ErrorKind::Interrupted {
-                return Err(err).context("polling the ring buffer");
-            }
-        }
-        let stop = drain_commands(commands, &mut filter, &mut tables);
-        if stop {
-            ring.consume().context("draining the ring buffer")?;
+    // Takes up to MAX_BATCH records and sends them on; true if it took
+    // that many, so more may be waiting.
+    let mut pump = |tables: &mut Tables| -> Result<bool> {
+        let consumed = ring.consume_raw_n(MAX_BATCH);
+        if consumed < 0 && consumed != -libc::EINTR {
+            return Err(std::io::Error::from_raw_os_error(-consumed))
+                .context("reading the ring buffer");
         }
         let events = std::mem::take(&mut *received.borrow_mut());
+        tables.malformed = *malformed.borrow();
         if !events.is_empty() {
             let events = tables.apply(events, &probes);
-            if config.stream_events && updates.send(Update::Events(events)).is_err() {
-                return Ok(()); // nobody listens any more
+            // Blocks while the consumer is behind: records then wait in the
+            // ring buffer, and what does not fit is counted as lost there.
+            if config.stream_events {
+                let _ = updates.send(Update::Events(events));
             }
         }
-        tables.malformed = *malformed.borrow();
-        if stop {
+        Ok(consumed >= MAX_BATCH as i32)
+    };
+    loop {
+        let more = pump(&mut tables)?;
+        if drain_commands(commands, &mut filter, &mut tables) {
+            // Deliver what the kernel already sent, then the final tick.
+            while pump(&mut tables)? {}
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             let _ = updates.send(Update::Stopped(snapshot));
             return Ok(());
@@ -184,9 +194,22 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             last_tick = Instant::now();
             if updates.send(Update::Tick(snapshot)).is_err() {
-                return Ok(());
+                return Ok(()); // nobody listens any more
             }
         }
+        if !more {
+            wait_for_records(ring.epoll_fd(), POLL_TIMEOUT);
+        }
+    }
+}
+
+/// Sleeps until the ring buffer has records or `timeout` passes.
+fn wait_for_records(epoll_fd: i32, timeout: Duration) {
+    let mut ready = [libc::epoll_event { events: 0, u64: 0 }];
+    // SAFETY: one epoll_event of room, as passed; EINTR or an error just
+    // ends the wait early.
+    unsafe {
+        libc::epoll_wait(epoll_fd, ready.as_mut_ptr(), 1, timeout.as_millis() as i32);
     }
 }
 

@@ -1,0 +1,30 @@
+# The two Quick start commands (README.md): `make run` and `make test`.
+# Both install what the build needs from apt first, if it is missing.
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux
+BIN := target/release/systrace-top
+ARGS ?=
+
+.PHONY: deps build run test bench
+
+deps:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES); \
+	fi
+
+build: deps
+	cargo build --release
+
+run: build
+	$(SUDO) $(BIN) $(ARGS)
+
+# Kernel tests load BPF programs: the test binaries run as root (through
+# sudo when the build is not), the build itself does not.
+test: deps
+	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$(if $(SUDO),sudo -E,)" cargo test
+
+bench: build
+	cargo build --release --examples
+	$(SUDO) bench/overhead.sh
