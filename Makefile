@@ -23,7 +23,7 @@ run: build
 # Kernel tests load BPF programs: the test binaries run as root (through
 # sudo when the build is not), the build itself does not.
 test: deps
-	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$(if $(SUDO),sudo -E,)" cargo test
+	$(if $(SUDO),CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="sudo -E") cargo test
 
 bench: build
 	cargo build --release --examples

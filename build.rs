@@ -10,8 +10,8 @@ use libbpf_cargo::SkeletonBuilder;
 const SRC: &str = "src/bpf/systrace.bpf.c";
 
 fn main() {
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("systrace.skel.rs");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("systrace.skel.rs");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
     let bpf_arch = match arch.as_str() {
         "x86_64" => "x86",
@@ -28,7 +28,12 @@ fn main() {
         "-Wall".into(),
     ];
     if let Some(extra) = env::var_os("BPF_CFLAGS") {
-        args.extend(extra.to_string_lossy().split_whitespace().map(OsString::from));
+        args.extend(
+            extra
+                .to_string_lossy()
+                .split_whitespace()
+                .map(OsString::from),
+        );
     }
 
     let mut builder = SkeletonBuilder::new();

@@ -47,7 +47,9 @@ fn main() {
             let path = std::ffi::CString::new(args.get(3).cloned().unwrap_or_default())
                 .expect("a path without NUL");
             if args.get(4).is_some_and(|a| a == "wait") {
-                std::io::stdin().read_line(&mut String::new()).expect("a line on stdin");
+                std::io::stdin()
+                    .read_line(&mut String::new())
+                    .expect("a line on stdin");
             }
             for _ in 0..arg(2) {
                 // SAFETY: a valid C string; the result is only checked.

@@ -17,8 +17,12 @@ use collect::Config;
 /// A live, system-wide view of execs, opened files and syscall rates, from
 /// eBPF. Without --json it opens the terminal UI.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = "Needs root (or CAP_BPF, CAP_PERFMON) and a kernel \
-    >= 5.8 with BTF. JSON records are described in README.md.")]
+#[command(
+    version,
+    about,
+    after_help = "Needs root (or CAP_BPF, CAP_PERFMON) and a kernel \
+    >= 5.8 with BTF. JSON records are described in README.md."
+)]
 struct Cli {
     /// Write JSON lines to stdout (exec, fork, exit, open, rates, lost, summary)
     #[arg(long)]
@@ -42,7 +46,9 @@ struct Cli {
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !(0.01..=86_400.0 * 365.0).contains(&secs) {
         return Err(format!("`{s}` seconds is out of range (0.01 or more)"));
     }

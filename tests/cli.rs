@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use common::BIN;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("running systrace-top")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("running systrace-top")
 }
 
 fn one_line_error(out: &Output) -> String {

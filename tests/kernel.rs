@@ -63,18 +63,28 @@ fn long_argv_is_complete_or_marked_truncated() {
 
     let tracer = Tracer::start(&[]);
     Command::new("/bin/true").args(&many).status().unwrap();
-    Command::new("/bin/true").arg(&tag).arg(&huge).status().unwrap();
+    Command::new("/bin/true")
+        .arg(&tag)
+        .arg(&huge)
+        .status()
+        .unwrap();
     let records = tracer.stop();
 
     let execs: Vec<&Value> = of_type(&records, "exec")
         .filter(|r| r["argv"][1].as_str().is_some_and(|a| a.starts_with(&tag)))
         .collect();
     assert_eq!(execs.len(), 2, "{execs:?}");
-    let full = execs.iter().find(|e| e["argv"].as_array().unwrap().len() == 101).unwrap();
+    let full = execs
+        .iter()
+        .find(|e| e["argv"].as_array().unwrap().len() == 101)
+        .unwrap();
     assert_eq!(full["argv"][100], many[99]);
     assert_eq!(full["argv_truncated"], false);
     let cut = execs.iter().find(|e| e["argv"][1] == tag.as_str()).unwrap();
-    assert_eq!(cut["argv_truncated"], true, "a 5000-byte argument is cut and marked");
+    assert_eq!(
+        cut["argv_truncated"], true,
+        "a 5000-byte argument is cut and marked"
+    );
 }
 
 #[test]
@@ -122,7 +132,10 @@ fn opens_report_absolute_paths_and_errors() {
     let open = of_type(&records, "open")
         .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with(&relative)))
         .unwrap_or_else(|| panic!("no open of {relative}"));
-    assert_eq!(open["path"], expected, "a relative open is reported absolute");
+    assert_eq!(
+        open["path"], expected,
+        "a relative open is reported absolute"
+    );
     assert_eq!(open["error"], "ENOENT");
 }
 
@@ -190,7 +203,10 @@ fn pid_filter_shows_only_that_process() {
     if !can_trace("pid_filter_shows_only_that_process") {
         return;
     }
-    let mut target = Command::new(probe_path()).args(["spin", "3000"]).spawn().unwrap();
+    let mut target = Command::new(probe_path())
+        .args(["spin", "3000"])
+        .spawn()
+        .unwrap();
     let pid = target.id();
     let tracer = Tracer::start(&["--pid", &pid.to_string(), "--interval", "0.3"]);
     for _ in 0..3 {
@@ -212,7 +228,9 @@ fn pid_filter_shows_only_that_process() {
     }
     assert!(of_type(&records, "open").any(|r| r["path"] == "/dev/null"));
     assert!(of_type(&records, "rates").any(|r| r["processes"][0]["pid"] == pid));
-    let exit = of_type(&records, "exit").find(|r| r["pid"] == pid).expect("its exit");
+    let exit = of_type(&records, "exit")
+        .find(|r| r["pid"] == pid)
+        .expect("its exit");
     assert!(exit["syscalls"]["getppid"].as_u64() > Some(10), "{exit}");
 }
 
@@ -238,15 +256,50 @@ fn every_open_is_captured_or_counted_lost() {
     assert!(storm.wait().unwrap().success());
     let records = tracer.stop();
 
-    let captured = of_type(&records, "open").filter(|r| r["path"] == missing).count() as u64;
+    let captured = of_type(&records, "open")
+        .filter(|r| r["path"] == missing)
+        .count() as u64;
     let summary = records.last().unwrap();
     let lost = summary["lost"]["open"].as_u64().unwrap();
     eprintln!("open storm: captured {captured}, lost {lost}");
     assert_eq!(captured + lost, OPENS, "captured {captured} + lost {lost}");
-    assert!(lost > 0, "the ring buffer cannot hold a million records: loss was not counted");
+    assert!(
+        lost > 0,
+        "the ring buffer cannot hold a million records: loss was not counted"
+    );
     let reported: u64 = of_type(&records, "lost")
         .filter(|r| r["kind"] == "open")
         .map(|r| r["count"].as_u64().unwrap())
         .sum();
     assert_eq!(reported, lost, "lost records add up to the summary");
+}
+
+#[test]
+fn comm_filter_shows_only_processes_of_that_name() {
+    if !can_trace("comm_filter_shows_only_processes_of_that_name") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(unique("systrace-comm"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = format!("stc{}", std::process::id() % 100_000);
+    let copy = dir.join(&name);
+    std::fs::copy(probe_path(), &copy).unwrap();
+
+    let tracer = Tracer::start(&["--comm", &name]);
+    Command::new("/bin/true").status().unwrap();
+    let status = Command::new(&copy)
+        .args(["getppid", "500"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let records = tracer.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for record in &records {
+        if let Some(comm) = record.get("comm") {
+            assert_eq!(comm, name.as_str(), "a record of another command: {record}");
+        }
+    }
+    let exit = of_type(&records, "exit").next().expect("the probe's exit");
+    assert_eq!(exit["syscalls"]["getppid"], 500);
 }

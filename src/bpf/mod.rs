@@ -68,10 +68,11 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .bss")?;
         write_filter(&mut bss.filter, filter);
-        let mut skel = open.load().context(
-            "the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)",
-        )?;
-        skel.attach().context("attaching BPF programs to their tracepoints failed")?;
+        let mut skel = open
+            .load()
+            .context("the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)")?;
+        skel.attach()
+            .context("attaching BPF programs to their tracepoints failed")?;
         let bss = skel
             .maps
             .bss_data
@@ -120,7 +121,11 @@ impl<'obj> Probes<'obj> {
     /// Removes the counters of processes whose exit was not seen.
     pub fn forget(&self, tgid: u32, nrs: impl Iterator<Item = u32>) {
         for nr in nrs {
-            let _ = self.skel.maps.syscall_counts.delete(&count_key_bytes(tgid, nr));
+            let _ = self
+                .skel
+                .maps
+                .syscall_counts
+                .delete(&count_key_bytes(tgid, nr));
         }
         let _ = self.skel.maps.syscall_bitmaps.delete(&tgid.to_ne_bytes());
     }

@@ -320,9 +320,8 @@ pub(crate) mod tests {
 
     fn as_bytes<T>(value: &T, len: usize) -> Vec<u8> {
         // SAFETY: reading the bytes of a plain-old-data value.
-        let all = unsafe {
-            std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>())
-        };
+        let all =
+            unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) };
         all[..len].to_vec()
     }
 
@@ -353,7 +352,10 @@ pub(crate) mod tests {
         }
         put(&mut e.data, &data);
         e.data_len = data.len() as u32;
-        as_bytes(&e, std::mem::offset_of!(types::exec_event, data) + data.len())
+        as_bytes(
+            &e,
+            std::mem::offset_of!(types::exec_event, data) + data.len(),
+        )
     }
 
     pub(crate) fn open_record(path: &str, dir: &str, ret: i32) -> Vec<u8> {
@@ -376,7 +378,10 @@ pub(crate) mod tests {
         data.push(0);
         data.extend_from_slice(dir.as_bytes());
         put(&mut e.data, &data);
-        as_bytes(&e, std::mem::offset_of!(types::open_event, data) + data.len())
+        as_bytes(
+            &e,
+            std::mem::offset_of!(types::open_event, data) + data.len(),
+        )
     }
 
     #[test]
@@ -448,7 +453,10 @@ pub(crate) mod tests {
         let Event::Exit(x) = decode(&as_bytes(&e, size_of::<types::exit_event>())).unwrap() else {
             panic!("not an exit")
         };
-        assert_eq!((x.exit_code(), x.signal(), x.lifetime_ns()), (3, None, 1_500_000));
+        assert_eq!(
+            (x.exit_code(), x.signal(), x.lifetime_ns()),
+            (3, None, 1_500_000)
+        );
         e.exit_code = 9;
         let Event::Exit(x) = decode(&as_bytes(&e, size_of::<types::exit_event>())).unwrap() else {
             panic!("not an exit")

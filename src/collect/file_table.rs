@@ -44,7 +44,8 @@ impl FileTable {
     }
 
     pub fn apply(&mut self, e: &OpenEvent) {
-        if !self.files.contains_key(&e.path) && self.files.len() >= self.capacity + self.capacity / 4
+        if !self.files.contains_key(&e.path)
+            && self.files.len() >= self.capacity + self.capacity / 4
         {
             self.evict();
         }

@@ -29,7 +29,9 @@ pub fn errno_name(errno: i32) -> String {
 
 /// "No such file or directory" for 2 (or -2).
 pub fn errno_description(errno: i32) -> &'static str {
-    Errno::new(errno.abs()).description().unwrap_or("Unknown error")
+    Errno::new(errno.abs())
+        .description()
+        .unwrap_or("Unknown error")
 }
 
 /// Open flags as strace writes them: "O_RDONLY|O_CLOEXEC".
@@ -109,7 +111,10 @@ mod tests {
         );
         assert_eq!(f(libc::O_RDWR | libc::O_TMPFILE), "O_RDWR|O_TMPFILE");
         assert_eq!(f(libc::O_WRONLY | libc::O_SYNC), "O_WRONLY|O_SYNC");
-        assert_eq!(f(libc::O_RDONLY | libc::O_DIRECTORY), "O_RDONLY|O_DIRECTORY");
+        assert_eq!(
+            f(libc::O_RDONLY | libc::O_DIRECTORY),
+            "O_RDONLY|O_DIRECTORY"
+        );
     }
 
     #[test]

@@ -271,7 +271,10 @@ mod tests {
         assert_eq!(tree.get(10).unwrap().argv, ["/sbin/init"]); // inherited
         tree.apply(&exec(10, 1, &["ls", "-l"], 0));
         let p = tree.get(10).unwrap();
-        assert_eq!((p.ppid, p.uid, p.argv.clone()), (1, 1000, vec!["ls".into(), "-l".into()]));
+        assert_eq!(
+            (p.ppid, p.uid, p.argv.clone()),
+            (1, 1000, vec!["ls".into(), "-l".into()])
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ mod tests {
     fn finds_this_process_with_its_command_line() {
         let me = std::process::id();
         let seeds = running_processes();
-        let seed = seeds.iter().find(|s| s.pid == me).expect("this process is seeded");
+        let seed = seeds
+            .iter()
+            .find(|s| s.pid == me)
+            .expect("this process is seeded");
         assert_eq!(seed.ppid, nix::unistd::getppid().as_raw() as u32);
         assert_eq!(seed.argv, std::env::args().collect::<Vec<_>>());
         assert!(is_alive(me));

@@ -226,7 +226,16 @@ mod tests {
         assert_eq!(v["argv"], serde_json::json!(["nope", "x"]));
         assert_eq!(v["ret"], -2);
         assert_eq!(v["error"], "ENOENT");
-        for field in ["ts", "pid", "tid", "ppid", "uid", "comm", "filename", "argv_truncated"] {
+        for field in [
+            "ts",
+            "pid",
+            "tid",
+            "ppid",
+            "uid",
+            "comm",
+            "filename",
+            "argv_truncated",
+        ] {
             assert!(v.get(field).is_some(), "{field} missing");
         }
     }
@@ -253,7 +262,10 @@ mod tests {
             comm: "x".into(),
             wait_status: 9,
             start_ns: 1_000_000,
-            syscalls: vec![(libc::SYS_getppid as u32, 100_000), (libc::SYS_read as u32, 2)],
+            syscalls: vec![
+                (libc::SYS_getppid as u32, 100_000),
+                (libc::SYS_read as u32, 2),
+            ],
         });
         let v = json(&event_record(&event, &clock));
         assert_eq!(v["signal"], "SIGKILL");
@@ -272,7 +284,10 @@ mod tests {
         let records = lost_records(&[0, 0, 0, 2, 0], &snapshot, &clock);
         assert_eq!(records.len(), 1);
         let v = json(&records[0]);
-        assert_eq!((v["kind"].as_str(), v["count"].as_u64()), (Some("open"), Some(5)));
+        assert_eq!(
+            (v["kind"].as_str(), v["count"].as_u64()),
+            (Some("open"), Some(5))
+        );
         assert_eq!(v["total"], 7);
     }
 }

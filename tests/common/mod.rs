@@ -100,7 +100,10 @@ impl Tracer {
             if let Some(status) = self.child.try_wait().expect("waiting") {
                 break status;
             }
-            assert!(Instant::now() < deadline, "systrace-top did not stop on SIGINT");
+            assert!(
+                Instant::now() < deadline,
+                "systrace-top did not stop on SIGINT"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         assert!(status.success(), "systrace-top exited with {status}");
