@@ -7,6 +7,9 @@ use super::event::OpenEvent;
 /// Distinct opener PIDs remembered per file.
 const MAX_OPENERS: usize = 32;
 
+/// The recent window, in one-second buckets.
+pub const WINDOW_SECS: u64 = 10;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileStats {
     pub path: String,
@@ -19,9 +22,46 @@ pub struct FileStats {
     pub last_pid: u32,
     pub last_comm: String,
     pub last_ns: u64,
+    /// (second, opens, errors) for the last WINDOW_SECS seconds.
+    window: [(u64, u32, u32); WINDOW_SECS as usize],
 }
 
 impl FileStats {
+    fn new(path: &str) -> Self {
+        Self {
+            path: path.to_string(),
+            opens: 0,
+            errors: 0,
+            errnos: Vec::new(),
+            openers: Vec::new(),
+            last_pid: 0,
+            last_comm: String::new(),
+            last_ns: 0,
+            window: [(0, 0, 0); WINDOW_SECS as usize],
+        }
+    }
+
+    /// (opens, errors) in the WINDOW_SECS seconds before `now_ns`.
+    pub fn recent(&self, now_ns: u64) -> (u64, u64) {
+        let now = now_ns / 1_000_000_000;
+        self.window
+            .iter()
+            .filter(|(sec, _, _)| now.saturating_sub(*sec) < WINDOW_SECS && *sec <= now)
+            .fold((0, 0), |(o, e), (_, opens, errors)| {
+                (o + *opens as u64, e + *errors as u64)
+            })
+    }
+
+    fn count_recent(&mut self, ts_ns: u64, failed: bool) {
+        let sec = ts_ns / 1_000_000_000;
+        let slot = &mut self.window[(sec % WINDOW_SECS) as usize];
+        if slot.0 != sec {
+            *slot = (sec, 0, 0);
+        }
+        slot.1 += 1;
+        slot.2 += failed as u32;
+    }
+
     pub fn top_errno(&self) -> Option<i32> {
         self.errnos.iter().max_by_key(|(_, n)| *n).map(|(e, _)| *e)
     }
@@ -52,17 +92,9 @@ impl FileTable {
         let stats = self
             .files
             .entry(e.path.clone())
-            .or_insert_with(|| FileStats {
-                path: e.path.clone(),
-                opens: 0,
-                errors: 0,
-                errnos: Vec::new(),
-                openers: Vec::new(),
-                last_pid: 0,
-                last_comm: String::new(),
-                last_ns: 0,
-            });
+            .or_insert_with(|| FileStats::new(&e.path));
         stats.opens += 1;
+        stats.count_recent(e.ts_ns, e.ret < 0);
         if e.ret < 0 {
             stats.errors += 1;
             match stats.errnos.iter_mut().find(|(errno, _)| *errno == -e.ret) {
@@ -93,11 +125,23 @@ impl FileTable {
         }
     }
 
-    /// The `n` most opened files.
+    /// The `n` most opened files since start.
     pub fn top(&self, n: usize) -> Vec<FileStats> {
         let mut all: Vec<&FileStats> = self.files.values().collect();
         all.sort_unstable_by(|a, b| (b.opens, b.last_ns).cmp(&(a.opens, a.last_ns)));
         all.into_iter().take(n).cloned().collect()
+    }
+
+    /// The `n` most opened files in the last WINDOW_SECS before `now_ns`.
+    pub fn top_recent(&self, n: usize, now_ns: u64) -> Vec<FileStats> {
+        let mut all: Vec<(u64, &FileStats)> = self
+            .files
+            .values()
+            .map(|f| (f.recent(now_ns).0, f))
+            .filter(|(recent, _)| *recent > 0)
+            .collect();
+        all.sort_unstable_by(|a, b| (b.0, b.1.last_ns).cmp(&(a.0, a.1.last_ns)));
+        all.into_iter().take(n).map(|(_, f)| f.clone()).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -141,6 +185,21 @@ mod tests {
         assert_eq!(top[0].openers, [1, 2]);
         assert_eq!((top[0].last_pid, top[0].last_comm.as_str()), (2, "p2"));
         assert_eq!(top[1].path, "/etc/passwd");
+    }
+
+    #[test]
+    fn recent_window_forgets_old_opens() {
+        let sec = 1_000_000_000;
+        let mut t = FileTable::new(100);
+        t.apply(&open("/old", 1, 3, 100 * sec));
+        t.apply(&open("/new", 1, -2, 115 * sec));
+        t.apply(&open("/new", 1, 3, 116 * sec));
+        let recent = t.top_recent(10, 116 * sec);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].path, "/new");
+        assert_eq!(recent[0].recent(116 * sec), (2, 1));
+        assert_eq!(t.top(10).len(), 2);
+        assert_eq!(t.top(10)[0].recent(200 * sec), (0, 0));
     }
 
     #[test]

@@ -5,12 +5,13 @@ pub mod clock;
 pub mod event;
 pub mod file_table;
 pub mod names;
+pub mod process_files;
 pub mod process_tree;
 pub mod seed;
 pub mod syscall_rates;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::mem::MaybeUninit;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use libbpf_rs::RingBufferBuilder;
 use crate::bpf::{Filter, Probes, SyscallCounts};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
+use process_files::{ProcessFile, ProcessFiles};
 use process_tree::{ProcessInfo, ProcessTree, SeedProcess};
 use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
 
@@ -31,6 +33,8 @@ use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
 const EXITED_LINGER: Duration = Duration::from_secs(30);
 /// ...and at most this many of them.
 const MAX_EXITED: usize = 4096;
+/// Events of the watched process kept.
+const MAX_ACTIVITY: usize = 1000;
 /// Paths kept in the file table.
 const MAX_FILES: usize = 10_000;
 /// Files sent in a snapshot.
@@ -52,6 +56,8 @@ pub struct Config {
 
 pub enum Command {
     SetFilter(Filter),
+    /// Keep the activity of this process (drill-down), or of none.
+    Watch(Option<u32>),
     Stop,
 }
 
@@ -102,11 +108,34 @@ pub struct Snapshot {
     /// Most opened first.
     pub files: Vec<FileStats>,
     pub captured: EventCounts,
+    /// Events delivered per second over the last interval.
+    pub events_per_sec: f64,
+    /// Most opened in the last file_table::WINDOW_SECS first.
+    pub recent_files: Vec<FileStats>,
+    pub watched: Option<Watched>,
+    pub own_usage: OwnUsage,
     /// Records the kernel could not deliver, by `LostKind`, since start.
     pub lost: [u64; LostKind::ALL.len()],
     /// Records that arrived but could not be decoded.
     pub malformed: u64,
     pub filter: Filter,
+}
+
+/// The process being drilled into: what it opened and did.
+#[derive(Clone, Debug, Default)]
+pub struct Watched {
+    pub pid: u32,
+    pub files: Vec<ProcessFile>,
+    /// Its execs, opens, forks and exit, oldest first.
+    pub activity: Vec<Event>,
+}
+
+/// systrace-top's own cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OwnUsage {
+    /// Percent of one core over the last interval.
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
 }
 
 impl Snapshot {
@@ -159,11 +188,15 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
         tables.tree.seed(seed, now);
     }
     let _ = updates.send(Update::Ready);
+    if !config.stream_events {
+        // A screen has something to show at once, not after a whole interval.
+        let _ = updates.send(Update::Tick(tables.tick(&probes, Duration::ZERO)?));
+    }
 
     let mut last_tick = Instant::now();
     // Takes up to MAX_BATCH records and sends them on; true if it took
     // that many, so more may be waiting.
-    let mut pump = |tables: &mut Tables| -> Result<bool> {
+    let pump = |tables: &mut Tables| -> Result<bool> {
         let consumed = ring.consume_raw_n(MAX_BATCH);
         if consumed < 0 && consumed != -libc::EINTR {
             return Err(std::io::Error::from_raw_os_error(-consumed))
@@ -225,6 +258,7 @@ fn drain_commands(
                 filter.set(&f);
                 tables.filter = f;
             }
+            Ok(Command::Watch(pid)) => tables.watch(pid),
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return true,
             Err(TryRecvError::Empty) => return false,
         }
@@ -235,8 +269,13 @@ fn drain_commands(
 struct Tables {
     tree: ProcessTree,
     files: FileTable,
+    process_files: ProcessFiles,
     rates: SyscallRates,
     captured: EventCounts,
+    captured_at_last_tick: u64,
+    watched: Option<u32>,
+    activity: VecDeque<Event>,
+    own_cpu: OwnCpu,
     malformed: u64,
     filter: Filter,
     ticks: u64,
@@ -249,8 +288,13 @@ impl Tables {
         Self {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
+            process_files: ProcessFiles::default(),
             rates: SyscallRates::default(),
             captured: EventCounts::default(),
+            captured_at_last_tick: 0,
+            watched: None,
+            activity: VecDeque::new(),
+            own_cpu: OwnCpu::default(),
             malformed: 0,
             filter,
             ticks: 0,
@@ -268,16 +312,32 @@ impl Tables {
             self.tree.apply(event);
             if let Event::Open(open) = event {
                 self.files.apply(open);
+                self.process_files.apply(open);
+            }
+            if self.watched.is_some_and(|pid| concerns(event, pid)) {
+                if self.activity.len() == MAX_ACTIVITY {
+                    self.activity.pop_front();
+                }
+                self.activity.push_back(event.clone());
             }
         }
         events
+    }
+
+    fn watch(&mut self, pid: Option<u32>) {
+        if self.watched != pid {
+            self.activity.clear();
+        }
+        self.watched = pid;
     }
 
     fn tick(&mut self, probes: &Probes<'_>, elapsed: Duration) -> Result<Arc<Snapshot>> {
         let now = clock::monotonic_ns();
         let counts = probes.read_counts()?;
         self.rates.tick(&counts, elapsed.as_secs_f64());
-        self.tree.tick(now);
+        for pid in self.tree.tick(now) {
+            self.process_files.forget(pid);
+        }
         self.ticks += 1;
         if self.ticks % GC_EVERY_TICKS == 0 {
             self.collect_garbage(&counts, probes);
@@ -289,9 +349,20 @@ impl Tables {
         }
         let mut processes: Vec<ProcessInfo> = self.tree.processes().cloned().collect();
         processes.sort_unstable_by_key(|p| p.pid);
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        let events_per_sec = (self.captured.total() - self.captured_at_last_tick) as f64 / secs;
+        self.captured_at_last_tick = self.captured.total();
         Ok(Arc::new(Snapshot {
             ts_ns: now,
             interval_secs: elapsed.as_secs_f64(),
+            events_per_sec,
+            recent_files: self.files.top_recent(SNAPSHOT_FILES, now),
+            watched: self.watched.map(|pid| Watched {
+                pid,
+                files: self.process_files.of(pid),
+                activity: self.activity.iter().cloned().collect(),
+            }),
+            own_usage: self.own_cpu.sample(secs),
             processes,
             rates: self.rates.rates().to_vec(),
             system_mix: self.rates.system_mix(),
@@ -319,6 +390,47 @@ impl Tables {
             }
         }
         self.vanished = vanished;
+    }
+}
+
+/// Whether an event is about `pid` (a fork counts for the parent too).
+fn concerns(event: &Event, pid: u32) -> bool {
+    match event {
+        Event::Exec(e) => e.pid == pid,
+        Event::Open(e) => e.pid == pid,
+        Event::Exit(e) => e.pid == pid,
+        Event::Fork(e) => e.pid == pid || e.ppid == pid,
+    }
+}
+
+/// Samples this process's CPU time and memory.
+#[derive(Default)]
+struct OwnCpu {
+    last_ticks: Option<u64>,
+}
+
+impl OwnCpu {
+    fn sample(&mut self, elapsed_secs: f64) -> OwnUsage {
+        let Ok(me) = procfs::process::Process::myself() else {
+            return OwnUsage::default();
+        };
+        let ticks = me.stat().map(|s| s.utime + s.stime).unwrap_or(0);
+        let cpu_percent = match self.last_ticks {
+            Some(last) => {
+                let secs = ticks.saturating_sub(last) as f64 / procfs::ticks_per_second() as f64;
+                100.0 * secs / elapsed_secs
+            }
+            None => 0.0,
+        };
+        self.last_ticks = Some(ticks);
+        let rss_bytes = me
+            .statm()
+            .map(|m| m.resident * procfs::page_size())
+            .unwrap_or(0);
+        OwnUsage {
+            cpu_percent,
+            rss_bytes,
+        }
     }
 }
 

@@ -172,8 +172,10 @@ impl ProcessTree {
         self.exited.push_back((e.ts_ns, e.pid));
     }
 
-    /// Forgets exited processes that lingered long enough, or too many.
-    pub fn tick(&mut self, now_ns: u64) {
+    /// Forgets exited processes that lingered long enough, or too many;
+    /// returns their PIDs.
+    pub fn tick(&mut self, now_ns: u64) -> Vec<u32> {
+        let mut gone = Vec::new();
         while let Some(&(ts, pid)) = self.exited.front() {
             let expired = now_ns.saturating_sub(ts) >= self.linger_ns;
             if !expired && self.exited.len() <= self.max_exited {
@@ -187,8 +189,10 @@ impl ProcessTree {
                 .is_some_and(|p| p.exit.as_ref().is_some_and(|x| x.ts_ns == ts))
             {
                 self.procs.remove(&pid);
+                gone.push(pid);
             }
         }
+        gone
     }
 
     pub fn get(&self, pid: u32) -> Option<&ProcessInfo> {
@@ -310,9 +314,9 @@ mod tests {
         tree.apply(&exit(10, 100, 9));
         let status = tree.get(10).unwrap().exit.clone().unwrap();
         assert_eq!((status.code, status.signal), (0, Some(9)));
-        tree.tick(500);
+        assert!(tree.tick(500).is_empty());
         assert!(tree.get(10).is_some());
-        tree.tick(1_100);
+        assert_eq!(tree.tick(1_100), [10]);
         assert!(tree.get(10).is_none());
         assert!(tree.get(1).is_some());
     }

@@ -1,11 +1,147 @@
-//! The terminal UI.
+//! The terminal UI: input → `Action` → `App::update` → `render`.
 
-use std::time::Duration;
+mod app;
+mod format;
+mod keys;
+mod render;
+mod terminal;
+mod theme;
+mod views;
 
-use anyhow::{Result, bail};
+#[cfg(test)]
+mod tests;
 
-use crate::collect::Config;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-pub fn run(_config: Config, _duration: Option<Duration>) -> Result<()> {
-    bail!("the terminal UI is not built yet: use --json")
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, select};
+use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+
+use crate::collect::{self, Command, Config, Snapshot, Update};
+use app::{Action, App};
+use terminal::TerminalGuard;
+use theme::Theme;
+
+/// At most this many frames a second.
+const FRAME: Duration = Duration::from_millis(100);
+
+pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the terminal UI needs a terminal: use --json to write records to a pipe or file");
+    }
+    let quit_signal = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, quit_signal.clone())
+            .context("installing signal handlers")?;
+    }
+
+    let (collector, commands, updates) = collect::spawn(config);
+    // Load errors are printed before the screen is taken over.
+    match updates.recv() {
+        Ok(Update::Ready) => {}
+        Ok(Update::Failed(err)) => return Err(err),
+        _ => bail!("the collector stopped before it was ready"),
+    }
+
+    let result = {
+        let mut guard = TerminalGuard::enter()?;
+        event_loop(&mut guard, &updates, &commands, &quit_signal, duration)
+    };
+    // Dropping the receiver first: a collector blocked on a full channel
+    // then gets an error and returns instead of waiting forever.
+    drop(updates);
+    let _ = commands.send(Command::Stop);
+    let _ = collector.join();
+    result
+}
+
+fn event_loop(
+    guard: &mut TerminalGuard,
+    updates: &Receiver<Update>,
+    commands: &crossbeam_channel::Sender<Command>,
+    quit_signal: &AtomicBool,
+    duration: Option<Duration>,
+) -> Result<()> {
+    let size = guard.terminal.size().context("reading the terminal size")?;
+    let mut app = App::new(Arc::new(Snapshot::default()), size.width, size.height);
+    let theme = Theme::from_env();
+    let input = spawn_input_thread();
+    let started = Instant::now();
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
+
+    loop {
+        if dirty && last_frame.is_none_or(|t| t.elapsed() >= FRAME) {
+            guard
+                .terminal
+                .draw(|frame| render::render(frame, &app, &theme))
+                .context("drawing the screen")?;
+            dirty = false;
+            last_frame = Some(Instant::now());
+        }
+        let wait = match last_frame {
+            Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
+            _ => Duration::from_millis(250),
+        };
+        select! {
+            recv(updates) -> update => match update {
+                Ok(Update::Tick(snapshot)) => {
+                    app.receive(snapshot);
+                    dirty = true;
+                }
+                Ok(Update::Failed(err)) => return Err(err),
+                Ok(_) => {}
+                Err(_) => bail!("the collector stopped unexpectedly"),
+            },
+            recv(input) -> event => {
+                let Ok(event) = event else { bail!("reading the terminal failed") };
+                if let Some(action) = action_for(&event, app.prompt.is_some()) {
+                    for command in app.update(action) {
+                        let _ = commands.send(command);
+                    }
+                    dirty = true;
+                }
+            },
+            default(wait) => {}
+        }
+        if app.quit
+            || quit_signal.load(Ordering::Relaxed)
+            || duration.is_some_and(|d| started.elapsed() >= d)
+        {
+            return Ok(());
+        }
+    }
+}
+
+fn action_for(event: &TermEvent, prompt: bool) -> Option<Action> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => keys::action_for_key(*key, prompt),
+        TermEvent::Mouse(mouse) => keys::action_for_mouse(*mouse),
+        TermEvent::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+/// Terminal input arrives on a channel, so the loop can wait on it and on
+/// the collector at once.
+fn spawn_input_thread() -> Receiver<TermEvent> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while let Ok(event) = event::read() {
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawning the input thread");
+    rx
 }

@@ -1,0 +1,442 @@
+//! The UI's state and the one place it changes: `update(action)`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::bpf::Filter;
+use crate::collect::{Command, Snapshot};
+
+use super::views::{files, processes, syscalls};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Processes,
+    Files,
+    Syscalls,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Processes, View::Files, View::Syscalls];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Processes => "Processes",
+            View::Files => "Files",
+            View::Syscalls => "Syscalls",
+        }
+    }
+
+    fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    NextView,
+    PrevView,
+    Show(View),
+    OpenPrompt,
+    PromptChar(char),
+    PromptBackspace,
+    PromptAccept,
+    PromptCancel,
+    CycleSort,
+    ReverseSort,
+    Enter,
+    Back,
+    TogglePause,
+    ToggleHelp,
+    ToggleTree,
+    Collapse,
+    Expand,
+    ToggleWindow,
+    /// A click on screen row `y`.
+    Click(u16),
+    ScrollUp,
+    ScrollDown,
+    Resize(u16, u16),
+}
+
+/// What a selection points at, so that it stays on the same row when new
+/// snapshots move rows around.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RowKey {
+    Pid(u32),
+    FailedExec(u32, usize),
+    Path(String),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub index: usize,
+    pub offset: usize,
+    pub key: Option<RowKey>,
+}
+
+impl Selection {
+    /// Moves by `delta` rows within `keys`, keeping it visible in `height`.
+    fn step(&mut self, delta: isize, keys: &[RowKey], height: usize) {
+        if keys.is_empty() {
+            *self = Selection::default();
+            return;
+        }
+        let last = keys.len() - 1;
+        self.index = (self.index as isize + delta).clamp(0, last as isize) as usize;
+        self.key = Some(keys[self.index].clone());
+        self.scroll_into_view(height);
+    }
+
+    /// Finds the selected row again after the rows changed.
+    fn follow(&mut self, keys: &[RowKey], height: usize) {
+        if let Some(i) = self.key.as_ref().and_then(|k| keys.iter().position(|x| x == k)) {
+            self.index = i;
+        } else {
+            self.index = self.index.min(keys.len().saturating_sub(1));
+            self.key = keys.get(self.index).cloned();
+        }
+        self.scroll_into_view(height);
+    }
+
+    fn scroll_into_view(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.index < self.offset {
+            self.offset = self.index;
+        } else if self.index >= self.offset + height {
+            self.offset = self.index + 1 - height;
+        }
+    }
+}
+
+/// Sort columns: each view lists its own; `s` cycles, `r` reverses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sort {
+    pub column: usize,
+    pub reverse: bool,
+}
+
+pub struct App {
+    /// What is on screen: not replaced while paused.
+    pub snapshot: Arc<Snapshot>,
+    /// The newest snapshot, shown when the pause ends.
+    latest: Arc<Snapshot>,
+    pub view: View,
+    /// The process drilled into.
+    pub detail: Option<u32>,
+    pub paused: bool,
+    pub help: bool,
+    /// The filter being typed, while the prompt is open.
+    pub prompt: Option<String>,
+    /// The filter in effect: a PID, or a substring of the command line.
+    pub filter: String,
+    pub selections: [Selection; 3],
+    pub sorts: [Sort; 3],
+    pub detail_scroll: usize,
+    /// Processes view: tree or flat list.
+    pub tree: bool,
+    pub collapsed: HashSet<u32>,
+    /// Files view: the last 10 s instead of since start.
+    pub recent_files: bool,
+    pub width: u16,
+    pub height: u16,
+    pub users: HashMap<u32, String>,
+    /// The drilled-into process's working directory, read when drilling in.
+    pub detail_cwd: Option<String>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(snapshot: Arc<Snapshot>, width: u16, height: u16) -> Self {
+        let mut app = Self {
+            snapshot: snapshot.clone(),
+            latest: snapshot,
+            view: View::Processes,
+            detail: None,
+            paused: false,
+            help: false,
+            prompt: None,
+            filter: String::new(),
+            selections: Default::default(),
+            sorts: Default::default(),
+            detail_scroll: 0,
+            tree: true,
+            collapsed: HashSet::new(),
+            recent_files: false,
+            width,
+            height,
+            users: HashMap::new(),
+            detail_cwd: None,
+            quit: false,
+        };
+        app.learn_users();
+        app
+    }
+
+    /// Rows a table shows between the header lines and the footer.
+    pub fn body_rows(&self) -> usize {
+        (self.height as usize).saturating_sub(super::render::CHROME_ROWS)
+    }
+
+    /// The filter as typed so far, or the one in effect.
+    pub fn active_filter(&self) -> &str {
+        self.prompt.as_deref().unwrap_or(&self.filter)
+    }
+
+    /// A PID filter: all digits.
+    pub fn filter_pid(&self) -> Option<u32> {
+        let f = self.active_filter();
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        f.parse().ok()
+    }
+
+    pub fn user_name(&self, uid: u32) -> String {
+        self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+    }
+
+    fn row_keys(&self) -> Vec<RowKey> {
+        match self.view {
+            View::Processes => processes::rows(self).iter().map(|r| r.key()).collect(),
+            View::Files => files::rows(self).iter().map(|f| RowKey::Path(f.path.clone())).collect(),
+            View::Syscalls => syscalls::rows(self).iter().map(|r| RowKey::Pid(r.pid)).collect(),
+        }
+    }
+
+    fn selection(&mut self) -> &mut Selection {
+        &mut self.selections[self.view.index()]
+    }
+
+    pub fn sort(&self, view: View) -> Sort {
+        self.sorts[view.index()]
+    }
+
+    pub fn selected(&self, view: View) -> &Selection {
+        &self.selections[view.index()]
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        if self.detail.is_some() {
+            self.detail_scroll = (self.detail_scroll as isize + delta).max(0) as usize;
+            return;
+        }
+        let keys = self.row_keys();
+        let height = self.body_rows();
+        self.selection().step(delta, &keys, height);
+    }
+
+    fn follow_selections(&mut self) {
+        let view = self.view;
+        let height = self.body_rows();
+        for v in View::ALL {
+            self.view = v;
+            let keys = self.row_keys();
+            self.selections[v.index()].follow(&keys, height);
+        }
+        self.view = view;
+    }
+
+    /// Takes a snapshot from the collector.
+    pub fn receive(&mut self, snapshot: Arc<Snapshot>) {
+        self.latest = snapshot;
+        if !self.paused {
+            self.snapshot = self.latest.clone();
+            self.learn_users();
+            self.follow_selections();
+        }
+    }
+
+    fn learn_users(&mut self) {
+        for p in &self.snapshot.processes {
+            self.users.entry(p.uid).or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(p.uid))
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| p.uid.to_string(), |u| u.name)
+            });
+        }
+    }
+
+    fn kernel_filter(&self) -> Filter {
+        Filter {
+            pid: self.filter_pid(),
+            comm: None,
+        }
+    }
+
+    /// Applies one action; returns the commands for the collector.
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let page = self.body_rows().max(1) as isize;
+        let filter_before = self.kernel_filter();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Up | Action::ScrollUp => self.move_selection(-1),
+            Action::Down | Action::ScrollDown => self.move_selection(1),
+            Action::PageUp => self.move_selection(-page),
+            Action::PageDown => self.move_selection(page),
+            Action::Home => self.move_selection(isize::MIN / 2),
+            Action::End => self.move_selection(isize::MAX / 2),
+            Action::NextView | Action::PrevView => {
+                let step = if action == Action::NextView { 1 } else { View::ALL.len() - 1 };
+                self.view = View::ALL[(self.view.index() + step) % View::ALL.len()];
+                self.leave_detail(&mut commands);
+            }
+            Action::Show(view) => {
+                self.view = view;
+                self.leave_detail(&mut commands);
+            }
+            Action::OpenPrompt => self.prompt = Some(self.filter.clone()),
+            Action::PromptChar(c) => {
+                if let Some(p) = &mut self.prompt {
+                    p.push(c);
+                }
+            }
+            Action::PromptBackspace => {
+                if let Some(p) = &mut self.prompt {
+                    p.pop();
+                }
+            }
+            Action::PromptAccept => {
+                if let Some(p) = self.prompt.take() {
+                    self.filter = p;
+                }
+            }
+            Action::PromptCancel => {
+                self.prompt = None;
+                self.filter.clear();
+            }
+            Action::CycleSort => {
+                let columns = self.sort_columns().len();
+                let sort = &mut self.sorts[self.view.index()];
+                sort.column = (sort.column + 1) % columns;
+            }
+            Action::ReverseSort => {
+                let sort = &mut self.sorts[self.view.index()];
+                sort.reverse = !sort.reverse;
+            }
+            Action::Enter => {
+                if self.detail.is_none() {
+                    if let Some(pid) = self.selected_pid() {
+                        self.detail = Some(pid);
+                        self.detail_scroll = 0;
+                        self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
+                            .ok()
+                            .map(|p| p.display().to_string());
+                        commands.push(Command::Watch(Some(pid)));
+                    }
+                }
+            }
+            Action::Back => {
+                if self.help {
+                    self.help = false;
+                } else if self.detail.is_some() {
+                    self.leave_detail(&mut commands);
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                }
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    self.receive(self.latest.clone());
+                }
+            }
+            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleTree => self.tree = !self.tree,
+            Action::Collapse | Action::Expand => {
+                if let Some(RowKey::Pid(pid)) = self.selected(View::Processes).key.clone() {
+                    if action == Action::Collapse {
+                        self.collapsed.insert(pid);
+                    } else {
+                        self.collapsed.remove(&pid);
+                    }
+                }
+            }
+            Action::ToggleWindow => self.recent_files = !self.recent_files,
+            Action::Click(y) => {
+                let first = super::render::FIRST_TABLE_ROW;
+                if self.detail.is_none() && y >= first {
+                    let target = self.selected(self.view).offset + (y - first) as usize;
+                    let current = self.selected(self.view).index;
+                    self.move_selection(target as isize - current as isize);
+                }
+            }
+            Action::Resize(w, h) => {
+                self.width = w;
+                self.height = h;
+                self.follow_selections();
+            }
+        }
+        if self.kernel_filter() != filter_before {
+            // A PID filter goes into the kernel: other processes stop costing
+            // anything and their rows stop updating.
+            commands.push(Command::SetFilter(self.kernel_filter()));
+        }
+        if self.detail.is_none() {
+            self.follow_selections();
+        }
+        commands
+    }
+
+    fn leave_detail(&mut self, commands: &mut Vec<Command>) {
+        if self.detail.take().is_some() {
+            self.detail_cwd = None;
+            commands.push(Command::Watch(None));
+        }
+    }
+
+    fn sort_columns(&self) -> &'static [&'static str] {
+        match self.view {
+            View::Processes => processes::SORT_COLUMNS,
+            View::Files => files::SORT_COLUMNS,
+            View::Syscalls => syscalls::SORT_COLUMNS,
+        }
+    }
+
+    pub fn sort_name(&self, view: View) -> &'static str {
+        let columns = match view {
+            View::Processes => processes::SORT_COLUMNS,
+            View::Files => files::SORT_COLUMNS,
+            View::Syscalls => syscalls::SORT_COLUMNS,
+        };
+        columns[self.sort(view).column % columns.len()]
+    }
+
+    /// The process the selected row is about.
+    fn selected_pid(&self) -> Option<u32> {
+        match (self.view, &self.selected(self.view).key) {
+            (_, Some(RowKey::Pid(pid))) | (_, Some(RowKey::FailedExec(pid, _))) => Some(*pid),
+            (View::Files, Some(RowKey::Path(path))) => self
+                .snapshot
+                .files
+                .iter()
+                .chain(&self.snapshot.recent_files)
+                .find(|f| &f.path == path)
+                .map(|f| f.last_pid),
+            _ => None,
+        }
+    }
+
+    /// Whether a process matches the substring filter (PID filters are
+    /// matched on the PID alone).
+    pub fn matches(&self, pid: u32, comm: &str, argv: &[String]) -> bool {
+        let filter = self.active_filter();
+        if filter.is_empty() {
+            return true;
+        }
+        if let Some(want) = self.filter_pid() {
+            return pid == want;
+        }
+        let needle = filter.to_lowercase();
+        comm.to_lowercase().contains(&needle)
+            || argv.iter().any(|a| a.to_lowercase().contains(&needle))
+    }
+}

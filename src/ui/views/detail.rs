@@ -1,0 +1,223 @@
+//! Drill-down: one process's details, children, files, syscall mix and
+//! activity as it happens.
+
+use std::collections::HashMap;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::collect::event::Event;
+use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
+use crate::collect::process_tree::ProcessInfo;
+use crate::ui::app::App;
+use crate::ui::format;
+use crate::ui::theme::Theme;
+
+use super::processes::{command_line, status};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let snapshot = &app.snapshot;
+    let Some(info) = snapshot.process(pid) else {
+        let text = format!("process {pid} is gone (it exited and left the table); Esc goes back");
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        return;
+    };
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Length(7),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    render_info(frame, top, app, info, theme);
+    let [children, mix] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
+    render_children(frame, children, app, info, theme);
+    render_mix(frame, mix, app, pid, theme);
+    let [files, activity] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+    render_files(frame, files, app, pid, theme);
+    render_activity(frame, activity, app, pid, theme);
+}
+
+fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" {title} "))
+        .title_style(theme.title())
+}
+
+fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, theme: &Theme) {
+    let snapshot = &app.snapshot;
+    // The parent chain, from the root down to this process.
+    let mut chain = Vec::new();
+    let mut cursor = snapshot.process(info.ppid);
+    while let Some(p) = cursor {
+        if chain.len() > 32 || chain.iter().any(|(pid, _)| *pid == p.pid) {
+            break;
+        }
+        chain.push((p.pid, p.comm.clone()));
+        cursor = if p.ppid == p.pid { None } else { snapshot.process(p.ppid) };
+    }
+    chain.reverse();
+    let parents = if chain.is_empty() {
+        info.ppid.to_string()
+    } else {
+        chain.iter().map(|(pid, comm)| format!("{pid} {comm}")).collect::<Vec<_>>().join(" › ")
+    };
+    let state = match &info.exit {
+        None => "running".to_string(),
+        Some(_) => format!("exited: {}", status(info)),
+    };
+    let age = format::duration_ns(snapshot.ts_ns.saturating_sub(info.start_ns));
+    let label = |s: &'static str| Span::styled(format!("{s:<9}"), theme.key());
+    let lines = vec![
+        Line::from(vec![
+            label("PID"),
+            Span::styled(info.pid.to_string(), theme.title()),
+            Span::raw(format!("  {}  ", info.comm)),
+            Span::styled(state, if info.exit.is_some() { theme.exited() } else { theme.normal() }),
+        ]),
+        Line::from(vec![label("parents"), Span::raw(parents)]),
+        Line::from(vec![label("user"), Span::raw(format!("{} ({})", app.user_name(info.uid), info.uid))]),
+        Line::from(vec![label("started"), Span::raw(format!("{age} ago"))]),
+        Line::from(vec![
+            label("cwd"),
+            Span::raw(app.detail_cwd.clone().unwrap_or_else(|| "?".into())),
+        ]),
+        Line::from(vec![label("command"), Span::raw(command_line(info))]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+fn render_children(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, theme: &Theme) {
+    let mut children: HashMap<u32, Vec<&ProcessInfo>> = HashMap::new();
+    for p in &app.snapshot.processes {
+        if p.pid != p.ppid {
+            children.entry(p.ppid).or_default().push(p);
+        }
+    }
+    let mut lines = Vec::new();
+    let mut stack: Vec<(&ProcessInfo, usize)> = children
+        .get(&info.pid)
+        .into_iter()
+        .flatten()
+        .rev()
+        .map(|p| (*p, 0))
+        .collect();
+    while let Some((p, depth)) = stack.pop() {
+        let style = if p.exit.is_some() { theme.exited() } else { theme.normal() };
+        lines.push(Line::styled(
+            format!("{}{} {} {}", "  ".repeat(depth), p.pid, command_line(p), status(p)),
+            style,
+        ));
+        for c in children.get(&p.pid).into_iter().flatten().rev() {
+            stack.push((c, depth + 1));
+        }
+    }
+    for exec in &info.failed_execs {
+        lines.push(Line::styled(
+            format!("✗ {} {}", exec.filename, errno_name(exec.errno)),
+            theme.error(),
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("no children", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block("children", theme)), area);
+}
+
+fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let lines: Vec<Line> = match app.snapshot.rates.iter().find(|r| r.pid == pid) {
+        None => vec![Line::styled("no syscalls counted", theme.dim())],
+        Some(rate) => std::iter::once(Line::styled(
+            format!("{:<18}{:>9}{:>10}", "total", format::count(rate.per_sec), format::count(rate.total as f64)),
+            theme.title(),
+        ))
+        .chain(rate.syscalls.iter().map(|s| {
+            Line::raw(format!(
+                "{:<18}{:>9}{:>10}",
+                syscall_name(s.nr),
+                format::count(s.per_sec),
+                format::count(s.total as f64)
+            ))
+        }))
+        .collect(),
+    };
+    let title = "syscalls   calls/s     total";
+    frame.render_widget(Paragraph::new(lines).block(block(title, theme)), area);
+}
+
+fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let files = app.snapshot.watched.as_ref().filter(|w| w.pid == pid).map(|w| &w.files);
+    let lines: Vec<Line> = match files {
+        Some(files) if !files.is_empty() => files
+            .iter()
+            .map(|f| {
+                let mut spans = vec![Span::raw(format!("{:>5} {}", f.opens, f.path))];
+                if let Some(errno) = f.last_errno {
+                    spans.push(Span::styled(
+                        format!("  {} ×{}", errno_name(errno), f.errors),
+                        theme.error(),
+                    ));
+                }
+                Line::from(spans)
+            })
+            .collect(),
+        _ => vec![Line::styled("no opens seen", theme.dim())],
+    };
+    frame.render_widget(Paragraph::new(lines).block(block("files opened", theme)), area);
+}
+
+/// One line of activity, strace-like.
+pub fn activity_line(event: &Event, now_ns: u64) -> String {
+    let ago = |ts: u64| format!("{:>7.2}s", -((now_ns.saturating_sub(ts)) as f64 / 1e9));
+    let result = |ret: i32| {
+        if ret < 0 { format!("-1 {}", errno_name(ret)) } else { ret.to_string() }
+    };
+    match event {
+        Event::Exec(e) => format!(
+            "{} execve(\"{}\", {:?}) = {}",
+            ago(e.ts_ns),
+            e.filename,
+            e.argv,
+            result(e.ret)
+        ),
+        Event::Open(e) => format!(
+            "{} {}(\"{}\", {}) = {}",
+            ago(e.ts_ns),
+            e.call.name(),
+            e.path,
+            open_flags(e.flags),
+            result(e.ret)
+        ),
+        Event::Fork(e) if e.thread => format!("{} clone() = {} (thread)", ago(e.ts_ns), e.tid),
+        Event::Fork(e) => format!("{} fork() = {}", ago(e.ts_ns), e.pid),
+        Event::Exit(e) => match e.signal() {
+            Some(sig) => format!("{} +++ killed by {} +++", ago(e.ts_ns), signal_name(sig)),
+            None => format!("{} +++ exited with {} +++", ago(e.ts_ns), e.exit_code()),
+        },
+    }
+}
+
+fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let activity = app.snapshot.watched.as_ref().filter(|w| w.pid == pid).map(|w| &w.activity);
+    let height = area.height.saturating_sub(1) as usize;
+    let lines: Vec<Line> = match activity {
+        Some(events) if !events.is_empty() => {
+            // Newest at the bottom; scrolling goes back in time.
+            let end = events.len().saturating_sub(app.detail_scroll.min(events.len()));
+            let start = end.saturating_sub(height);
+            events[start..end]
+                .iter()
+                .map(|e| {
+                    let failed = matches!(e, Event::Open(o) if o.ret < 0)
+                        || matches!(e, Event::Exec(x) if x.ret < 0);
+                    let style = if failed { theme.error() } else { theme.normal() };
+                    Line::styled(activity_line(e, app.snapshot.ts_ns), style)
+                })
+                .collect()
+        }
+        _ => vec![Line::styled("execs, opens, forks and exit appear here as they happen", theme.dim())],
+    };
+    frame.render_widget(Paragraph::new(lines).block(block("activity", theme)), area);
+}

@@ -1,0 +1,111 @@
+//! View 3: per-process syscall rates, and the system-wide syscall mix.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+use crate::collect::names::syscall_name;
+use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
+use crate::ui::app::{App, View};
+use crate::ui::format;
+use crate::ui::theme::Theme;
+
+pub const SORT_COLUMNS: &[&str] = &["CALLS/s", "TOTAL", "PID", "COMMAND"];
+
+fn comm(app: &App, pid: u32) -> &str {
+    app.snapshot.process(pid).map_or("?", |p| p.comm.as_str())
+}
+
+pub fn rows(app: &App) -> Vec<&ProcessRate> {
+    let mut rows: Vec<&ProcessRate> = app
+        .snapshot
+        .rates
+        .iter()
+        .filter(|r| match app.snapshot.process(r.pid) {
+            Some(p) => app.matches(p.pid, &p.comm, &p.argv),
+            None => app.matches(r.pid, "", &[]),
+        })
+        .collect();
+    let sort = app.sort(View::Syscalls);
+    rows.sort_by(|a, b| {
+        let ord = match sort.column % SORT_COLUMNS.len() {
+            1 => b.total.cmp(&a.total),
+            2 => a.pid.cmp(&b.pid),
+            3 => comm(app, a.pid).cmp(comm(app, b.pid)),
+            _ => b.per_sec.total_cmp(&a.per_sec),
+        }
+        .then(a.pid.cmp(&b.pid));
+        if sort.reverse { ord.reverse() } else { ord }
+    });
+    rows
+}
+
+/// "read 45% write 30% futex 10%": the busiest syscalls and their share.
+pub fn top_syscalls(syscalls: &[SyscallRate], n: usize) -> String {
+    let by_rate: f64 = syscalls.iter().map(|s| s.per_sec).sum();
+    let by_total: u64 = syscalls.iter().map(|s| s.total).sum();
+    syscalls
+        .iter()
+        .take(n)
+        .map(|s| {
+            let share = if by_rate > 0.0 {
+                100.0 * s.per_sec / by_rate
+            } else {
+                100.0 * s.total as f64 / by_total.max(1) as f64
+            };
+            format!("{} {share:.0}%", syscall_name(s.nr))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let [left, right] = Layout::horizontal([Constraint::Fill(3), Constraint::Length(34)]).areas(area);
+    let rows = rows(app);
+    let selection = app.selected(View::Syscalls);
+    let height = left.height.saturating_sub(1) as usize;
+    let table_rows = rows
+        .iter()
+        .enumerate()
+        .skip(selection.offset)
+        .take(height)
+        .map(|(i, r)| {
+            let style = if i == selection.index { theme.selected() } else { Style::default() };
+            Row::new(vec![
+                Cell::from(r.pid.to_string()),
+                Cell::from(format::fit(comm(app, r.pid), 15)),
+                Cell::from(format::count(r.per_sec)),
+                Cell::from(format::count(r.total as f64)),
+                Cell::from(top_syscalls(&r.syscalls, 4)),
+            ])
+            .style(style)
+        });
+    let header = Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Length(15),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Fill(1),
+    ];
+    frame.render_widget(Table::new(table_rows, widths).header(header), left);
+    render_mix(frame, right, app, theme);
+}
+
+/// The system-wide mix over the last interval.
+fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mix = &app.snapshot.system_mix;
+    let all: f64 = mix.iter().map(|s| s.per_sec).sum();
+    let rows = mix.iter().take(area.height.saturating_sub(3) as usize).map(|s| {
+        Row::new(vec![
+            Cell::from(syscall_name(s.nr)),
+            Cell::from(format::count(s.per_sec)),
+            Cell::from(format!("{:.1}%", 100.0 * s.per_sec / all.max(1e-9))),
+        ])
+    });
+    let header = Row::new(["SYSCALL", "CALLS/s", "SHARE"]).style(theme.header());
+    let block = Block::default().borders(Borders::LEFT).title(" all processes ").title_style(theme.title());
+    let widths = [Constraint::Fill(1), Constraint::Length(8), Constraint::Length(6)];
+    frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
