@@ -72,7 +72,9 @@ fn event_loop(
     let size = guard.terminal.size().context("reading the terminal size")?;
     let mut app = App::new(Arc::new(Snapshot::default()), size.width, size.height);
     let theme = Theme::from_env();
-    let input = spawn_input_thread();
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let input = spawn_input_thread(stop_input.clone());
+    let _stop_input = StopOnDrop(stop_input);
     let started = Instant::now();
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
@@ -130,13 +132,20 @@ fn action_for(event: &TermEvent, prompt: bool) -> Option<Action> {
 }
 
 /// Terminal input arrives on a channel, so the loop can wait on it and on
-/// the collector at once.
-fn spawn_input_thread() -> Receiver<TermEvent> {
+/// the collector at once. Once `stop` is set the thread stops reading, so
+/// that keys typed while the tool exits go to the shell.
+fn spawn_input_thread(stop: Arc<AtomicBool>) -> Receiver<TermEvent> {
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
-            while let Ok(event) = event::read() {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(_) => break,
+                }
+                let Ok(event) = event::read() else { break };
                 if tx.send(event).is_err() {
                     break;
                 }
@@ -144,4 +153,12 @@ fn spawn_input_thread() -> Receiver<TermEvent> {
         })
         .expect("spawning the input thread");
     rx
+}
+
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
