@@ -7,7 +7,8 @@
 //! probe open-missing N PATH [wait]
 //!                   try to open PATH (which must not exist) N times; with
 //!                   `wait`, only after reading a line from stdin
-//! probe EXIT CODE   exit with CODE
+//! probe parent MS   spawn `probe spin MS`, spin MS itself, then wait for it
+//! probe exit CODE   exit with CODE
 //! anything else     exit 0
 
 use std::process::{Command, exit};
@@ -34,15 +35,16 @@ fn main() {
                 exit(status.code().unwrap_or(1));
             }
         }
-        Some("spin") => {
-            let until = Instant::now() + Duration::from_millis(arg(2));
-            while Instant::now() < until {
-                // SAFETY: as above.
-                unsafe { libc::syscall(libc::SYS_getppid) };
-                drop(std::fs::File::open("/dev/null"));
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        Some("parent") => {
+            let me = std::env::current_exe().expect("own path");
+            let mut child = Command::new(me)
+                .args(["spin", &arg(2).to_string()])
+                .spawn()
+                .expect("spawning the child");
+            spin(arg(2));
+            let _ = child.wait();
         }
+        Some("spin") => spin(arg(2)),
         Some("open-missing") => {
             let path = std::ffi::CString::new(args.get(3).cloned().unwrap_or_default())
                 .expect("a path without NUL");
@@ -59,5 +61,15 @@ fn main() {
         }
         Some("exit") => exit(arg(2) as i32),
         _ => {}
+    }
+}
+
+fn spin(ms: u64) {
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until {
+        // SAFETY: getppid has no arguments and cannot fail.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+        drop(std::fs::File::open("/dev/null"));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

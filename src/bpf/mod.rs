@@ -69,9 +69,9 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .bss")?;
         write_filter(&mut bss.filter, filter);
-        let mut skel = open.load().context(
-            "the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)",
-        )?;
+        let mut skel = open
+            .load()
+            .context("the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)")?;
         let links = skel
             .object()
             .progs_mut()

@@ -96,7 +96,11 @@ impl Selection {
 
     /// Finds the selected row again after the rows changed.
     fn follow(&mut self, keys: &[RowKey], height: usize) {
-        if let Some(i) = self.key.as_ref().and_then(|k| keys.iter().position(|x| x == k)) {
+        if let Some(i) = self
+            .key
+            .as_ref()
+            .and_then(|k| keys.iter().position(|x| x == k))
+        {
             self.index = i;
         } else {
             self.index = self.index.min(keys.len().saturating_sub(1));
@@ -199,14 +203,23 @@ impl App {
     }
 
     pub fn user_name(&self, uid: u32) -> String {
-        self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+        self.users
+            .get(&uid)
+            .cloned()
+            .unwrap_or_else(|| uid.to_string())
     }
 
     fn row_keys(&self) -> Vec<RowKey> {
         match self.view {
             View::Processes => processes::rows(self).iter().map(|r| r.key()).collect(),
-            View::Files => files::rows(self).iter().map(|f| RowKey::Path(f.path.clone())).collect(),
-            View::Syscalls => syscalls::rows(self).iter().map(|r| RowKey::Pid(r.pid)).collect(),
+            View::Files => files::rows(self)
+                .iter()
+                .map(|f| RowKey::Path(f.path.clone()))
+                .collect(),
+            View::Syscalls => syscalls::rows(self)
+                .iter()
+                .map(|r| RowKey::Pid(r.pid))
+                .collect(),
         }
     }
 
@@ -285,7 +298,11 @@ impl App {
             Action::Home => self.move_selection(isize::MIN / 2),
             Action::End => self.move_selection(isize::MAX / 2),
             Action::NextView | Action::PrevView => {
-                let step = if action == Action::NextView { 1 } else { View::ALL.len() - 1 };
+                let step = if action == Action::NextView {
+                    1
+                } else {
+                    View::ALL.len() - 1
+                };
                 self.view = View::ALL[(self.view.index() + step) % View::ALL.len()];
                 self.leave_detail(&mut commands);
             }

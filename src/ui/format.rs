@@ -53,7 +53,10 @@ mod tests {
         assert_eq!(duration_ns(12_340_000_000), "12.3s");
         assert_eq!(duration_ns(245_000_000_000), "4m05s");
         assert_eq!(duration_ns(7_800_000_000_000), "2h10m");
-        assert_eq!(duration_ns(3 * 86_400_000_000_000 + 4 * 3_600_000_000_000), "3d04h");
+        assert_eq!(
+            duration_ns(3 * 86_400_000_000_000 + 4 * 3_600_000_000_000),
+            "3d04h"
+        );
     }
 
     #[test]

@@ -8,36 +8,166 @@ use super::app::{Action, View};
 pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     (KeyCode::Char('q'), KeyModifiers::NONE, Action::Quit, "quit"),
     (KeyCode::F(10), KeyModifiers::NONE, Action::Quit, "quit"),
-    (KeyCode::Char('c'), KeyModifiers::CONTROL, Action::Quit, "quit"),
-    (KeyCode::Char('1'), KeyModifiers::NONE, Action::Show(View::Processes), "processes: the exec tree"),
-    (KeyCode::Char('2'), KeyModifiers::NONE, Action::Show(View::Files), "files: the most opened"),
-    (KeyCode::Char('3'), KeyModifiers::NONE, Action::Show(View::Syscalls), "syscalls: rates per process"),
-    (KeyCode::Tab, KeyModifiers::NONE, Action::NextView, "next view"),
-    (KeyCode::BackTab, KeyModifiers::SHIFT, Action::PrevView, "previous view"),
+    (
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+        Action::Quit,
+        "quit",
+    ),
+    (
+        KeyCode::Char('1'),
+        KeyModifiers::NONE,
+        Action::Show(View::Processes),
+        "processes view",
+    ),
+    (
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+        Action::Show(View::Files),
+        "files view",
+    ),
+    (
+        KeyCode::Char('3'),
+        KeyModifiers::NONE,
+        Action::Show(View::Syscalls),
+        "syscalls view",
+    ),
+    (
+        KeyCode::Tab,
+        KeyModifiers::NONE,
+        Action::NextView,
+        "next view",
+    ),
+    (
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+        Action::PrevView,
+        "previous view",
+    ),
     (KeyCode::Up, KeyModifiers::NONE, Action::Up, "move up"),
-    (KeyCode::Char('k'), KeyModifiers::NONE, Action::Up, "move up"),
+    (
+        KeyCode::Char('k'),
+        KeyModifiers::NONE,
+        Action::Up,
+        "move up",
+    ),
     (KeyCode::Down, KeyModifiers::NONE, Action::Down, "move down"),
-    (KeyCode::Char('j'), KeyModifiers::NONE, Action::Down, "move down"),
-    (KeyCode::PageUp, KeyModifiers::NONE, Action::PageUp, "page up"),
-    (KeyCode::PageDown, KeyModifiers::NONE, Action::PageDown, "page down"),
+    (
+        KeyCode::Char('j'),
+        KeyModifiers::NONE,
+        Action::Down,
+        "move down",
+    ),
+    (
+        KeyCode::PageUp,
+        KeyModifiers::NONE,
+        Action::PageUp,
+        "page up",
+    ),
+    (
+        KeyCode::PageDown,
+        KeyModifiers::NONE,
+        Action::PageDown,
+        "page down",
+    ),
     (KeyCode::Home, KeyModifiers::NONE, Action::Home, "first row"),
     (KeyCode::End, KeyModifiers::NONE, Action::End, "last row"),
-    (KeyCode::Char('/'), KeyModifiers::NONE, Action::OpenPrompt, "filter: a PID (in the kernel) or part of a command"),
-    (KeyCode::Char('s'), KeyModifiers::NONE, Action::CycleSort, "next sort column"),
-    (KeyCode::Char('r'), KeyModifiers::NONE, Action::ReverseSort, "reverse the sort"),
-    (KeyCode::Enter, KeyModifiers::NONE, Action::Enter, "drill into the selected process"),
-    (KeyCode::Esc, KeyModifiers::NONE, Action::Back, "back (or clear the filter)"),
-    (KeyCode::Backspace, KeyModifiers::NONE, Action::Back, "back"),
-    (KeyCode::Char(' '), KeyModifiers::NONE, Action::TogglePause, "pause the display (collection goes on)"),
-    (KeyCode::Char('p'), KeyModifiers::NONE, Action::TogglePause, "pause the display"),
-    (KeyCode::Char('t'), KeyModifiers::NONE, Action::ToggleTree, "processes: tree or flat list"),
-    (KeyCode::Char('-'), KeyModifiers::NONE, Action::Collapse, "processes: collapse the subtree"),
-    (KeyCode::Left, KeyModifiers::NONE, Action::Collapse, "processes: collapse the subtree"),
-    (KeyCode::Char('+'), KeyModifiers::NONE, Action::Expand, "processes: expand the subtree"),
-    (KeyCode::Right, KeyModifiers::NONE, Action::Expand, "processes: expand the subtree"),
-    (KeyCode::Char('w'), KeyModifiers::NONE, Action::ToggleWindow, "files: last 10 s or since start"),
-    (KeyCode::Char('?'), KeyModifiers::NONE, Action::ToggleHelp, "this help"),
-    (KeyCode::F(1), KeyModifiers::NONE, Action::ToggleHelp, "this help"),
+    (
+        KeyCode::Char('/'),
+        KeyModifiers::NONE,
+        Action::OpenPrompt,
+        "filter: PID or command",
+    ),
+    (
+        KeyCode::Char('s'),
+        KeyModifiers::NONE,
+        Action::CycleSort,
+        "next sort column",
+    ),
+    (
+        KeyCode::Char('r'),
+        KeyModifiers::NONE,
+        Action::ReverseSort,
+        "reverse the sort",
+    ),
+    (
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+        Action::Enter,
+        "drill into a process",
+    ),
+    (
+        KeyCode::Esc,
+        KeyModifiers::NONE,
+        Action::Back,
+        "back / clear filter",
+    ),
+    (
+        KeyCode::Backspace,
+        KeyModifiers::NONE,
+        Action::Back,
+        "back / clear filter",
+    ),
+    (
+        KeyCode::Char(' '),
+        KeyModifiers::NONE,
+        Action::TogglePause,
+        "pause the display",
+    ),
+    (
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+        Action::TogglePause,
+        "pause the display",
+    ),
+    (
+        KeyCode::Char('t'),
+        KeyModifiers::NONE,
+        Action::ToggleTree,
+        "tree / flat list",
+    ),
+    (
+        KeyCode::Char('-'),
+        KeyModifiers::NONE,
+        Action::Collapse,
+        "collapse subtree",
+    ),
+    (
+        KeyCode::Left,
+        KeyModifiers::NONE,
+        Action::Collapse,
+        "collapse subtree",
+    ),
+    (
+        KeyCode::Char('+'),
+        KeyModifiers::NONE,
+        Action::Expand,
+        "expand subtree",
+    ),
+    (
+        KeyCode::Right,
+        KeyModifiers::NONE,
+        Action::Expand,
+        "expand subtree",
+    ),
+    (
+        KeyCode::Char('w'),
+        KeyModifiers::NONE,
+        Action::ToggleWindow,
+        "files: last 10 s / all",
+    ),
+    (
+        KeyCode::Char('?'),
+        KeyModifiers::NONE,
+        Action::ToggleHelp,
+        "this help",
+    ),
+    (
+        KeyCode::F(1),
+        KeyModifiers::NONE,
+        Action::ToggleHelp,
+        "this help",
+    ),
 ];
 
 /// The action for a key; `prompt` when the filter prompt is open.
@@ -47,7 +177,9 @@ pub fn action_for_key(key: KeyEvent, prompt: bool) -> Option<Action> {
             KeyCode::Enter => Some(Action::PromptAccept),
             KeyCode::Esc => Some(Action::PromptCancel),
             KeyCode::Backspace => Some(Action::PromptBackspace),
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                Some(Action::Quit)
+            }
             KeyCode::Char(c) => Some(Action::PromptChar(c)),
             _ => None,
         };
@@ -84,16 +216,34 @@ mod tests {
 
     #[test]
     fn htop_keys_map_to_actions() {
-        assert_eq!(action_for_key(key(KeyCode::Char('q')), false), Some(Action::Quit));
-        assert_eq!(action_for_key(key(KeyCode::F(10)), false), Some(Action::Quit));
         assert_eq!(
-            action_for_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), false),
+            action_for_key(key(KeyCode::Char('q')), false),
             Some(Action::Quit)
         );
-        assert_eq!(action_for_key(key(KeyCode::Char('j')), false), Some(Action::Down));
-        assert_eq!(action_for_key(key(KeyCode::F(1)), false), Some(Action::ToggleHelp));
         assert_eq!(
-            action_for_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT), false),
+            action_for_key(key(KeyCode::F(10)), false),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action_for_key(
+                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                false
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action_for_key(key(KeyCode::Char('j')), false),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action_for_key(key(KeyCode::F(1)), false),
+            Some(Action::ToggleHelp)
+        );
+        assert_eq!(
+            action_for_key(
+                KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT),
+                false
+            ),
             Some(Action::ToggleHelp)
         );
         assert_eq!(
@@ -105,8 +255,17 @@ mod tests {
 
     #[test]
     fn the_prompt_takes_typed_characters() {
-        assert_eq!(action_for_key(key(KeyCode::Char('q')), true), Some(Action::PromptChar('q')));
-        assert_eq!(action_for_key(key(KeyCode::Enter), true), Some(Action::PromptAccept));
-        assert_eq!(action_for_key(key(KeyCode::Esc), true), Some(Action::PromptCancel));
+        assert_eq!(
+            action_for_key(key(KeyCode::Char('q')), true),
+            Some(Action::PromptChar('q'))
+        );
+        assert_eq!(
+            action_for_key(key(KeyCode::Enter), true),
+            Some(Action::PromptAccept)
+        );
+        assert_eq!(
+            action_for_key(key(KeyCode::Esc), true),
+            Some(Action::PromptCancel)
+        );
     }
 }

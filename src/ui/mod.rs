@@ -124,7 +124,9 @@ fn event_loop(
 
 fn action_for(event: &TermEvent, prompt: bool) -> Option<Action> {
     match event {
-        TermEvent::Key(key) if key.kind != KeyEventKind::Release => keys::action_for_key(*key, prompt),
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+            keys::action_for_key(*key, prompt)
+        }
         TermEvent::Mouse(mouse) => keys::action_for_mouse(*mouse),
         TermEvent::Resize(w, h) => Some(Action::Resize(*w, *h)),
         _ => None,

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, View};
+use super::format;
 use super::keys::BINDINGS;
 use super::theme::Theme;
 use super::views::{detail, files, processes, syscalls};
-use super::format;
 use crate::collect::event::LostKind;
 
 /// The smallest terminal the views are laid out for.
@@ -29,7 +29,10 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
              Enlarge it, or press q to quit.",
             area.width, area.height
         );
-        frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let [tabs, status, body, footer] = Layout::vertical([
@@ -56,7 +59,11 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
 fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = vec![Span::styled(" systrace-top ", theme.title())];
     for (i, view) in View::ALL.iter().enumerate() {
-        let style = if *view == app.view && app.detail.is_none() { theme.selected() } else { theme.dim() };
+        let style = if *view == app.view && app.detail.is_none() {
+            theme.selected()
+        } else {
+            theme.dim()
+        };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {} {} ", i + 1, view.title()), style));
     }
@@ -64,7 +71,10 @@ fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" process {pid} "), theme.selected()));
     }
-    spans.push(Span::styled(format!("  sort: {}", app.sort_name(app.view)), theme.dim()));
+    spans.push(Span::styled(
+        format!("  sort: {}", app.sort_name(app.view)),
+        theme.dim(),
+    ));
     if app.sort(app.view).reverse {
         spans.push(Span::styled(" (reversed)", theme.dim()));
     }
@@ -81,11 +91,19 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(format!("  procs {}", s.processes.len())),
         Span::raw("  lost"),
     ];
-    for kind in LostKind::ALL {
-        let n = s.lost[kind as usize];
-        let style = if n > 0 { theme.error() } else { theme.dim() };
-        spans.push(Span::styled(format!(" {} {}", kind.name(), format::count(n as f64)), style));
+    // Every kind that lost something, highlighted; "none" otherwise.
+    let lost: Vec<Span> = LostKind::ALL
+        .iter()
+        .filter(|k| s.lost[**k as usize] > 0)
+        .map(|k| {
+            let n = format::count(s.lost[*k as usize] as f64);
+            Span::styled(format!(" {} {n}", k.name()), theme.error())
+        })
+        .collect();
+    if lost.is_empty() {
+        spans.push(Span::styled(" none", theme.dim()));
     }
+    spans.extend(lost);
     spans.push(Span::raw(format!(
         "  cpu {:.1}% mem {}",
         s.own_usage.cpu_percent,
@@ -93,7 +111,11 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     )));
     let filter = app.active_filter();
     if !filter.is_empty() {
-        let what = if app.filter_pid().is_some() { "pid" } else { "filter" };
+        let what = if app.filter_pid().is_some() {
+            "pid"
+        } else {
+            "filter"
+        };
         spans.push(Span::styled(format!("  {what}: {filter}"), theme.warn()));
     }
     frame.render_widget(Line::from(spans), area);
@@ -111,16 +133,21 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let keys: &[(&str, &str)] = if app.detail.is_some() {
-        &[("Esc", "back"), ("↑↓", "scroll activity"), ("p", "pause"), ("?", "help"), ("q", "quit")]
+        &[
+            ("Esc", "back"),
+            ("↑↓", "scroll activity"),
+            ("p", "pause"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else {
         &[
             ("1-3", "views"),
             ("/", "filter"),
             ("s", "sort"),
-            ("r", "reverse"),
+            ("r", "rev"),
             ("Enter", "details"),
             ("t", "tree"),
-            ("w", "window"),
             ("p", "pause"),
             ("?", "help"),
             ("q", "quit"),
@@ -129,7 +156,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
     for (key, what) in keys {
         spans.push(Span::styled(format!(" {key}"), theme.key()));
-        spans.push(Span::raw(format!(" {what} ")));
+        spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -142,15 +169,23 @@ fn key_name(code: &KeyCode, mods: &KeyModifiers) -> String {
         KeyCode::BackTab => "Shift-Tab".to_string(),
         other => format!("{other:?}"),
     };
-    if mods.contains(KeyModifiers::CONTROL) { format!("Ctrl-{name}") } else { name }
+    if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{name}")
+    } else {
+        name
+    }
 }
 
 fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    // One line per action, all its keys together.
+    // One entry per action, all its keys together.
     let mut entries: Vec<(String, &str)> = Vec::new();
-    for (code, mods, _, help) in BINDINGS {
+    for (code, mods, action, help) in BINDINGS {
         let key = key_name(code, mods);
-        match entries.iter_mut().find(|(_, h)| h == help) {
+        let same = BINDINGS
+            .iter()
+            .find(|(_, _, a, _)| a == action)
+            .map(|(_, _, _, h)| *h);
+        match entries.iter_mut().find(|(_, h)| Some(*h) == same) {
             Some((keys, _)) => {
                 keys.push_str(", ");
                 keys.push_str(&key);
@@ -158,15 +193,22 @@ fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
             None => entries.push((key, help)),
         }
     }
-    let mut lines: Vec<Line> = entries
-        .iter()
-        .map(|(keys, help)| {
-            Line::from(vec![Span::styled(format!(" {keys:<18}"), theme.key()), Span::raw(*help)])
-        })
-        .collect();
-    lines.push(Line::raw(" mouse: click selects, wheel scrolls"));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 72.min(area.width);
+    entries.push(("mouse".into(), "click, wheel scrolls"));
+    let line = |(keys, help): &(String, &str)| {
+        Line::from(vec![
+            Span::styled(format!(" {keys:<15}"), theme.key()),
+            Span::raw(help.to_string()),
+        ])
+    };
+    // One column if it fits, else two side by side.
+    let columns = if entries.len() as u16 + 2 <= area.height {
+        1
+    } else {
+        2
+    };
+    let per_column = entries.len().div_ceil(columns);
+    let width = (if columns == 1 { 70 } else { 140 }).min(area.width);
+    let height = (per_column as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -178,5 +220,11 @@ fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         .borders(Borders::ALL)
         .title(" keys (? or Esc closes) ")
         .title_style(theme.title());
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let halves = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
+    for (column, chunk) in entries.chunks(per_column).enumerate() {
+        let lines: Vec<Line> = chunk.iter().map(line).collect();
+        frame.render_widget(Paragraph::new(lines), halves[column]);
+    }
 }

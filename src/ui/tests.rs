@@ -1,0 +1,445 @@
+//! The UI without a terminal: rendering into ratatui's TestBackend from a
+//! synthetic snapshot (insta snapshots), and key handling on the state.
+
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{Action, App, RowKey, View};
+use super::render::render;
+use super::theme::Theme;
+use crate::collect::event::{Event, ExecEvent, OpenCall, OpenEvent};
+use crate::collect::file_table::FileTable;
+use crate::collect::process_files::ProcessFile;
+use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};
+use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
+use crate::collect::{Command, EventCounts, OwnUsage, Snapshot, Watched};
+
+const SEC: u64 = 1_000_000_000;
+const NOW: u64 = 100_000 * SEC;
+
+fn process(pid: u32, ppid: u32, uid: u32, argv: &[&str], age_secs: u64) -> ProcessInfo {
+    let comm = argv
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_else(|| "kthreadd".into());
+    ProcessInfo {
+        pid,
+        ppid,
+        uid,
+        comm,
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        argv_truncated: false,
+        start_ns: NOW - age_secs * SEC,
+        seen_ns: NOW - age_secs * SEC,
+        exit: None,
+        failed_execs: Vec::new(),
+    }
+}
+
+fn rate(pid: u32, per_sec: f64, total: u64, syscalls: &[(u32, f64, u64)]) -> ProcessRate {
+    ProcessRate {
+        pid,
+        per_sec,
+        total,
+        syscalls: syscalls
+            .iter()
+            .map(|&(nr, per_sec, total)| SyscallRate { nr, total, per_sec })
+            .collect(),
+    }
+}
+
+fn open(pid: u32, comm: &str, path: &str, ret: i32, ts: u64) -> OpenEvent {
+    OpenEvent {
+        ts_ns: ts,
+        duration_ns: 3_000,
+        pid,
+        tid: pid,
+        comm: comm.into(),
+        call: OpenCall::Openat,
+        dfd: -100,
+        flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
+        mode: 0,
+        ret,
+        path: path.into(),
+    }
+}
+
+/// A small machine: init, an ssh session running a build, kernel threads.
+fn fixture() -> Snapshot {
+    let read = libc::SYS_read as u32;
+    let write = libc::SYS_write as u32;
+    let openat = libc::SYS_openat as u32;
+    let futex = libc::SYS_futex as u32;
+
+    let mut bash = process(300, 200, 0, &["-bash"], 600);
+    bash.failed_execs.push(FailedExec {
+        ts_ns: NOW - 5 * SEC,
+        filename: "/usr/local/bin/nope".into(),
+        argv: vec!["nope".into(), "--now".into()],
+        errno: libc::ENOENT,
+    });
+    let mut cc1 = process(401, 400, 0, &["cc1", "-O2", "main.c"], 3);
+    cc1.exit = Some(ExitStatus {
+        ts_ns: NOW - SEC,
+        code: 1,
+        signal: None,
+    });
+    let mut killed = process(402, 400, 0, &["sleep", "100"], 4);
+    killed.exit = Some(ExitStatus {
+        ts_ns: NOW - 2 * SEC,
+        code: 0,
+        signal: Some(9),
+    });
+    let processes = vec![
+        process(1, 0, 0, &["/sbin/init"], 86_400),
+        process(2, 0, 0, &[], 86_400),
+        process(3, 2, 0, &[], 86_400),
+        process(200, 1, 0, &["sshd: admin [priv]"], 3_600),
+        bash,
+        process(400, 300, 65534, &["make", "-j4", "all"], 1),
+        cc1,
+        killed,
+    ];
+
+    let mut files = FileTable::new(100);
+    for i in 0..40 {
+        files.apply(&open(400, "make", "/etc/ld.so.cache", 3, NOW - i * SEC / 2));
+    }
+    for _ in 0..7 {
+        files.apply(&open(
+            401,
+            "cc1",
+            "/usr/include/nope.h",
+            -libc::ENOENT,
+            NOW - 20 * SEC,
+        ));
+    }
+    files.apply(&open(
+        300,
+        "bash",
+        "/home/admin/.bashrc",
+        3,
+        NOW - 500 * SEC,
+    ));
+    files.apply(&open(
+        402,
+        "sleep",
+        "/etc/shadow",
+        -libc::EACCES,
+        NOW - 2 * SEC,
+    ));
+
+    let rates = vec![
+        rate(
+            400,
+            1234.0,
+            56_789,
+            &[
+                (read, 800.0, 30_000),
+                (write, 300.0, 20_000),
+                (openat, 134.0, 6_789),
+            ],
+        ),
+        rate(
+            300,
+            12.0,
+            4_000,
+            &[(read, 10.0, 3_000), (futex, 2.0, 1_000)],
+        ),
+        rate(1, 0.0, 250, &[(futex, 0.0, 250)]),
+    ];
+    let mut snapshot = Snapshot {
+        ts_ns: NOW,
+        interval_secs: 1.0,
+        processes,
+        system_mix: Vec::new(),
+        files: files.top(100),
+        recent_files: files.top_recent(100, NOW),
+        captured: EventCounts {
+            exec: 10,
+            fork: 12,
+            exit: 3,
+            open: 49,
+        },
+        events_per_sec: 42.0,
+        watched: None,
+        own_usage: OwnUsage {
+            cpu_percent: 0.4,
+            rss_bytes: 9_500_000,
+        },
+        lost: [0, 0, 0, 5, 0],
+        malformed: 0,
+        filter: Default::default(),
+        rates,
+    };
+    snapshot.system_mix = snapshot.rates.iter().flat_map(|r| r.syscalls.clone()).fold(
+        Vec::<SyscallRate>::new(),
+        |mut acc, s| {
+            match acc.iter_mut().find(|a| a.nr == s.nr) {
+                Some(a) => {
+                    a.per_sec += s.per_sec;
+                    a.total += s.total;
+                }
+                None => acc.push(s),
+            }
+            acc
+        },
+    );
+    snapshot
+        .system_mix
+        .sort_by(|a, b| b.per_sec.total_cmp(&a.per_sec));
+    snapshot
+}
+
+fn watched_fixture() -> Snapshot {
+    let mut snapshot = fixture();
+    snapshot.watched = Some(Watched {
+        pid: 400,
+        files: vec![ProcessFile {
+            path: "/etc/ld.so.cache".into(),
+            opens: 40,
+            errors: 0,
+            last_errno: None,
+            last_ns: NOW,
+        }],
+        activity: vec![
+            Event::Exec(ExecEvent {
+                ts_ns: NOW - 3 * SEC,
+                pid: 401,
+                tid: 401,
+                ppid: 400,
+                uid: 0,
+                comm: "cc1".into(),
+                filename: "/usr/lib/gcc/cc1".into(),
+                argv: vec!["cc1".into(), "-O2".into(), "main.c".into()],
+                argv_truncated: false,
+                ret: 0,
+            }),
+            Event::Open(open(400, "make", "/etc/ld.so.cache", 3, NOW - SEC)),
+            Event::Open(open(
+                400,
+                "make",
+                "Makefile.local",
+                -libc::ENOENT,
+                NOW - SEC / 2,
+            )),
+        ],
+    });
+    snapshot
+}
+
+fn app_with(snapshot: Snapshot, width: u16, height: u16) -> App {
+    App::new(Arc::new(snapshot), width, height)
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| render(frame, app, &Theme::colored()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn press(app: &mut App, actions: &[Action]) -> Vec<Command> {
+    actions.iter().flat_map(|a| app.update(a.clone())).collect()
+}
+
+/// Every view at both sizes.
+#[test]
+fn views_render() {
+    for (width, height) in [(80, 24), (160, 48)] {
+        let name = |view: &str| format!("{view}_{width}x{height}");
+        let mut app = app_with(fixture(), width, height);
+        insta::assert_snapshot!(name("processes_tree"), screen(&app, width, height));
+        press(&mut app, &[Action::ToggleTree]);
+        insta::assert_snapshot!(name("processes_flat"), screen(&app, width, height));
+        press(&mut app, &[Action::Show(View::Files)]);
+        insta::assert_snapshot!(name("files"), screen(&app, width, height));
+        press(&mut app, &[Action::ToggleWindow]);
+        insta::assert_snapshot!(name("files_recent"), screen(&app, width, height));
+        press(&mut app, &[Action::Show(View::Syscalls)]);
+        insta::assert_snapshot!(name("syscalls"), screen(&app, width, height));
+        press(&mut app, &[Action::ToggleHelp]);
+        insta::assert_snapshot!(name("help"), screen(&app, width, height));
+
+        let mut app = app_with(watched_fixture(), width, height);
+        press(&mut app, &[Action::Show(View::Syscalls)]); // make 400 is the busiest
+        press(&mut app, &[Action::Enter]);
+        app.detail_cwd = Some("/home/admin/src".into());
+        insta::assert_snapshot!(name("detail"), screen(&app, width, height));
+    }
+}
+
+#[test]
+fn filter_prompt_renders_as_typed() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(
+        &mut app,
+        &[
+            Action::OpenPrompt,
+            Action::PromptChar('m'),
+            Action::PromptChar('a'),
+        ],
+    );
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message() {
+    let app = app_with(fixture(), 60, 15);
+    let text = screen(&app, 60, 15);
+    assert!(
+        text.contains("needs a terminal of at least 80x24"),
+        "{text}"
+    );
+}
+
+#[test]
+fn substring_filter_keeps_matches_and_their_ancestors() {
+    let mut app = app_with(fixture(), 80, 24);
+    let commands = press(
+        &mut app,
+        &[
+            Action::OpenPrompt,
+            Action::PromptChar('c'),
+            Action::PromptChar('c'),
+            Action::PromptChar('1'),
+        ],
+    );
+    assert!(commands.is_empty(), "a substring filter stays in the UI");
+    let keys: Vec<RowKey> = super::views::processes::rows(&app)
+        .iter()
+        .map(|r| r.key())
+        .collect();
+    let pids: Vec<RowKey> = [1, 200, 300, 400, 401].map(RowKey::Pid).to_vec();
+    assert_eq!(keys, pids, "cc1 with its ancestors");
+    press(&mut app, &[Action::PromptAccept]);
+    assert_eq!(app.filter, "cc1");
+    press(&mut app, &[Action::Back]);
+    assert_eq!(app.filter, "", "Esc clears a kept filter");
+}
+
+#[test]
+fn pid_filter_goes_to_the_kernel_and_esc_in_the_prompt_clears_it() {
+    let mut app = app_with(fixture(), 80, 24);
+    let commands = press(&mut app, &[Action::OpenPrompt, Action::PromptChar('4')]);
+    assert!(matches!(&commands[..], [Command::SetFilter(f)] if f.pid == Some(4)));
+    let commands = press(
+        &mut app,
+        &[Action::PromptChar('0'), Action::PromptChar('0')],
+    );
+    assert!(matches!(commands.last(), Some(Command::SetFilter(f)) if f.pid == Some(400)));
+    let rows = super::views::processes::rows(&app);
+    assert!(rows.iter().any(|r| r.key() == RowKey::Pid(400)));
+    assert!(
+        !rows.iter().any(|r| r.key() == RowKey::Pid(401)),
+        "children do not match"
+    );
+    let commands = press(&mut app, &[Action::PromptCancel]);
+    assert!(matches!(&commands[..], [Command::SetFilter(f)] if f.pid.is_none()));
+    assert!(app.prompt.is_none() && app.filter.is_empty());
+}
+
+#[test]
+fn enter_drills_into_the_selected_process_and_esc_comes_back() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::ToggleTree]); // flat, by PID: 1 2 3 200 300 …
+    press(&mut app, &[Action::Down, Action::Down, Action::Down]);
+    let commands = press(&mut app, &[Action::Enter]);
+    assert_eq!(app.detail, Some(200));
+    assert!(matches!(&commands[..], [Command::Watch(Some(200))]));
+    let commands = press(&mut app, &[Action::Back]);
+    assert_eq!(app.detail, None);
+    assert!(matches!(&commands[..], [Command::Watch(None)]));
+}
+
+#[test]
+fn selection_follows_its_process_when_rows_move() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::ToggleTree, Action::End]);
+    assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(402)));
+    let mut next = fixture();
+    next.processes.retain(|p| p.pid != 2 && p.pid != 3);
+    app.receive(Arc::new(next));
+    let selection = app.selected(View::Processes);
+    assert_eq!(selection.key, Some(RowKey::Pid(402)));
+    // 1, 200, 300, its failed exec, 400, 401, 402.
+    assert_eq!(selection.index, 6);
+}
+
+#[test]
+fn pause_holds_the_screen_and_resume_catches_up() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::TogglePause]);
+    let mut next = fixture();
+    next.events_per_sec = 999.0;
+    app.receive(Arc::new(next));
+    assert_eq!(app.snapshot.events_per_sec, 42.0);
+    assert!(screen(&app, 80, 24).contains("PAUSED"));
+    press(&mut app, &[Action::TogglePause]);
+    assert_eq!(app.snapshot.events_per_sec, 999.0);
+}
+
+#[test]
+fn sort_cycles_and_reverses() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::Show(View::Syscalls)]);
+    let first = |app: &App| super::views::syscalls::rows(app)[0].pid;
+    assert_eq!(first(&app), 400, "busiest first");
+    press(&mut app, &[Action::ReverseSort]);
+    assert_eq!(first(&app), 1);
+    press(
+        &mut app,
+        &[Action::ReverseSort, Action::CycleSort, Action::CycleSort],
+    );
+    assert_eq!(app.sort_name(View::Syscalls), "PID");
+    assert_eq!(first(&app), 1);
+}
+
+#[test]
+fn views_cycle_with_tab_and_back_tab() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::NextView]);
+    assert_eq!(app.view, View::Files);
+    press(&mut app, &[Action::PrevView, Action::PrevView]);
+    assert_eq!(app.view, View::Syscalls);
+}
+
+#[test]
+fn collapse_hides_a_subtree_and_expand_shows_it() {
+    let mut app = app_with(fixture(), 80, 24);
+    let count = |app: &App| super::views::processes::rows(app).len();
+    let all = count(&app);
+    // Rows in the tree: 1, 200, 300, ✗nope, 400, 401, 402, 2, 3.
+    press(&mut app, &[Action::Down, Action::Down]);
+    assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(300)));
+    press(&mut app, &[Action::Collapse]);
+    assert_eq!(count(&app), all - 4);
+    press(&mut app, &[Action::Expand]);
+    assert_eq!(count(&app), all);
+}
+
+#[test]
+fn clicks_select_and_the_wheel_scrolls() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(
+        &mut app,
+        &[Action::Click(super::render::FIRST_TABLE_ROW + 2)],
+    );
+    assert_eq!(app.selected(View::Processes).index, 2);
+    press(&mut app, &[Action::ScrollDown]);
+    assert_eq!(app.selected(View::Processes).index, 3);
+}
+
+#[test]
+fn quit_and_help() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::ToggleHelp]);
+    assert!(app.help);
+    press(&mut app, &[Action::Back]);
+    assert!(!app.help);
+    press(&mut app, &[Action::Quit]);
+    assert!(app.quit);
+}

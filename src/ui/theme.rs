@@ -38,8 +38,16 @@ impl Theme {
 
     pub fn header(&self) -> Style {
         self.fg(Color::Black)
-            .bg(if self.color { Color::Cyan } else { Color::Reset })
-            .add_modifier(if self.color { Modifier::empty() } else { Modifier::BOLD | Modifier::UNDERLINED })
+            .bg(if self.color {
+                Color::Cyan
+            } else {
+                Color::Reset
+            })
+            .add_modifier(if self.color {
+                Modifier::empty()
+            } else {
+                Modifier::BOLD | Modifier::UNDERLINED
+            })
     }
 
     pub fn selected(&self) -> Style {

@@ -31,10 +31,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
     ])
     .areas(area);
     render_info(frame, top, app, info, theme);
-    let [children, mix] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
+    let [children, mix] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
     render_children(frame, children, app, info, theme);
     render_mix(frame, mix, app, pid, theme);
-    let [files, activity] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+    let [files, activity] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
     render_files(frame, files, app, pid, theme);
     render_activity(frame, activity, app, pid, theme);
 }
@@ -56,13 +58,21 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
             break;
         }
         chain.push((p.pid, p.comm.clone()));
-        cursor = if p.ppid == p.pid { None } else { snapshot.process(p.ppid) };
+        cursor = if p.ppid == p.pid {
+            None
+        } else {
+            snapshot.process(p.ppid)
+        };
     }
     chain.reverse();
     let parents = if chain.is_empty() {
         info.ppid.to_string()
     } else {
-        chain.iter().map(|(pid, comm)| format!("{pid} {comm}")).collect::<Vec<_>>().join(" › ")
+        chain
+            .iter()
+            .map(|(pid, comm)| format!("{pid} {comm}"))
+            .collect::<Vec<_>>()
+            .join(" › ")
     };
     let state = match &info.exit {
         None => "running".to_string(),
@@ -75,10 +85,20 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
             label("PID"),
             Span::styled(info.pid.to_string(), theme.title()),
             Span::raw(format!("  {}  ", info.comm)),
-            Span::styled(state, if info.exit.is_some() { theme.exited() } else { theme.normal() }),
+            Span::styled(
+                state,
+                if info.exit.is_some() {
+                    theme.exited()
+                } else {
+                    theme.normal()
+                },
+            ),
         ]),
         Line::from(vec![label("parents"), Span::raw(parents)]),
-        Line::from(vec![label("user"), Span::raw(format!("{} ({})", app.user_name(info.uid), info.uid))]),
+        Line::from(vec![
+            label("user"),
+            Span::raw(format!("{} ({})", app.user_name(info.uid), info.uid)),
+        ]),
         Line::from(vec![label("started"), Span::raw(format!("{age} ago"))]),
         Line::from(vec![
             label("cwd"),
@@ -105,9 +125,19 @@ fn render_children(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo,
         .map(|p| (*p, 0))
         .collect();
     while let Some((p, depth)) = stack.pop() {
-        let style = if p.exit.is_some() { theme.exited() } else { theme.normal() };
+        let style = if p.exit.is_some() {
+            theme.exited()
+        } else {
+            theme.normal()
+        };
         lines.push(Line::styled(
-            format!("{}{} {} {}", "  ".repeat(depth), p.pid, command_line(p), status(p)),
+            format!(
+                "{}{} {} {}",
+                "  ".repeat(depth),
+                p.pid,
+                command_line(p),
+                status(p)
+            ),
             style,
         ));
         for c in children.get(&p.pid).into_iter().flatten().rev() {
@@ -130,7 +160,12 @@ fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
     let lines: Vec<Line> = match app.snapshot.rates.iter().find(|r| r.pid == pid) {
         None => vec![Line::styled("no syscalls counted", theme.dim())],
         Some(rate) => std::iter::once(Line::styled(
-            format!("{:<18}{:>9}{:>10}", "total", format::count(rate.per_sec), format::count(rate.total as f64)),
+            format!(
+                "{:<18}{:>9}{:>10}",
+                "total",
+                format::count(rate.per_sec),
+                format::count(rate.total as f64)
+            ),
             theme.title(),
         ))
         .chain(rate.syscalls.iter().map(|s| {
@@ -148,7 +183,12 @@ fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
 }
 
 fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
-    let files = app.snapshot.watched.as_ref().filter(|w| w.pid == pid).map(|w| &w.files);
+    let files = app
+        .snapshot
+        .watched
+        .as_ref()
+        .filter(|w| w.pid == pid)
+        .map(|w| &w.files);
     let lines: Vec<Line> = match files {
         Some(files) if !files.is_empty() => files
             .iter()
@@ -165,14 +205,21 @@ fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Them
             .collect(),
         _ => vec![Line::styled("no opens seen", theme.dim())],
     };
-    frame.render_widget(Paragraph::new(lines).block(block("files opened", theme)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block("files opened", theme)),
+        area,
+    );
 }
 
 /// One line of activity, strace-like.
 pub fn activity_line(event: &Event, now_ns: u64) -> String {
     let ago = |ts: u64| format!("{:>7.2}s", -((now_ns.saturating_sub(ts)) as f64 / 1e9));
     let result = |ret: i32| {
-        if ret < 0 { format!("-1 {}", errno_name(ret)) } else { ret.to_string() }
+        if ret < 0 {
+            format!("-1 {}", errno_name(ret))
+        } else {
+            ret.to_string()
+        }
     };
     match event {
         Event::Exec(e) => format!(
@@ -200,24 +247,38 @@ pub fn activity_line(event: &Event, now_ns: u64) -> String {
 }
 
 fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
-    let activity = app.snapshot.watched.as_ref().filter(|w| w.pid == pid).map(|w| &w.activity);
+    let activity = app
+        .snapshot
+        .watched
+        .as_ref()
+        .filter(|w| w.pid == pid)
+        .map(|w| &w.activity);
     let height = area.height.saturating_sub(1) as usize;
     let lines: Vec<Line> = match activity {
         Some(events) if !events.is_empty() => {
             // Newest at the bottom; scrolling goes back in time.
-            let end = events.len().saturating_sub(app.detail_scroll.min(events.len()));
+            let end = events
+                .len()
+                .saturating_sub(app.detail_scroll.min(events.len()));
             let start = end.saturating_sub(height);
             events[start..end]
                 .iter()
                 .map(|e| {
                     let failed = matches!(e, Event::Open(o) if o.ret < 0)
                         || matches!(e, Event::Exec(x) if x.ret < 0);
-                    let style = if failed { theme.error() } else { theme.normal() };
+                    let style = if failed {
+                        theme.error()
+                    } else {
+                        theme.normal()
+                    };
                     Line::styled(activity_line(e, app.snapshot.ts_ns), style)
                 })
                 .collect()
         }
-        _ => vec![Line::styled("execs, opens, forks and exit appear here as they happen", theme.dim())],
+        _ => vec![Line::styled(
+            "execs, opens, forks and exit appear here as they happen",
+            theme.dim(),
+        )],
     };
     frame.render_widget(Paragraph::new(lines).block(block("activity", theme)), area);
 }

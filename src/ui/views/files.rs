@@ -23,7 +23,11 @@ fn counts(app: &App, f: &FileStats) -> (u64, u64) {
 }
 
 pub fn rows(app: &App) -> Vec<&FileStats> {
-    let source = if app.recent_files { &app.snapshot.recent_files } else { &app.snapshot.files };
+    let source = if app.recent_files {
+        &app.snapshot.recent_files
+    } else {
+        &app.snapshot.files
+    };
     let needle = app.active_filter().to_lowercase();
     let pid = app.filter_pid();
     let mut rows: Vec<&FileStats> = source
@@ -63,12 +67,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .take(height)
         .map(|(i, f)| {
             let (opens, errors) = counts(app, f);
-            let style = if i == selection.index { theme.selected() } else { Style::default() };
-            let procs = if f.openers.len() >= 32 { "32+".to_string() } else { f.openers.len().to_string() };
+            let style = if i == selection.index {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            let procs = if f.openers.len() >= 32 {
+                "32+".to_string()
+            } else {
+                f.openers.len().to_string()
+            };
             Row::new(vec![
                 Cell::from(format::count(opens as f64)),
-                Cell::from(if errors > 0 { format::count(errors as f64) } else { String::new() })
-                    .style(theme.error()),
+                Cell::from(if errors > 0 {
+                    format::count(errors as f64)
+                } else {
+                    String::new()
+                })
+                .style(theme.error()),
                 Cell::from(f.top_errno().map(errno_name).unwrap_or_default()).style(theme.error()),
                 Cell::from(procs),
                 Cell::from(format!("{} {}", f.last_pid, f.last_comm)),
@@ -76,7 +92,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
             .style(style)
         });
-    let window = if app.recent_files { format!("LAST {WINDOW_SECS}s") } else { "OPENS".into() };
+    let window = if app.recent_files {
+        format!("LAST {WINDOW_SECS}s")
+    } else {
+        "OPENS".into()
+    };
     let header = Row::new(vec![
         window,
         "ERRORS".into(),

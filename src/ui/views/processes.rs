@@ -46,7 +46,11 @@ impl ProcRow<'_> {
 }
 
 fn rate_of(app: &App) -> HashMap<u32, f64> {
-    app.snapshot.rates.iter().map(|r| (r.pid, r.per_sec)).collect()
+    app.snapshot
+        .rates
+        .iter()
+        .map(|r| (r.pid, r.per_sec))
+        .collect()
 }
 
 fn lifetime(info: &ProcessInfo, now: u64) -> u64 {
@@ -60,7 +64,8 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     let snapshot = &app.snapshot;
     let rates = rate_of(app);
     let now = snapshot.ts_ns;
-    let by_pid: HashMap<u32, &ProcessInfo> = snapshot.processes.iter().map(|p| (p.pid, p)).collect();
+    let by_pid: HashMap<u32, &ProcessInfo> =
+        snapshot.processes.iter().map(|p| (p.pid, p)).collect();
     let sort = app.sort(View::Processes);
     let order = |a: &&ProcessInfo, b: &&ProcessInfo| {
         let ord = match sort.column % SORT_COLUMNS.len() {
@@ -79,7 +84,8 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     let matches = |p: &ProcessInfo| app.matches(p.pid, &p.comm, &p.argv);
 
     if !app.tree {
-        let mut flat: Vec<&ProcessInfo> = snapshot.processes.iter().filter(|p| matches(p)).collect();
+        let mut flat: Vec<&ProcessInfo> =
+            snapshot.processes.iter().filter(|p| matches(p)).collect();
         flat.sort_by(order);
         let mut rows = Vec::with_capacity(flat.len());
         for info in flat {
@@ -147,7 +153,9 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         if collapsed {
             continue;
         }
-        push_failed_execs(&mut rows, info, depth + 1);
+        if matches(info) {
+            push_failed_execs(&mut rows, info, depth + 1);
+        }
         for kid in kids.into_iter().flatten().rev() {
             stack.push((kid, depth + 1));
         }
@@ -196,7 +204,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let height = area.height.saturating_sub(1) as usize;
     let visible = rows.iter().enumerate().skip(selection.offset).take(height);
     let table_rows = visible.map(|(i, row)| {
-        let style = if i == selection.index { theme.selected() } else { Style::default() };
+        let style = if i == selection.index {
+            theme.selected()
+        } else {
+            Style::default()
+        };
         match row {
             ProcRow::Process {
                 info,
@@ -227,7 +239,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Row::new(vec![
                     Cell::from(info.pid.to_string()),
                     Cell::from(format::fit(&app.user_name(info.uid), 8)),
-                    Cell::from(if rate > 0.0 { format::count(rate) } else { String::new() }),
+                    Cell::from(if rate > 0.0 {
+                        format::count(rate)
+                    } else {
+                        String::new()
+                    }),
                     Cell::from(format::duration_ns(lifetime(info, now))),
                     Cell::from(status(info)).style(status_style),
                     Cell::from(format!("{indent}{marker}{}", command_line(info))),

@@ -61,7 +61,8 @@ pub fn top_syscalls(syscalls: &[SyscallRate], n: usize) -> String {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let [left, right] = Layout::horizontal([Constraint::Fill(3), Constraint::Length(34)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(3), Constraint::Length(30)]).areas(area);
     let rows = rows(app);
     let selection = app.selected(View::Syscalls);
     let height = left.height.saturating_sub(1) as usize;
@@ -71,7 +72,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .skip(selection.offset)
         .take(height)
         .map(|(i, r)| {
-            let style = if i == selection.index { theme.selected() } else { Style::default() };
+            let style = if i == selection.index {
+                theme.selected()
+            } else {
+                Style::default()
+            };
             Row::new(vec![
                 Cell::from(r.pid.to_string()),
                 Cell::from(format::fit(comm(app, r.pid), 15)),
@@ -81,7 +86,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
             .style(style)
         });
-    let header = Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
+    let header =
+        Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
     let widths = [
         Constraint::Length(7),
         Constraint::Length(15),
@@ -97,15 +103,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mix = &app.snapshot.system_mix;
     let all: f64 = mix.iter().map(|s| s.per_sec).sum();
-    let rows = mix.iter().take(area.height.saturating_sub(3) as usize).map(|s| {
-        Row::new(vec![
-            Cell::from(syscall_name(s.nr)),
-            Cell::from(format::count(s.per_sec)),
-            Cell::from(format!("{:.1}%", 100.0 * s.per_sec / all.max(1e-9))),
-        ])
-    });
+    let rows = mix
+        .iter()
+        .take(area.height.saturating_sub(3) as usize)
+        .map(|s| {
+            Row::new(vec![
+                Cell::from(syscall_name(s.nr)),
+                Cell::from(format::count(s.per_sec)),
+                Cell::from(format!("{:.1}%", 100.0 * s.per_sec / all.max(1e-9))),
+            ])
+        });
     let header = Row::new(["SYSCALL", "CALLS/s", "SHARE"]).style(theme.header());
-    let block = Block::default().borders(Borders::LEFT).title(" all processes ").title_style(theme.title());
-    let widths = [Constraint::Fill(1), Constraint::Length(8), Constraint::Length(6)];
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .title(" all processes ")
+        .title_style(theme.title());
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(7),
+        Constraint::Length(6),
+    ];
     frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
