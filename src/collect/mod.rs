@@ -41,8 +41,10 @@ const MAX_FILES: usize = 10_000;
 const SNAPSHOT_FILES: usize = 500;
 /// Records taken from the ring buffer at once: bounds what one update holds.
 const MAX_BATCH: usize = 4096;
-/// Longest sleep waiting for records, so commands and ticks are not late.
-const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+/// Longest sleep waiting for records: the kernel wakes the collector only
+/// when records pile up, so this bounds how late a trickle of them (and a
+/// command) is seen.
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 /// How often counters of processes whose exit was not seen are looked for.
 const GC_EVERY_TICKS: u64 = 10;
 
@@ -164,6 +166,9 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter)?;
+    // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe { libc::malloc_trim(0) };
 
     let received: Rc<RefCell<Vec<Event>>> = Rc::default();
     let malformed = Rc::new(RefCell::new(0u64));

@@ -142,7 +142,7 @@ fn spawn_input_thread(stop: Arc<AtomicBool>) -> Receiver<TermEvent> {
         .name("input".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match event::poll(Duration::from_millis(50)) {
+                match event::poll(Duration::from_millis(200)) {
                     Ok(false) => continue,
                     Ok(true) => {}
                     Err(_) => break,
