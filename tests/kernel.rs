@@ -248,12 +248,13 @@ fn every_open_is_captured_or_counted_lost() {
         .spawn()
         .unwrap();
     let pid = storm.id();
-    // Nobody reads the tracer's output while the storm runs: the pipe, the
-    // collector's queue and then the ring buffer fill, and the kernel must
-    // count every record it could not deliver.
+    // The tracer is stopped while the storm runs: the ring buffer fills and
+    // the kernel must count every record it could not deliver.
     let tracer = Tracer::start(&["--pid", &pid.to_string()]);
+    tracer.signal(nix::sys::signal::Signal::SIGSTOP);
     std::io::Write::write_all(storm.stdin.as_mut().unwrap(), b"go\n").unwrap();
     assert!(storm.wait().unwrap().success());
+    tracer.signal(nix::sys::signal::Signal::SIGCONT);
     let records = tracer.stop();
 
     let captured = of_type(&records, "open")

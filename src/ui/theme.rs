@@ -37,17 +37,11 @@ impl Theme {
     }
 
     pub fn header(&self) -> Style {
-        self.fg(Color::Black)
-            .bg(if self.color {
-                Color::Cyan
-            } else {
-                Color::Reset
-            })
-            .add_modifier(if self.color {
-                Modifier::empty()
-            } else {
-                Modifier::BOLD | Modifier::UNDERLINED
-            })
+        if self.color {
+            Style::default().fg(Color::Black).bg(Color::Cyan)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        }
     }
 
     pub fn selected(&self) -> Style {
@@ -84,5 +78,25 @@ impl Theme {
 
     pub fn normal(&self) -> Style {
         Style::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_theme_has_no_colours_but_still_marks_the_selection() {
+        let plain = Theme::plain();
+        for style in [
+            plain.selected(),
+            plain.error(),
+            plain.title(),
+            plain.header(),
+        ] {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(Theme::colored().error().fg.is_some());
     }
 }

@@ -86,6 +86,11 @@ impl Tracer {
         Tracer { child, lines }
     }
 
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal)
+            .expect("signalling systrace-top");
+    }
+
     /// Stops it with SIGINT and returns every record after the start one.
     pub fn stop(mut self) -> Vec<Value> {
         // Let the ring buffer and the last tick carry what just happened.

@@ -1,0 +1,302 @@
+//! End to end: the real terminal UI, driven through tmux as a user would.
+//! A known process tree (the probe example, copied under a unique name) is
+//! filtered, drilled into, and then `q` must hand the terminal back as the
+//! shell had it. Every wait polls with a deadline: snapshots come once a
+//! second, so fixed sleeps would be both slow and flaky.
+
+mod common;
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Polls `f` every 50 ms until it gives a value; after `secs`, panics with
+/// `what` and `context()` (the screen, so a failure shows what was seen).
+fn poll<T>(
+    what: &str,
+    secs: u64,
+    context: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {secs} s for {what}; the screen:\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A tmux server on a private socket, so nothing of the user's (or of a
+/// parallel run) is touched. Its one session is named `t`.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("running tmux (is it installed?)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "tmux {args:?}: {err}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `send-keys`: key names (`Enter`, `Home`), or text with `-l`.
+    fn send(&self, keys: &[&str]) {
+        self.run(&[&["send-keys", "-t", "t"], keys].concat());
+    }
+
+    /// A shell command line, then Enter.
+    fn shell(&self, line: &str) {
+        self.send(&["-l", line]);
+        self.send(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Polls the screen until `ok`, and returns it.
+    fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+        poll(
+            what,
+            secs,
+            || self.screen(),
+            || Some(self.screen()).filter(|s| ok(s)),
+        )
+    }
+}
+
+/// Cleans up even when an assertion fails: the tmux server, the UI, the
+/// probe and its child, the temporary directory.
+struct Guard {
+    tmux: Tmux,
+    probe: Option<Child>,
+    ui: Cell<Option<u32>>, // Set while `tmux` borrows the guard.
+    dir: PathBuf,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.tmux.socket, "kill-server"])
+            .status();
+        // kill-server leaves the socket file behind.
+        let tmp = std::env::var_os("TMUX_TMPDIR").unwrap_or("/tmp".into());
+        let uid = nix::unistd::geteuid();
+        let _ = std::fs::remove_file(
+            PathBuf::from(tmp)
+                .join(format!("tmux-{uid}"))
+                .join(&self.tmux.socket),
+        );
+        if let Some(ui) = self.ui.get().filter(|&pid| is_ui(pid)) {
+            let _ = kill(Pid::from_raw(ui as i32), Signal::SIGKILL);
+        }
+        if let Some(mut probe) = self.probe.take() {
+            // The child first: once its parent is gone, it is reparented.
+            for pid in children_of(probe.id()) {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            let _ = probe.kill();
+            let _ = probe.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// PIDs whose parent is `ppid`, from /proc/*/stat (which, unlike
+/// /proc/PID/task/TID/children, needs no kernel option).
+fn children_of(ppid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the comm (which may hold spaces and parentheses): " state ppid ...".
+            let rest = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
+            rest.split_whitespace().nth(1) == Some(&ppid.to_string())
+        })
+        .collect()
+}
+
+/// Whether `pid` runs our systrace-top: checked by executable, so that a
+/// reused PID, or someone else's run of the tool, is not taken for it.
+fn is_ui(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| exe.to_string_lossy().starts_with(common::BIN))
+}
+
+/// The table rows: from under the header to the first blank line.
+fn table_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !(l.starts_with("PID") && l.contains("COMMAND")))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn tui_filters_drills_in_and_gives_the_terminal_back() {
+    if !common::can_trace("tui_filters_drills_in_and_gives_the_terminal_back") {
+        return;
+    }
+    let started = Instant::now();
+    // At most 12 chars (the kernel's comm keeps 15); the filter must match
+    // nothing but the probe and its child.
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!("tui{}{:04}", std::process::id() % 100_000, nanos % 10_000);
+    // A short path, so the whole command line fits in the 160-column pane.
+    let dir = PathBuf::from("/tmp").join(&name);
+    std::fs::create_dir_all(&dir).expect("creating the temp dir");
+    let tmux = Tmux {
+        socket: common::unique("systrace-tui"),
+    };
+    let mut guard = Guard {
+        tmux,
+        probe: None,
+        ui: Cell::new(None),
+        dir: dir.clone(),
+    };
+
+    // 1. The probe parent and its `spin` child, both alive for a minute.
+    let copy = dir.join(&name);
+    std::fs::copy(common::probe_path(), &copy).expect("copying the probe");
+    let probe = Command::new(&copy)
+        .args(["parent", "60000"])
+        .stdin(Stdio::null())
+        .spawn();
+    let parent = probe.as_ref().expect("starting the probe").id();
+    guard.probe = probe.ok();
+    let child = poll("the probe's child", 10, String::new, || {
+        children_of(parent).first().copied()
+    });
+    let parent_cmd = format!("{} parent 60000", copy.display());
+
+    // 2. A plain shell in a 160x48 pane; its tty mode is the reference.
+    let tmux = &guard.tmux;
+    let session = ["new-session", "-d", "-s", "t", "-x", "160", "-y", "48"];
+    tmux.run(&[&session[..], &["bash", "--norc", "--noprofile"]].concat());
+    let prompt = tmux
+        .wait_for("the shell prompt", 10, |s| !s.trim().is_empty())
+        .trim()
+        .to_string();
+    // The prompt on the last line means readline has the tty again: what is
+    // typed from then on is not lost.
+    let at_prompt = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim() == prompt)
+    };
+    let stty = |file: &str| {
+        let path = dir.join(file);
+        tmux.shell(&format!("stty -g > {}", path.display()));
+        let read = || {
+            std::fs::read_to_string(&path)
+                .ok()
+                .filter(|t| t.ends_with('\n'))
+        };
+        poll(&format!("`stty -g` in {file}"), 10, || tmux.screen(), read)
+    };
+    let before = stty("before");
+
+    // 3. The UI: the header line, then the process table.
+    tmux.shell(common::BIN);
+    tmux.wait_for("the UI", 20, |s| {
+        s.contains("1 Processes") && !table_rows(s).is_empty()
+    });
+    let pane = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+    let pane: u32 = pane.trim().parse().expect("the pane's PID");
+    let ui = children_of(pane).into_iter().find(|&pid| is_ui(pid));
+    let ui = ui.unwrap_or_else(|| panic!("no systrace-top under the pane's shell {pane}"));
+    guard.ui.set(Some(ui));
+
+    // 4. Filter on the unique name, then the flat list: only matches remain
+    // (the tree would list their ancestors too), so waiting for the parent's
+    // row and for nothing else is the assertion. The name is typed as hex:
+    // a `send-keys -l NAME` process would have it in its command line, and
+    // would match the filter.
+    let mut hex = vec!["-H".to_string()];
+    hex.extend(name.bytes().map(|b| format!("{b:02x}")));
+    tmux.send(&["-l", "/"]);
+    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    tmux.send(&["Enter"]);
+    tmux.send(&["-l", "t"]);
+    let screen = tmux.wait_for("the filtered flat list", 10, |s| {
+        let rows = table_rows(s);
+        rows.iter().any(|r| r.contains(&parent_cmd)) && rows.iter().all(|r| r.contains(&name))
+    });
+
+    // 5. Select the parent's row (normally the first: rows are sorted by
+    // PID) and drill in; the children pane lists the spinning child.
+    let is_pid = |line: &str, label: Option<&str>, pid: u32| {
+        let mut words = line.split_whitespace();
+        label.is_none_or(|l| words.next() == Some(l)) && words.next() == Some(&pid.to_string())
+    };
+    let rows = table_rows(&screen);
+    let at = rows.iter().position(|r| is_pid(r, None, parent));
+    let at = at.unwrap_or_else(|| panic!("no row for PID {parent}:\n{screen}"));
+    tmux.send(&["Home"]);
+    for _ in 0..at {
+        tmux.send(&["-l", "j"]);
+    }
+    tmux.send(&["Enter"]);
+    let child_row = format!("{child} {} spin 60000", copy.display());
+    let screen = tmux.wait_for("the parent's details, with its child", 10, |s| {
+        s.lines().any(|l| is_pid(l, Some("PID"), parent))
+            && s.contains(" children ")
+            && s.contains(&child_row)
+    });
+    for label in ["parents", "user", "started", "cwd", "command"] {
+        assert!(
+            screen.lines().any(|l| l.starts_with(label)),
+            "no `{label}` line:\n{screen}"
+        );
+    }
+
+    // 6. Quit. Typing before the UI has exited would be lost (it, or the
+    // tty mode switch, eats typeahead, as it would a user's): wait for it.
+    tmux.send(&["-l", "q"]);
+    poll(
+        "systrace-top to exit after q",
+        5,
+        || tmux.screen(),
+        || (!is_ui(ui)).then_some(()),
+    );
+    tmux.wait_for("the prompt after quitting", 10, |s| {
+        !s.contains("1 Processes") && at_prompt(s)
+    });
+    // The shell is back on the main screen, and in the mode it had.
+    tmux.shell("echo back-$((6*7))");
+    tmux.wait_for("the shell's output", 10, |s| {
+        s.lines().any(|l| l.trim() == "back-42")
+    });
+    let after = stty("after");
+    assert_eq!(
+        before,
+        after,
+        "the tty mode was not restored; the screen:\n{}",
+        tmux.screen()
+    );
+    eprintln!("tui test took {:.1} s", started.elapsed().as_secs_f64());
+}
