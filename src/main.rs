@@ -21,7 +21,7 @@ use collect::Config;
     version,
     about,
     after_help = "Needs root (or CAP_BPF, CAP_PERFMON) and a kernel \
-    >= 5.8 with BTF. JSON records are described in README.md."
+    >= 5.12 with BTF. JSON records are described in README.md."
 )]
 struct Cli {
     /// Write JSON lines to stdout (exec, fork, exit, open, rates, lost, summary)
@@ -55,6 +55,19 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// `--pid` must name a running process, not one of its threads: the kernel
+/// side filters on the process id.
+fn check_pid(pid: u32) -> Result<()> {
+    let tgid = procfs::process::Process::new(pid as i32)
+        .and_then(|p| p.status())
+        .map(|s| s.tgid as u32);
+    match tgid {
+        Ok(tgid) if tgid == pid => Ok(()),
+        Ok(tgid) => bail!("PID {pid} is a thread of process {tgid}: use --pid {tgid}"),
+        Err(_) => bail!("no process with PID {pid}"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -80,9 +93,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     if let Some(pid) = cli.pid {
-        if pid == 0 || !collect::seed::is_alive(pid) {
-            bail!("no process with PID {pid}");
-        }
+        check_pid(pid)?;
     }
     if cli.comm.as_deref().is_some_and(str::is_empty) {
         bail!("--comm needs a non-empty command name");

@@ -10,9 +10,9 @@ const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
 
-/// The oldest kernel with everything used: BPF ring buffer (5.8), BTF
-/// raw tracepoints (5.5), bounded loops (5.3).
-const MIN_KERNEL: (u32, u32) = (5, 8);
+/// The oldest kernel with everything used: atomic OR in BPF (5.12), the
+/// ring buffer (5.8), BTF raw tracepoints (5.5), bounded loops (5.3).
+const MIN_KERNEL: (u32, u32) = (5, 12);
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -59,7 +59,7 @@ fn check_kernel_version() -> Result<()> {
     if version < MIN_KERNEL {
         bail!(
             "kernel {release} is too old: systrace-top needs Linux {}.{} or newer \
-             (BPF ring buffer)",
+             (BPF ring buffer, atomics)",
             MIN_KERNEL.0,
             MIN_KERNEL.1
         );

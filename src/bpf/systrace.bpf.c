@@ -63,12 +63,13 @@ struct {
 } syscall_bitmaps SEC(".maps");
 
 /* Exec records are built at sys_enter (argv lives in the old image) and sent
- * at sys_exit with the result. */
+ * at sys_exit with the result. Keyed by tgid: a successful exec from a
+ * non-leader thread comes back with the leader's thread id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32); /* tid */
+	__type(key, __u32); /* tgid */
 	__type(value, struct exec_event);
 } pending_execs SEC(".maps");
 
@@ -248,13 +249,14 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
 	/* A thread that dies inside a traced syscall leaves no sys_exit. */
-	bpf_map_delete_elem(&pending_execs, &tid);
 	bpf_map_delete_elem(&pending_opens, &tid);
 
 	/* do_exit() has already decremented signal->live: 0 means this is
-	 * the last thread of the process. */
+	 * the last thread of the process (or one of the last, racing: the
+	 * collector drops a repeated exit). */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	bpf_map_delete_elem(&pending_execs, &tgid);
 	if (!passes(tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -279,13 +281,13 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 static __always_inline int exec_enter(const char *filename, const char *const *argv)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tgid = pid_tgid >> 32;
 	__u32 zero = 0;
 	struct exec_event *e;
 	__u32 off;
 	long n;
 
-	if (pid_tgid >> 32 == self_tgid)
+	if (tgid == self_tgid)
 		return 0;
 	e = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!e)
@@ -296,7 +298,12 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	e->argv_truncated = 0;
 
 	n = bpf_probe_read_user_str(e->data, EXEC_ARG_LEN, filename);
-	off = n > 0 ? n : 0;
+	if (n <= 0) {
+		/* Unreadable (not paged in): an empty filename, not a shift. */
+		e->data[0] = 0;
+		n = 1;
+	}
+	off = n;
 
 	for (int i = 0; i < EXEC_MAX_ARGS; i++) {
 		const char *arg = NULL;
@@ -329,7 +336,7 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	}
 done:
 	e->data_len = off;
-	if (bpf_map_update_elem(&pending_execs, &tid, e, BPF_ANY))
+	if (bpf_map_update_elem(&pending_execs, &tgid, e, BPF_ANY))
 		count_lost(LOST_EXEC);
 	return 0;
 }
@@ -338,11 +345,12 @@ static __always_inline int exec_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
+	__u32 tgid = pid_tgid >> 32;
 	struct task_struct *task;
 	struct exec_event *e;
 	__u64 size;
 
-	e = bpf_map_lookup_elem(&pending_execs, &tid);
+	e = bpf_map_lookup_elem(&pending_execs, &tgid);
 	if (!e)
 		return 0;
 	e->pid = pid_tgid >> 32;
@@ -359,7 +367,7 @@ static __always_inline int exec_exit(long ret)
 		if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
 			count_lost(LOST_EXEC);
 	}
-	bpf_map_delete_elem(&pending_execs, &tid);
+	bpf_map_delete_elem(&pending_execs, &tgid);
 	return 0;
 }
 
@@ -415,7 +423,7 @@ static __always_inline int open_enter(__u32 call, int dfd, const char *path, __u
  * root. Returns where the path starts, or OPEN_PATH_LEN if it could not be
  * resolved completely.
  */
-static __always_inline __u32 dir_path(struct path *path, struct task_struct *task, char *out)
+static __always_inline __u32 dir_path(const struct path *path, struct task_struct *task, char *out)
 {
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
@@ -515,7 +523,7 @@ static __always_inline int open_exit(long ret)
 	e->path_len = n > 0 ? n - 1 : 0;
 
 	if (e->path_len > 0 && e->path_len < OPEN_PATH_LEN - 1 && e->data[0] != '/') {
-		struct path *where = NULL;
+		const struct path *where = NULL;
 
 		task = (struct task_struct *)bpf_get_current_task();
 		if (e->dfd == AT_FDCWD) {

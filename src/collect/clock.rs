@@ -13,6 +13,12 @@ fn clock_ns(clock: ClockId) -> u64 {
         .unwrap_or(0)
 }
 
+/// Time spent suspended since boot: CLOCK_BOOTTIME counts it,
+/// CLOCK_MONOTONIC does not.
+pub fn suspended_ns() -> u64 {
+    clock_ns(ClockId::CLOCK_BOOTTIME).saturating_sub(monotonic_ns())
+}
+
 /// Converts monotonic timestamps to seconds since the Unix epoch.
 #[derive(Clone, Copy, Debug)]
 pub struct WallClock {

@@ -213,7 +213,10 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
     let used = used.strip_suffix(&[0]).unwrap_or(used);
     let mut strings = used.split(|&b| b == 0);
     let filename = strings.next().map(lossy).unwrap_or_default();
-    let argv: Vec<String> = strings.take(e.argc as usize).map(lossy).collect();
+    let raw_argv: Vec<&[u8]> = strings.take(e.argc as usize).collect();
+    // A string that filled its whole read was probably cut.
+    let cut = raw_argv.iter().any(|a| a.len() >= EXEC_ARG_LEN - 1);
+    let argv: Vec<String> = raw_argv.into_iter().map(lossy).collect();
     Ok(ExecEvent {
         ts_ns: e.ts,
         pid: e.pid,
@@ -222,9 +225,7 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
         uid: e.uid,
         comm: c_string(&e.comm),
         filename,
-        argv_truncated: e.argv_truncated != 0
-            || argv.len() < e.argc as usize
-            || argv.iter().any(|a| a.len() >= EXEC_ARG_LEN - 1),
+        argv_truncated: e.argv_truncated != 0 || argv.len() < e.argc as usize || cut,
         argv,
         ret: e.ret,
     })

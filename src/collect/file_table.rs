@@ -144,6 +144,7 @@ impl FileTable {
         all.into_iter().take(n).map(|(_, f)| f.clone()).collect()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.files.len()
     }

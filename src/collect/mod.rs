@@ -120,7 +120,6 @@ pub struct Snapshot {
     pub lost: [u64; LostKind::ALL.len()],
     /// Records that arrived but could not be decoded.
     pub malformed: u64,
-    pub filter: Filter,
 }
 
 /// The process being drilled into: what it opened and did.
@@ -187,7 +186,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let ring = builder.build().context("setting up the ring buffer")?;
 
     // Seeded after attaching, so that no process falls between the two.
-    let mut tables = Tables::new(config.filter.clone());
+    let mut tables = Tables::new();
     let now = clock::monotonic_ns();
     for seed in seed::running_processes() {
         tables.tree.seed(seed, now);
@@ -259,10 +258,7 @@ fn drain_commands(
 ) -> bool {
     loop {
         match commands.try_recv() {
-            Ok(Command::SetFilter(f)) => {
-                filter.set(&f);
-                tables.filter = f;
-            }
+            Ok(Command::SetFilter(f)) => filter.set(&f),
             Ok(Command::Watch(pid)) => tables.watch(pid),
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return true,
             Err(TryRecvError::Empty) => return false,
@@ -282,14 +278,15 @@ struct Tables {
     activity: VecDeque<Event>,
     own_cpu: OwnCpu,
     malformed: u64,
-    filter: Filter,
     ticks: u64,
-    /// Processes with counters but no /proc entry at the last GC.
+    /// Processes with counters or a tree entry but no /proc entry at the
+    /// last GC.
     vanished: HashSet<u32>,
+    recent_exits: RecentExits,
 }
 
 impl Tables {
-    fn new(filter: Filter) -> Self {
+    fn new() -> Self {
         Self {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
@@ -301,32 +298,42 @@ impl Tables {
             activity: VecDeque::new(),
             own_cpu: OwnCpu::default(),
             malformed: 0,
-            filter,
             ticks: 0,
             vanished: HashSet::new(),
+            recent_exits: RecentExits::default(),
         }
     }
 
-    fn apply(&mut self, mut events: Vec<Event>, probes: &Probes<'_>) -> Vec<Event> {
-        for event in &mut events {
-            if let Event::Exit(exit) = event {
-                // Exact totals, even for a process that lived less than a tick.
-                exit.syscalls = probes.take_counts(exit.pid).unwrap_or_default();
+    fn apply(&mut self, events: Vec<Event>, probes: &Probes<'_>) -> Vec<Event> {
+        let mut applied = Vec::with_capacity(events.len());
+        for mut event in events {
+            match &mut event {
+                Event::Exit(exit) => {
+                    // Threads dying together can each look like the last one.
+                    if !self.recent_exits.insert((exit.pid, exit.start_ns)) {
+                        continue;
+                    }
+                    // Exact totals, even for a process that lived less than a tick.
+                    exit.syscalls = probes.take_counts(exit.pid).unwrap_or_default();
+                }
+                Event::Fork(fork) if !fork.thread => self.process_files.forget(fork.pid),
+                Event::Open(open) => {
+                    self.files.apply(open);
+                    self.process_files.apply(open);
+                }
+                _ => {}
             }
-            self.captured.add(event);
-            self.tree.apply(event);
-            if let Event::Open(open) = event {
-                self.files.apply(open);
-                self.process_files.apply(open);
-            }
-            if self.watched.is_some_and(|pid| concerns(event, pid)) {
+            self.captured.add(&event);
+            self.tree.apply(&event);
+            if self.watched.is_some_and(|pid| concerns(&event, pid)) {
                 if self.activity.len() == MAX_ACTIVITY {
                     self.activity.pop_front();
                 }
                 self.activity.push_back(event.clone());
             }
+            applied.push(event);
         }
-        events
+        applied
     }
 
     fn watch(&mut self, pid: Option<u32>) {
@@ -344,7 +351,7 @@ impl Tables {
             self.process_files.forget(pid);
         }
         self.ticks += 1;
-        if self.ticks % GC_EVERY_TICKS == 0 {
+        if self.ticks.is_multiple_of(GC_EVERY_TICKS) {
             self.collect_garbage(&counts, probes);
         }
         for rate in self.rates.rates() {
@@ -375,7 +382,6 @@ impl Tables {
             captured: self.captured,
             lost: probes.lost()?,
             malformed: self.malformed,
-            filter: self.filter.clone(),
         }))
     }
 
@@ -394,7 +400,49 @@ impl Tables {
                 vanished.insert(pid);
             }
         }
+        // Processes whose exit never came (lost, or filtered out) leave too.
+        let running: Vec<u32> = self
+            .tree
+            .processes()
+            .filter(|p| p.exit.is_none())
+            .map(|p| p.pid)
+            .collect();
+        for pid in running {
+            if seed::is_alive(pid) {
+                continue;
+            }
+            if self.vanished.contains(&pid) {
+                self.tree.mark_gone(pid, clock::monotonic_ns());
+            } else {
+                vanished.insert(pid);
+            }
+        }
         self.vanished = vanished;
+    }
+}
+
+/// Exits already applied, by (pid, start time), to drop repeats.
+#[derive(Default)]
+struct RecentExits {
+    set: HashSet<(u32, u64)>,
+    order: VecDeque<(u32, u64)>,
+}
+
+impl RecentExits {
+    const CAPACITY: usize = 4096;
+
+    /// False if it was already there.
+    fn insert(&mut self, exit: (u32, u64)) -> bool {
+        if !self.set.insert(exit) {
+            return false;
+        }
+        self.order.push_back(exit);
+        if self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
     }
 }
 
@@ -442,13 +490,21 @@ impl OwnCpu {
 /// A process known only from its counters (it started before the tool and
 /// was not in /proc then, or its fork was filtered out).
 fn unseen_process(pid: u32) -> SeedProcess {
-    let stat = procfs::process::Process::new(pid as i32).and_then(|p| p.stat());
+    let process = procfs::process::Process::new(pid as i32);
+    let stat = process.as_ref().ok().and_then(|p| p.stat().ok());
     SeedProcess {
         pid,
         ppid: stat.as_ref().map_or(0, |s| s.ppid as u32),
-        uid: 0,
+        uid: process
+            .as_ref()
+            .ok()
+            .and_then(|p| p.uid().ok())
+            .unwrap_or(0),
         comm: seed::comm_of(pid).unwrap_or_else(|| "?".into()),
-        argv: Vec::new(),
-        start_ns: 0,
+        argv: process
+            .ok()
+            .and_then(|p| p.cmdline().ok())
+            .unwrap_or_default(),
+        start_ns: stat.map_or(0, |s| seed::start_ns(s.starttime)),
     }
 }

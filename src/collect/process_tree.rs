@@ -172,6 +172,19 @@ impl ProcessTree {
         self.exited.push_back((e.ts_ns, e.pid));
     }
 
+    /// Marks a process that is gone without an exit event (it was lost, or
+    /// filtered out); its status is unknown (`code` -1).
+    pub fn mark_gone(&mut self, pid: u32, now_ns: u64) {
+        if let Some(info) = self.procs.get_mut(&pid).filter(|p| p.exit.is_none()) {
+            info.exit = Some(ExitStatus {
+                ts_ns: now_ns,
+                code: -1,
+                signal: None,
+            });
+            self.exited.push_back((now_ns, pid));
+        }
+    }
+
     /// Forgets exited processes that lingered long enough, or too many;
     /// returns their PIDs.
     pub fn tick(&mut self, now_ns: u64) -> Vec<u32> {
@@ -199,6 +212,7 @@ impl ProcessTree {
         self.procs.get(&pid)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.procs.len()
     }
@@ -319,6 +333,15 @@ mod tests {
         assert_eq!(tree.tick(1_100), [10]);
         assert!(tree.get(10).is_none());
         assert!(tree.get(1).is_some());
+    }
+
+    #[test]
+    fn gone_processes_leave_like_exited_ones() {
+        let mut tree = seeded();
+        tree.apply(&fork(10, 1, 5));
+        tree.mark_gone(10, 100);
+        assert_eq!(tree.get(10).unwrap().exit.as_ref().unwrap().code, -1);
+        assert_eq!(tree.tick(1_100), [10]);
     }
 
     #[test]

@@ -8,7 +8,6 @@ pub fn running_processes() -> Vec<SeedProcess> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
-    let ticks = procfs::ticks_per_second().max(1);
     all.filter_map(Result::ok)
         .filter_map(|p| {
             let stat = p.stat().ok()?;
@@ -18,10 +17,19 @@ pub fn running_processes() -> Vec<SeedProcess> {
                 uid: p.uid().unwrap_or(0),
                 comm: stat.comm.clone(),
                 argv: p.cmdline().unwrap_or_default(),
-                start_ns: stat.starttime * 1_000_000_000 / ticks,
+                start_ns: start_ns(stat.starttime),
             })
         })
         .collect()
+}
+
+/// A /proc start time (clock ticks since boot, suspend included) on the
+/// events' clock (CLOCK_MONOTONIC, suspend excluded).
+pub fn start_ns(starttime_ticks: u64) -> u64 {
+    let ticks = procfs::ticks_per_second().max(1);
+    let since_boot =
+        starttime_ticks / ticks * 1_000_000_000 + starttime_ticks % ticks * 1_000_000_000 / ticks;
+    since_boot.saturating_sub(super::clock::suspended_ns())
 }
 
 /// The command name of a running process, for counters whose process was

@@ -71,6 +71,7 @@ impl SyscallRates {
         &self.rates
     }
 
+    #[cfg(test)]
     pub fn get(&self, pid: u32) -> Option<&ProcessRate> {
         self.rates.iter().find(|r| r.pid == pid)
     }

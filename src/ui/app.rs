@@ -26,6 +26,14 @@ impl View {
         }
     }
 
+    pub fn sort_columns(self) -> &'static [&'static str] {
+        match self {
+            View::Processes => processes::SORT_COLUMNS,
+            View::Files => files::SORT_COLUMNS,
+            View::Syscalls => syscalls::SORT_COLUMNS,
+        }
+    }
+
     fn index(self) -> usize {
         View::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
@@ -140,6 +148,8 @@ pub struct App {
     pub prompt: Option<String>,
     /// The filter in effect: a PID, or a substring of the command line.
     pub filter: String,
+    /// The filter given on the command line, kept under the one typed.
+    pub base_filter: Filter,
     pub selections: [Selection; 3],
     pub sorts: [Sort; 3],
     pub detail_scroll: usize,
@@ -157,7 +167,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(snapshot: Arc<Snapshot>, width: u16, height: u16) -> Self {
+    pub fn new(snapshot: Arc<Snapshot>, base_filter: Filter, width: u16, height: u16) -> Self {
         let mut app = Self {
             snapshot: snapshot.clone(),
             latest: snapshot,
@@ -167,6 +177,7 @@ impl App {
             help: false,
             prompt: None,
             filter: String::new(),
+            base_filter,
             selections: Default::default(),
             sorts: Default::default(),
             detail_scroll: 0,
@@ -237,7 +248,15 @@ impl App {
 
     fn move_selection(&mut self, delta: isize) {
         if self.detail.is_some() {
-            self.detail_scroll = (self.detail_scroll as isize + delta).max(0) as usize;
+            // The activity pane: newest at the bottom, Up goes back in time.
+            let events = self
+                .snapshot
+                .watched
+                .as_ref()
+                .map_or(0, |w| w.activity.len());
+            let back =
+                self.detail_scroll as isize - delta.clamp(-(events as isize), events as isize);
+            self.detail_scroll = back.clamp(0, events as isize) as usize;
             return;
         }
         let keys = self.row_keys();
@@ -277,10 +296,18 @@ impl App {
         }
     }
 
+    /// What the kernel filters on: a PID once kept with Enter (not while
+    /// typed: "1234" would narrow to 1, 12 and 123 on the way and lose
+    /// other processes' events), over the command line's filter.
     fn kernel_filter(&self) -> Filter {
+        let typed = self
+            .filter
+            .parse()
+            .ok()
+            .filter(|_| self.filter.bytes().all(|b| b.is_ascii_digit()));
         Filter {
-            pid: self.filter_pid(),
-            comm: None,
+            pid: typed.or(self.base_filter.pid),
+            comm: self.base_filter.comm.clone(),
         }
     }
 
@@ -331,7 +358,7 @@ impl App {
                 self.filter.clear();
             }
             Action::CycleSort => {
-                let columns = self.sort_columns().len();
+                let columns = self.view.sort_columns().len();
                 let sort = &mut self.sorts[self.view.index()];
                 sort.column = (sort.column + 1) % columns;
             }
@@ -410,20 +437,8 @@ impl App {
         }
     }
 
-    fn sort_columns(&self) -> &'static [&'static str] {
-        match self.view {
-            View::Processes => processes::SORT_COLUMNS,
-            View::Files => files::SORT_COLUMNS,
-            View::Syscalls => syscalls::SORT_COLUMNS,
-        }
-    }
-
     pub fn sort_name(&self, view: View) -> &'static str {
-        let columns = match view {
-            View::Processes => processes::SORT_COLUMNS,
-            View::Files => files::SORT_COLUMNS,
-            View::Syscalls => syscalls::SORT_COLUMNS,
-        };
+        let columns = view.sort_columns();
         columns[self.sort(view).column % columns.len()]
     }
 

@@ -42,6 +42,7 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
             .context("installing signal handlers")?;
     }
 
+    let base_filter = config.filter.clone();
     let (collector, commands, updates) = collect::spawn(config);
     // Load errors are printed before the screen is taken over.
     match updates.recv() {
@@ -52,7 +53,14 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
 
     let result = {
         let mut guard = TerminalGuard::enter()?;
-        event_loop(&mut guard, &updates, &commands, &quit_signal, duration)
+        event_loop(
+            &mut guard,
+            &updates,
+            &commands,
+            &quit_signal,
+            duration,
+            base_filter,
+        )
     };
     // Dropping the receiver first: a collector blocked on a full channel
     // then gets an error and returns instead of waiting forever.
@@ -68,9 +76,15 @@ fn event_loop(
     commands: &crossbeam_channel::Sender<Command>,
     quit_signal: &AtomicBool,
     duration: Option<Duration>,
+    base_filter: crate::bpf::Filter,
 ) -> Result<()> {
     let size = guard.terminal.size().context("reading the terminal size")?;
-    let mut app = App::new(Arc::new(Snapshot::default()), size.width, size.height);
+    let mut app = App::new(
+        Arc::new(Snapshot::default()),
+        base_filter,
+        size.width,
+        size.height,
+    );
     let theme = Theme::from_env();
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input_thread(stop_input.clone());

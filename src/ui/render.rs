@@ -109,6 +109,12 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         s.own_usage.cpu_percent,
         format::bytes(s.own_usage.rss_bytes)
     )));
+    if let Some(pid) = app.base_filter.pid {
+        spans.push(Span::styled(format!("  --pid {pid}"), theme.warn()));
+    }
+    if let Some(comm) = &app.base_filter.comm {
+        spans.push(Span::styled(format!("  --comm {comm}"), theme.warn()));
+    }
     let filter = app.active_filter();
     if !filter.is_empty() {
         let what = if app.filter_pid().is_some() {

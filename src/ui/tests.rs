@@ -171,7 +171,6 @@ fn fixture() -> Snapshot {
         },
         lost: [0, 0, 0, 5, 0],
         malformed: 0,
-        filter: Default::default(),
         rates,
     };
     snapshot.system_mix = snapshot.rates.iter().flat_map(|r| r.syscalls.clone()).fold(
@@ -231,7 +230,7 @@ fn watched_fixture() -> Snapshot {
 }
 
 fn app_with(snapshot: Snapshot, width: u16, height: u16) -> App {
-    App::new(Arc::new(snapshot), width, height)
+    App::new(Arc::new(snapshot), Default::default(), width, height)
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {
@@ -322,24 +321,55 @@ fn substring_filter_keeps_matches_and_their_ancestors() {
 }
 
 #[test]
-fn pid_filter_goes_to_the_kernel_and_esc_in_the_prompt_clears_it() {
+fn pid_filter_goes_to_the_kernel_once_kept_and_esc_clears_it() {
     let mut app = app_with(fixture(), 80, 24);
-    let commands = press(&mut app, &[Action::OpenPrompt, Action::PromptChar('4')]);
-    assert!(matches!(&commands[..], [Command::SetFilter(f)] if f.pid == Some(4)));
-    let commands = press(
-        &mut app,
-        &[Action::PromptChar('0'), Action::PromptChar('0')],
+    let typed = [
+        Action::OpenPrompt,
+        Action::PromptChar('4'),
+        Action::PromptChar('0'),
+        Action::PromptChar('0'),
+    ];
+    let commands = press(&mut app, &typed);
+    assert!(
+        commands.is_empty(),
+        "not pushed while typed: 4 and 40 would hide the rest"
     );
-    assert!(matches!(commands.last(), Some(Command::SetFilter(f)) if f.pid == Some(400)));
     let rows = super::views::processes::rows(&app);
-    assert!(rows.iter().any(|r| r.key() == RowKey::Pid(400)));
+    assert!(
+        rows.iter().any(|r| r.key() == RowKey::Pid(400)),
+        "but applied on screen"
+    );
     assert!(
         !rows.iter().any(|r| r.key() == RowKey::Pid(401)),
         "children do not match"
     );
-    let commands = press(&mut app, &[Action::PromptCancel]);
+    let commands = press(&mut app, &[Action::PromptAccept]);
+    assert!(matches!(&commands[..], [Command::SetFilter(f)] if f.pid == Some(400)));
+    let commands = press(&mut app, &[Action::OpenPrompt, Action::PromptCancel]);
     assert!(matches!(&commands[..], [Command::SetFilter(f)] if f.pid.is_none()));
     assert!(app.prompt.is_none() && app.filter.is_empty());
+}
+
+#[test]
+fn the_command_line_filter_stays_under_a_typed_one() {
+    let base = crate::bpf::Filter {
+        pid: None,
+        comm: Some("make".into()),
+    };
+    let mut app = App::new(Arc::new(fixture()), base, 80, 24);
+    let commands = press(
+        &mut app,
+        &[
+            Action::OpenPrompt,
+            Action::PromptChar('7'),
+            Action::PromptAccept,
+        ],
+    );
+    assert!(matches!(
+        &commands[..],
+        [Command::SetFilter(f)] if f.pid == Some(7) && f.comm.as_deref() == Some("make")
+    ));
+    assert!(screen(&app, 80, 24).contains("--comm make"));
 }
 
 #[test]
@@ -442,4 +472,26 @@ fn quit_and_help() {
     assert!(!app.help);
     press(&mut app, &[Action::Quit]);
     assert!(app.quit);
+}
+
+#[test]
+fn a_parent_cycle_shows_each_process_once_and_drills_in() {
+    // A reused PID can make two processes each other's parent.
+    let mut snapshot = fixture();
+    snapshot.processes.push(process(500, 501, 0, &["a"], 5));
+    snapshot.processes.push(process(501, 500, 0, &["b"], 5));
+    let mut app = app_with(snapshot, 80, 24);
+    let keys: Vec<RowKey> = super::views::processes::rows(&app)
+        .iter()
+        .map(|r| r.key())
+        .collect();
+    for pid in [500, 501] {
+        assert_eq!(
+            keys.iter().filter(|k| **k == RowKey::Pid(pid)).count(),
+            1,
+            "{keys:?}"
+        );
+    }
+    app.detail = Some(500);
+    assert!(screen(&app, 80, 24).contains("501 b"));
 }

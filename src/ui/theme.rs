@@ -16,10 +16,12 @@ impl Theme {
         }
     }
 
+    #[cfg(test)]
     pub fn colored() -> Self {
         Self { color: true }
     }
 
+    #[cfg(test)]
     pub fn plain() -> Self {
         Self { color: false }
     }

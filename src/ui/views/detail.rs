@@ -1,7 +1,7 @@
 //! Drill-down: one process's details, children, files, syscall mix and
 //! activity as it happens.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,7 +15,7 @@ use crate::ui::app::App;
 use crate::ui::format;
 use crate::ui::theme::Theme;
 
-use super::processes::{command_line, status};
+use super::processes::{children_of, command_line, status};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let snapshot = &app.snapshot;
@@ -110,13 +110,9 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
 }
 
 fn render_children(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, theme: &Theme) {
-    let mut children: HashMap<u32, Vec<&ProcessInfo>> = HashMap::new();
-    for p in &app.snapshot.processes {
-        if p.pid != p.ppid {
-            children.entry(p.ppid).or_default().push(p);
-        }
-    }
+    let children = children_of(&app.snapshot.processes);
     let mut lines = Vec::new();
+    let mut shown = HashSet::from([info.pid]);
     let mut stack: Vec<(&ProcessInfo, usize)> = children
         .get(&info.pid)
         .into_iter()
@@ -125,6 +121,9 @@ fn render_children(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo,
         .map(|p| (*p, 0))
         .collect();
     while let Some((p, depth)) = stack.pop() {
+        if !shown.insert(p.pid) {
+            continue; // a parent cycle through a reused PID
+        }
         let style = if p.exit.is_some() {
             theme.exited()
         } else {

@@ -1,6 +1,6 @@
 //! View 1: the live exec tree (or a flat list) of processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -101,18 +101,30 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         return rows;
     }
 
-    let mut children: HashMap<u32, Vec<&ProcessInfo>> = HashMap::new();
-    let mut roots = Vec::new();
-    for p in &snapshot.processes {
-        if p.ppid != p.pid && by_pid.contains_key(&p.ppid) {
-            children.entry(p.ppid).or_default().push(p);
-        } else {
-            roots.push(p);
-        }
-    }
+    let mut children = children_of(&snapshot.processes);
     for list in children.values_mut() {
         list.sort_by(order);
     }
+    let mut roots: Vec<&ProcessInfo> = snapshot
+        .processes
+        .iter()
+        .filter(|p| p.ppid == p.pid || !by_pid.contains_key(&p.ppid))
+        .collect();
+    // Processes in a parent cycle (a reused PID can make one) reach no
+    // root: they become roots themselves.
+    let mut reached = HashSet::new();
+    let mut stack: Vec<u32> = roots.iter().map(|p| p.pid).collect();
+    while let Some(pid) = stack.pop() {
+        if reached.insert(pid) {
+            stack.extend(children.get(&pid).into_iter().flatten().map(|c| c.pid));
+        }
+    }
+    roots.extend(
+        snapshot
+            .processes
+            .iter()
+            .filter(|p| !reached.contains(&p.pid)),
+    );
     roots.sort_by(order);
 
     // Which subtrees hold a match (with a filter, non-matching ancestors are
@@ -124,6 +136,10 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         matches: &dyn Fn(&ProcessInfo) -> bool,
         keep: &mut HashMap<u32, bool>,
     ) -> bool {
+        if let Some(&seen) = keep.get(&p.pid) {
+            return seen; // a cycle, or a root met again
+        }
+        keep.insert(p.pid, false);
         let mut any = matches(p);
         for c in children.get(&p.pid).into_iter().flatten() {
             any |= mark(c, children, matches, keep);
@@ -136,9 +152,10 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     }
 
     let mut rows = Vec::new();
+    let mut shown = HashSet::new();
     let mut stack: Vec<(&ProcessInfo, usize)> = roots.iter().rev().map(|p| (*p, 0)).collect();
     while let Some((info, depth)) = stack.pop() {
-        if !keep.get(&info.pid).copied().unwrap_or(false) {
+        if !keep.get(&info.pid).copied().unwrap_or(false) || !shown.insert(info.pid) {
             continue;
         }
         let kids = children.get(&info.pid);
@@ -161,6 +178,17 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         }
     }
     rows
+}
+
+/// Each process's children by PID (ppid links; a process is not its own child).
+pub fn children_of(processes: &[ProcessInfo]) -> HashMap<u32, Vec<&ProcessInfo>> {
+    let mut children: HashMap<u32, Vec<&ProcessInfo>> = HashMap::new();
+    for p in processes {
+        if p.ppid != p.pid {
+            children.entry(p.ppid).or_default().push(p);
+        }
+    }
+    children
 }
 
 fn push_failed_execs<'a>(rows: &mut Vec<ProcRow<'a>>, info: &'a ProcessInfo, depth: usize) {
@@ -191,6 +219,7 @@ pub fn status(info: &ProcessInfo) -> String {
         None => String::new(),
         Some(x) => match x.signal {
             Some(sig) => signal_name(sig),
+            None if x.code < 0 => "gone".to_string(),
             None => format!("exit {}", x.code),
         },
     }
