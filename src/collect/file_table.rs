@@ -118,7 +118,7 @@ impl FileTable {
             .values()
             .map(|f| (f.opens, f.last_ns, f.path.clone()))
             .collect();
-        ranked.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        ranked.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1)));
         for (_, _, path) in ranked.into_iter().skip(self.capacity) {
             self.files.remove(&path);
             self.evicted += 1;
@@ -128,7 +128,7 @@ impl FileTable {
     /// The `n` most opened files since start.
     pub fn top(&self, n: usize) -> Vec<FileStats> {
         let mut all: Vec<&FileStats> = self.files.values().collect();
-        all.sort_unstable_by(|a, b| (b.opens, b.last_ns).cmp(&(a.opens, a.last_ns)));
+        all.sort_unstable_by_key(|f| std::cmp::Reverse((f.opens, f.last_ns)));
         all.into_iter().take(n).cloned().collect()
     }
 
@@ -140,7 +140,7 @@ impl FileTable {
             .map(|f| (f.recent(now_ns).0, f))
             .filter(|(recent, _)| *recent > 0)
             .collect();
-        all.sort_unstable_by(|a, b| (b.0, b.1.last_ns).cmp(&(a.0, a.1.last_ns)));
+        all.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1.last_ns)));
         all.into_iter().take(n).map(|(_, f)| f.clone()).collect()
     }
 

@@ -367,15 +367,15 @@ impl App {
                 sort.reverse = !sort.reverse;
             }
             Action::Enter => {
-                if self.detail.is_none() {
-                    if let Some(pid) = self.selected_pid() {
-                        self.detail = Some(pid);
-                        self.detail_scroll = 0;
-                        self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
-                            .ok()
-                            .map(|p| p.display().to_string());
-                        commands.push(Command::Watch(Some(pid)));
-                    }
+                if self.detail.is_none()
+                    && let Some(pid) = self.selected_pid()
+                {
+                    self.detail = Some(pid);
+                    self.detail_scroll = 0;
+                    self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
+                        .ok()
+                        .map(|p| p.display().to_string());
+                    commands.push(Command::Watch(Some(pid)));
                 }
             }
             Action::Back => {
