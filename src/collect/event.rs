@@ -359,6 +359,23 @@ pub(crate) mod tests {
         )
     }
 
+    /// A decoded openat event, for the tables' tests.
+    pub(crate) fn open_event(pid: u32, comm: &str, path: &str, ret: i32, ts_ns: u64) -> OpenEvent {
+        OpenEvent {
+            ts_ns,
+            duration_ns: 3_000,
+            pid,
+            tid: pid,
+            comm: comm.into(),
+            call: OpenCall::Openat,
+            dfd: -100,
+            flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
+            mode: 0,
+            ret,
+            path: path.into(),
+        }
+    }
+
     pub(crate) fn open_record(path: &str, dir: &str, ret: i32) -> Vec<u8> {
         let mut e = types::open_event {
             kind: EventKind::Open as u32,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::event::OpenEvent;
 
 /// Distinct opener PIDs remembered per file.
-const MAX_OPENERS: usize = 32;
+pub const MAX_OPENERS: usize = 32;
 
 /// The recent window, in one-second buckets.
 pub const WINDOW_SECS: u64 = 10;
@@ -153,22 +153,10 @@ impl FileTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::OpenCall;
+    use crate::collect::event::tests::open_event;
 
     fn open(path: &str, pid: u32, ret: i32, ts: u64) -> OpenEvent {
-        OpenEvent {
-            ts_ns: ts,
-            duration_ns: 1,
-            pid,
-            tid: pid,
-            comm: format!("p{pid}"),
-            call: OpenCall::Openat,
-            dfd: -100,
-            flags: 0,
-            mode: 0,
-            ret,
-            path: path.into(),
-        }
+        open_event(pid, &format!("p{pid}"), path, ret, ts)
     }
 
     #[test]

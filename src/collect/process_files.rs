@@ -62,22 +62,10 @@ impl ProcessFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::OpenCall;
+    use crate::collect::event::tests::open_event;
 
     fn open(pid: u32, path: &str, ret: i32) -> OpenEvent {
-        OpenEvent {
-            ts_ns: 1,
-            duration_ns: 1,
-            pid,
-            tid: pid,
-            comm: "x".into(),
-            call: OpenCall::Openat,
-            dfd: -100,
-            flags: 0,
-            mode: 0,
-            ret,
-            path: path.into(),
-        }
+        open_event(pid, "x", path, ret, 1)
     }
 
     #[test]

@@ -9,7 +9,8 @@ use ratatui::backend::TestBackend;
 use super::app::{Action, App, RowKey, View};
 use super::render::render;
 use super::theme::Theme;
-use crate::collect::event::{Event, ExecEvent, OpenCall, OpenEvent};
+use crate::collect::event::tests::open_event as open;
+use crate::collect::event::{Event, ExecEvent};
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
 use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};
@@ -47,22 +48,6 @@ fn rate(pid: u32, per_sec: f64, total: u64, syscalls: &[(u32, f64, u64)]) -> Pro
             .iter()
             .map(|&(nr, per_sec, total)| SyscallRate { nr, total, per_sec })
             .collect(),
-    }
-}
-
-fn open(pid: u32, comm: &str, path: &str, ret: i32, ts: u64) -> OpenEvent {
-    OpenEvent {
-        ts_ns: ts,
-        duration_ns: 3_000,
-        pid,
-        tid: pid,
-        comm: comm.into(),
-        call: OpenCall::Openat,
-        dfd: -100,
-        flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
-        mode: 0,
-        ret,
-        path: path.into(),
     }
 }
 

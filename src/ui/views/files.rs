@@ -2,14 +2,15 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
 use ratatui::widgets::{Cell, Row, Table};
 
-use crate::collect::file_table::{FileStats, WINDOW_SECS};
+use crate::collect::file_table::{FileStats, MAX_OPENERS, WINDOW_SECS};
 use crate::collect::names::errno_name;
 use crate::ui::app::{App, View};
 use crate::ui::format;
 use crate::ui::theme::Theme;
+
+use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &["OPENS", "ERRORS", "PROCS", "PATH"];
 
@@ -58,22 +59,11 @@ pub fn rows(app: &App) -> Vec<&FileStats> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
-    let selection = app.selected(View::Files);
-    let height = area.height.saturating_sub(1) as usize;
-    let table_rows = rows
-        .iter()
-        .enumerate()
-        .skip(selection.offset)
-        .take(height)
-        .map(|(i, f)| {
+    let table_rows =
+        visible_rows(&rows, app.selected(View::Files), area, theme).map(|(f, style)| {
             let (opens, errors) = counts(app, f);
-            let style = if i == selection.index {
-                theme.selected()
-            } else {
-                Style::default()
-            };
-            let procs = if f.openers.len() >= 32 {
-                "32+".to_string()
+            let procs = if f.openers.len() >= MAX_OPENERS {
+                format!("{MAX_OPENERS}+")
             } else {
                 f.openers.len().to_string()
             };

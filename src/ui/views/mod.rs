@@ -4,3 +4,35 @@ pub mod detail;
 pub mod files;
 pub mod processes;
 pub mod syscalls;
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::app::Selection;
+use super::theme::Theme;
+
+/// The rows a table in `area` has room for (its first line holds the column
+/// names), each with the style that marks the selected one.
+pub fn visible_rows<'a, T>(
+    rows: &'a [T],
+    selection: &Selection,
+    area: Rect,
+    theme: &Theme,
+) -> impl Iterator<Item = (&'a T, Style)> {
+    let selected = selection.index;
+    let style = theme.selected();
+    rows.iter()
+        .enumerate()
+        .skip(selection.offset)
+        .take(area.height.saturating_sub(1) as usize)
+        .map(move |(i, row)| {
+            (
+                row,
+                if i == selected {
+                    style
+                } else {
+                    Style::default()
+                },
+            )
+        })
+}

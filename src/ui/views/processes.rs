@@ -4,7 +4,6 @@ use std::collections::{HashMap, HashSet};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
@@ -13,6 +12,8 @@ use crate::collect::process_tree::{FailedExec, ProcessInfo};
 use crate::ui::app::{App, RowKey, View};
 use crate::ui::format;
 use crate::ui::theme::Theme;
+
+use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &["PID", "SYSCALLS/s", "LIFETIME", "USER", "COMMAND"];
 
@@ -229,72 +230,63 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
     let rates = rate_of(app);
     let now = app.snapshot.ts_ns;
-    let selection = app.selected(View::Processes);
-    let height = area.height.saturating_sub(1) as usize;
-    let visible = rows.iter().enumerate().skip(selection.offset).take(height);
-    let table_rows = visible.map(|(i, row)| {
-        let style = if i == selection.index {
-            theme.selected()
-        } else {
-            Style::default()
-        };
-        match row {
-            ProcRow::Process {
-                info,
-                depth,
-                has_children,
-                collapsed,
-                context,
-            } => {
-                let row_style = if info.exit.is_some() || *context {
-                    theme.exited()
-                } else if now.saturating_sub(info.start_ns) < NEW_NS {
-                    theme.new_process()
+    let visible = visible_rows(&rows, app.selected(View::Processes), area, theme);
+    let table_rows = visible.map(|(row, style)| match row {
+        ProcRow::Process {
+            info,
+            depth,
+            has_children,
+            collapsed,
+            context,
+        } => {
+            let row_style = if info.exit.is_some() || *context {
+                theme.exited()
+            } else if now.saturating_sub(info.start_ns) < NEW_NS {
+                theme.new_process()
+            } else {
+                theme.normal()
+            };
+            let marker = match (app.tree, has_children, collapsed) {
+                (true, true, true) => "+ ",
+                (true, true, false) => "- ",
+                (true, false, _) => "  ",
+                (false, _, _) => "",
+            };
+            let indent = "  ".repeat(*depth);
+            let rate = rates.get(&info.pid).copied().unwrap_or(0.0);
+            let status_style = match &info.exit {
+                Some(x) if x.signal.is_some() || x.code != 0 => theme.error(),
+                _ => row_style,
+            };
+            Row::new(vec![
+                Cell::from(info.pid.to_string()),
+                Cell::from(format::fit(&app.user_name(info.uid), 8)),
+                Cell::from(if rate > 0.0 {
+                    format::count(rate)
                 } else {
-                    theme.normal()
-                };
-                let marker = match (app.tree, has_children, collapsed) {
-                    (true, true, true) => "+ ",
-                    (true, true, false) => "- ",
-                    (true, false, _) => "  ",
-                    (false, _, _) => "",
-                };
-                let indent = "  ".repeat(*depth);
-                let rate = rates.get(&info.pid).copied().unwrap_or(0.0);
-                let status_style = match &info.exit {
-                    Some(x) if x.signal.is_some() || x.code != 0 => theme.error(),
-                    _ => row_style,
-                };
-                Row::new(vec![
-                    Cell::from(info.pid.to_string()),
-                    Cell::from(format::fit(&app.user_name(info.uid), 8)),
-                    Cell::from(if rate > 0.0 {
-                        format::count(rate)
-                    } else {
-                        String::new()
-                    }),
-                    Cell::from(format::duration_ns(lifetime(info, now))),
-                    Cell::from(status(info)).style(status_style),
-                    Cell::from(format!("{indent}{marker}{}", command_line(info))),
-                ])
-                .style(row_style.patch(style))
-            }
-            ProcRow::FailedExec { exec, depth, .. } => {
-                let indent = "  ".repeat(*depth);
-                Row::new(vec![
-                    Cell::from(""),
-                    Cell::from(""),
-                    Cell::from(""),
-                    Cell::from(""),
-                    Cell::from(errno_name(exec.errno)).style(theme.error()),
-                    Cell::from(Line::from(vec![
-                        Span::raw(format!("{indent}✗ ")),
-                        Span::raw(exec.argv.join(" ")),
-                        Span::styled(format!("  ({})", exec.filename), theme.dim()),
-                    ])),
-                ])
-                .style(theme.error().patch(style))
-            }
+                    String::new()
+                }),
+                Cell::from(format::duration_ns(lifetime(info, now))),
+                Cell::from(status(info)).style(status_style),
+                Cell::from(format!("{indent}{marker}{}", command_line(info))),
+            ])
+            .style(row_style.patch(style))
+        }
+        ProcRow::FailedExec { exec, depth, .. } => {
+            let indent = "  ".repeat(*depth);
+            Row::new(vec![
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(errno_name(exec.errno)).style(theme.error()),
+                Cell::from(Line::from(vec![
+                    Span::raw(format!("{indent}✗ ")),
+                    Span::raw(exec.argv.join(" ")),
+                    Span::styled(format!("  ({})", exec.filename), theme.dim()),
+                ])),
+            ])
+            .style(theme.error().patch(style))
         }
     });
     let header = Row::new(["PID", "USER", "SYSCALLS/s", "LIFETIME", "STATUS", "COMMAND"])

@@ -2,7 +2,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use crate::collect::names::syscall_name;
@@ -10,6 +9,8 @@ use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::ui::app::{App, View};
 use crate::ui::format;
 use crate::ui::theme::Theme;
+
+use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &["CALLS/s", "TOTAL", "PID", "COMMAND"];
 
@@ -64,19 +65,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Fill(3), Constraint::Length(30)]).areas(area);
     let rows = rows(app);
-    let selection = app.selected(View::Syscalls);
-    let height = left.height.saturating_sub(1) as usize;
-    let table_rows = rows
-        .iter()
-        .enumerate()
-        .skip(selection.offset)
-        .take(height)
-        .map(|(i, r)| {
-            let style = if i == selection.index {
-                theme.selected()
-            } else {
-                Style::default()
-            };
+    let table_rows =
+        visible_rows(&rows, app.selected(View::Syscalls), left, theme).map(|(r, style)| {
             Row::new(vec![
                 Cell::from(r.pid.to_string()),
                 Cell::from(format::fit(comm(app, r.pid), 15)),
