@@ -250,7 +250,7 @@ fn every_open_is_captured_or_counted_lost() {
     let pid = storm.id();
     // The tracer is stopped while the storm runs: the ring buffer fills and
     // the kernel must count every record it could not deliver.
-    let tracer = Tracer::start(&["--pid", &pid.to_string()]);
+    let tracer = Tracer::start_alone(&["--pid", &pid.to_string()]);
     tracer.signal(nix::sys::signal::Signal::SIGSTOP);
     std::io::Write::write_all(storm.stdin.as_mut().unwrap(), b"go\n").unwrap();
     assert!(storm.wait().unwrap().success());

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -52,15 +53,37 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// Tracers of tests running in parallel see each other's events: a test
+/// that floods the machine takes this for writing, so that no other tracer
+/// loses its own test's records in the flood.
+static FLOOD: RwLock<()> = RwLock::new(());
+
+enum FloodGuard {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
+
 /// systrace-top --json running in the background.
 pub struct Tracer {
     child: Child,
     lines: crossbeam_channel::Receiver<String>,
+    _flood: FloodGuard,
 }
 
 impl Tracer {
     /// Starts the tracer and waits for its start record.
     pub fn start(args: &[&str]) -> Tracer {
+        let guard = FloodGuard::Shared(FLOOD.read().unwrap_or_else(|e| e.into_inner()));
+        Self::start_with(args, guard)
+    }
+
+    /// Like `start`, with no other tracer running: for a test that floods.
+    pub fn start_alone(args: &[&str]) -> Tracer {
+        let guard = FloodGuard::Alone(FLOOD.write().unwrap_or_else(|e| e.into_inner()));
+        Self::start_with(args, guard)
+    }
+
+    fn start_with(args: &[&str], flood: FloodGuard) -> Tracer {
         let mut child = Command::new(BIN)
             .arg("--json")
             .args(args)
@@ -83,7 +106,11 @@ impl Tracer {
             .expect("systrace-top printed nothing within 60 s");
         let start: Value = serde_json::from_str(&first).expect("first line is JSON");
         assert_eq!(start["type"], "start", "first record: {first}");
-        Tracer { child, lines }
+        Tracer {
+            child,
+            lines,
+            _flood: flood,
+        }
     }
 
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
