@@ -63,13 +63,24 @@ fn help_lists_every_flag() {
 
 #[test]
 fn unprivileged_run_says_how_to_fix_it() {
-    let mut command = Command::new(BIN);
+    // A copy in a world-readable place: the build tree may be under a
+    // directory that nobody cannot enter.
+    let dir = std::env::temp_dir().join(common::unique("systrace-unprivileged"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("systrace-top");
+    std::fs::copy(BIN, &copy).unwrap();
+    for path in [&dir, &copy] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let mut command = Command::new(&copy);
     command.args(["--json", "--duration", "1"]);
     if nix::unistd::geteuid().is_root() {
         // Drop to nobody, as an ordinary user would run it.
         command.uid(65534).gid(65534);
     }
     let out = command.output().expect("running systrace-top");
+    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = one_line_error(&out);
     assert!(err.contains("root") && err.contains("CAP_BPF"), "{err}");
