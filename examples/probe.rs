@@ -9,6 +9,9 @@
 //!                   `wait`, only after reading a line from stdin
 //! probe parent MS   spawn `probe spin MS`, spin MS itself, then wait for it
 //! probe exit CODE   exit with CODE
+//! probe sequence    the fixed sequence the --trace test expects: an open of
+//!                   a missing file, "hi\n" to stdout, 4 bytes from
+//!                   /dev/zero, getppid, then exit 3
 //! anything else     exit 0
 
 use std::process::{Command, exit};
@@ -60,6 +63,7 @@ fn main() {
             }
         }
         Some("exit") => exit(arg(2) as i32),
+        Some("sequence") => sequence(),
         _ => {}
     }
 }
@@ -71,5 +75,29 @@ fn spin(ms: u64) {
         unsafe { libc::syscall(libc::SYS_getppid) };
         drop(std::fs::File::open("/dev/null"));
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Raw syscalls, so that nothing the runtime adds comes between them.
+fn sequence() {
+    // SAFETY: plain syscalls on valid buffers.
+    unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            c"/nonexistent/systrace-probe".as_ptr(),
+            libc::O_RDONLY,
+        );
+        libc::syscall(libc::SYS_write, 1, b"hi\n".as_ptr(), 3);
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            c"/dev/zero".as_ptr(),
+            libc::O_RDONLY,
+        );
+        let mut buf = [1u8; 4];
+        libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), 4);
+        libc::syscall(libc::SYS_getppid);
+        libc::syscall(libc::SYS_exit_group, 3);
     }
 }

@@ -13,6 +13,7 @@ use clap::Parser;
 
 use bpf::Filter;
 use collect::Config;
+use headless::TraceTarget;
 
 /// A live, system-wide view of execs, opened files and syscall rates, from
 /// eBPF. Without --json it opens the terminal UI.
@@ -43,6 +44,20 @@ struct Cli {
     /// Only processes whose command name (comm, 15 bytes at most) is NAME
     #[arg(long, value_name = "NAME")]
     comm: Option<String>,
+
+    /// Print every syscall of --pid PID, or of the command after --, as
+    /// strace does (on stderr; JSON lines on stdout with --json)
+    #[arg(long)]
+    trace: bool,
+
+    /// With --trace: the processes it forks too
+    #[arg(long, requires = "trace")]
+    follow: bool,
+
+    /// With --trace: the command to start and trace (after --); systrace-top
+    /// exits with its status
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -83,7 +98,7 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
         Err(err) => {
             eprintln!("systrace-top: {err:#}");
             ExitCode::FAILURE
@@ -91,25 +106,47 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// The exit status: 0, or the traced command's.
+fn run(cli: Cli) -> Result<i32> {
     if let Some(pid) = cli.pid {
         check_pid(pid)?;
     }
     if cli.comm.as_deref().is_some_and(str::is_empty) {
         bail!("--comm needs a non-empty command name");
     }
+    if !cli.command.is_empty() && !cli.trace {
+        bail!("a command after -- is traced with --trace");
+    }
+    if cli.trace && cli.pid.is_none() && cli.command.is_empty() {
+        bail!("--trace needs --pid PID or a command after --");
+    }
+    if cli.trace && cli.pid.is_some() && !cli.command.is_empty() {
+        bail!("--trace takes --pid PID or a command, not both");
+    }
     bpf::env::prepare()?;
+    let trace = match (cli.trace, cli.pid) {
+        (false, _) => None,
+        (true, Some(pid)) => Some(TraceTarget::Pid(pid)),
+        (true, None) => Some(TraceTarget::Command(headless::launch(&cli.command)?)),
+    };
     let config = Config {
         interval: cli.interval,
         filter: Filter {
-            pid: cli.pid,
+            // --trace --pid watches the process; the rest is still counted.
+            pid: if cli.trace { None } else { cli.pid },
             comm: cli.comm,
         },
-        stream_events: cli.json,
+        stream_events: cli.json || cli.trace,
     };
-    if cli.json {
-        headless::run_json(config, cli.duration)
+    if cli.json || trace.is_some() {
+        let options = headless::Options {
+            duration: cli.duration,
+            json: cli.json,
+            trace,
+            follow: cli.follow,
+        };
+        headless::run(config, options)
     } else {
-        ui::run(config, cli.duration)
+        ui::run(config, cli.duration).map(|()| 0)
     }
 }

@@ -7,6 +7,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/systrace.skel.rs"));
 }
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::mem::{MaybeUninit, size_of};
 use std::os::fd::AsRawFd;
@@ -27,8 +28,14 @@ pub type SyscallCounts = Vec<(u32, u64)>;
 pub struct Probes<'obj> {
     skel: SystraceSkel<'obj>,
     links: Vec<Link>,
+    /// The syscall-exit program, attached only while a process is watched:
+    /// every syscall of every process pays for it while it is.
+    trace_exit: RefCell<Option<Link>>,
     ncpus: usize,
 }
+
+/// The program attached on demand, by name.
+const TRACE_EXIT: &str = "trace_exit";
 
 /// The filter the programs apply, written while they run.
 pub struct FilterHandle<'obj> {
@@ -75,6 +82,7 @@ impl<'obj> Probes<'obj> {
         let links = skel
             .object()
             .progs_mut()
+            .filter(|prog| prog.name() != TRACE_EXIT)
             .map(|prog| {
                 let name = prog.name().to_string_lossy().into_owned();
                 prog.attach()
@@ -86,7 +94,13 @@ impl<'obj> Probes<'obj> {
             .bss_data
             .take()
             .context("the BPF object has no .bss")?;
-        Ok((Self { skel, links, ncpus }, FilterHandle { bss }))
+        let probes = Self {
+            skel,
+            links,
+            trace_exit: RefCell::new(None),
+            ncpus,
+        };
+        Ok((probes, FilterHandle { bss }))
     }
 
     pub fn events_map(&self) -> &dyn MapCore {
@@ -138,6 +152,41 @@ impl<'obj> Probes<'obj> {
         let _ = self.skel.maps.syscall_bitmaps.delete(&tgid.to_ne_bytes());
     }
 
+    /// Streams every syscall of `tgid` (and, with `follow`, of the children
+    /// it forks from now on).
+    pub fn watch(&self, tgid: u32, follow: bool) -> Result<()> {
+        let flags: u32 = if follow { 1 } else { 0 }; // WATCH_FOLLOW
+        self.skel
+            .maps
+            .watched
+            .update(&tgid.to_ne_bytes(), &flags.to_ne_bytes(), MapFlags::ANY)
+            .context("adding the watched process")?;
+        let mut link = self.trace_exit.borrow_mut();
+        if link.is_none() {
+            let prog = self
+                .skel
+                .object()
+                .progs_mut()
+                .find(|p| p.name() == TRACE_EXIT)
+                .context("the BPF object has no trace_exit program")?;
+            *link = Some(
+                prog.attach()
+                    .context("attaching the syscall-exit program")?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops every stream and detaches the syscall-exit program.
+    pub fn unwatch_all(&self) {
+        let watched = &self.skel.maps.watched;
+        let keys: Vec<Vec<u8>> = watched.keys().collect();
+        for key in keys {
+            let _ = watched.delete(&key);
+        }
+        self.trace_exit.borrow_mut().take();
+    }
+
     /// Records the kernel could not deliver, per kind, since load.
     pub fn lost(&self) -> Result<[u64; LostKind::ALL.len()]> {
         let mut lost = [0; LostKind::ALL.len()];
@@ -160,8 +209,9 @@ impl Drop for Probes<'_> {
     /// here); detaching them all at once makes those waits overlap, so that
     /// quitting takes one wait instead of a dozen.
     fn drop(&mut self) {
+        let links = self.links.drain(..).chain(self.trace_exit.get_mut().take());
         std::thread::scope(|scope| {
-            for link in self.links.drain(..) {
+            for link in links {
                 scope.spawn(move || drop(link));
             }
         });
@@ -172,6 +222,11 @@ impl FilterHandle<'_> {
     /// Takes effect in the kernel at once: the programs read it on every call.
     pub fn set(&mut self, filter: &Filter) {
         write_filter(&mut self.bss.filter, filter);
+    }
+
+    /// Whether any process is watched: spares the others a map lookup.
+    pub fn set_watching(&mut self, watching: bool) {
+        self.bss.watching = watching as u32;
     }
 }
 

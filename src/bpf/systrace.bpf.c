@@ -29,6 +29,8 @@ const volatile __u32 nr_cpus = 1;
 
 /* Set while running. */
 struct filter filter = {};
+/* Non-zero while `watched` holds a process: spares everyone else the lookup. */
+__u32 watching = 0;
 
 /* The collector maps this twice over (8 MiB here is 16 MiB of its RSS). */
 #define RINGBUF_BYTES (8 * 1024 * 1024)
@@ -89,6 +91,22 @@ struct {
 	__type(value, struct open_args);
 } pending_opens SEC(".maps");
 
+/* Processes whose every syscall is streamed (drill-down, --trace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, __u32); /* WATCH_* flags */
+} watched SEC(".maps");
+
+/* A watched thread's syscall between entry and exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tid */
+	__type(value, struct syscall_event);
+} pending_calls SEC(".maps");
+
 /* Scratch space too large for the 512-byte stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -103,6 +121,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct open_event);
 } open_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscall_event);
+} syscall_scratch SEC(".maps");
 
 struct dir_buf {
 	char buf[OPEN_PATH_LEN * 2];
@@ -120,6 +145,7 @@ struct exec_event _exec_event = {};
 struct fork_event _fork_event = {};
 struct exit_event _exit_event = {};
 struct open_event _open_event = {};
+struct syscall_event _syscall_event = {};
 struct count_key _count_key = {};
 struct syscall_bitmap _syscall_bitmap = {};
 
@@ -193,6 +219,166 @@ static __noinline void count_first(struct count_key *key)
 			    1ULL << (key->nr % 64));
 }
 
+/* ---- the syscall stream of watched processes ---- */
+
+/* What the arguments of syscall `nr` point to: for each of two slots, the
+ * argument index and kind. x86_64 numbers; keep in sync with
+ * `entry_slots` users in src/collect. */
+static __always_inline void entry_slots(long nr, __u8 kind[2], __u8 arg[2])
+{
+	switch (nr) {
+	case 2:   /* open */
+	case 4:   /* stat */
+	case 6:   /* lstat */
+	case 21:  /* access */
+	case 59:  /* execve */
+	case 80:  /* chdir */
+	case 83:  /* mkdir */
+	case 84:  /* rmdir */
+	case 85:  /* creat */
+	case 87:  /* unlink */
+	case 89:  /* readlink */
+		kind[0] = SLOT_STRING, arg[0] = 0;
+		break;
+	case 82: /* rename */
+		kind[0] = SLOT_STRING, arg[0] = 0;
+		kind[1] = SLOT_STRING, arg[1] = 1;
+		break;
+	case 257: /* openat */
+	case 258: /* mkdirat */
+	case 262: /* newfstatat */
+	case 263: /* unlinkat */
+	case 267: /* readlinkat */
+	case 269: /* faccessat */
+	case 322: /* execveat */
+	case 332: /* statx */
+	case 437: /* openat2 */
+	case 439: /* faccessat2 */
+		kind[0] = SLOT_STRING, arg[0] = 1;
+		break;
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+		kind[0] = SLOT_STRING, arg[0] = 1;
+		kind[1] = SLOT_STRING, arg[1] = 3;
+		break;
+	case 42: /* connect */
+	case 49: /* bind */
+		kind[0] = SLOT_SOCKADDR, arg[0] = 1;
+		break;
+	case 1:  /* write */
+	case 18: /* pwrite64 */
+	case 44: /* sendto */
+		kind[0] = SLOT_BUFFER, arg[0] = 1;
+		break;
+	case 0:  /* read */
+	case 17: /* pread64 */
+	case 45: /* recvfrom */
+		/* Filled at exit, once the kernel wrote it. */
+		kind[1] = SLOT_BUFFER, arg[1] = 1;
+		break;
+	}
+}
+
+static __always_inline void read_slot(struct syscall_event *e, int slot)
+{
+	__u32 arg = e->slot_arg[slot];
+	char *dst = &e->slots[slot ? SYSCALL_STR_LEN : 0];
+	const void *ptr;
+	long n = 0;
+
+	if (arg > 5)
+		return;
+	ptr = (const void *)e->args[arg];
+
+	switch (e->slot_kind[slot]) {
+	case SLOT_STRING:
+		n = bpf_probe_read_user_str(dst, SYSCALL_STR_LEN, ptr);
+		n = n > 0 ? n - 1 : 0;
+		break;
+	case SLOT_SOCKADDR: {
+		__u64 len = e->args[2] < SYSCALL_STR_LEN ? e->args[2] : SYSCALL_STR_LEN;
+
+		if (bpf_probe_read_user(dst, len & (SYSCALL_STR_LEN - 1), ptr) == 0)
+			n = len & (SYSCALL_STR_LEN - 1);
+		break;
+	}
+	case SLOT_BUFFER: {
+		/* At entry the size asked (arg 2); at exit what was done. */
+		__s64 want = slot == 0 ? (__s64)e->args[2] : e->ret;
+
+		if (want <= 0)
+			break;
+		n = want < SYSCALL_PREVIEW_LEN ? want : SYSCALL_PREVIEW_LEN;
+		if (bpf_probe_read_user(dst, n & (SYSCALL_STR_LEN - 1), ptr))
+			n = 0;
+		break;
+	}
+	}
+	e->slot_len[slot] = n;
+}
+
+static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct syscall_event *e;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(&watched, &tgid))
+		return;
+	e = bpf_map_lookup_elem(&syscall_scratch, &zero);
+	if (!e)
+		return;
+	e->kind = EVENT_SYSCALL;
+	e->pid = tgid;
+	e->tid = tid;
+	e->nr = id;
+	e->args[0] = BPF_CORE_READ(regs, di);
+	e->args[1] = BPF_CORE_READ(regs, si);
+	e->args[2] = BPF_CORE_READ(regs, dx);
+	e->args[3] = BPF_CORE_READ(regs, r10);
+	e->args[4] = BPF_CORE_READ(regs, r8);
+	e->args[5] = BPF_CORE_READ(regs, r9);
+	e->ret = 0;
+	e->ts = bpf_ktime_get_ns();
+	e->duration_ns = 0;
+	e->slot_kind[0] = e->slot_kind[1] = SLOT_NONE;
+	e->slot_arg[0] = e->slot_arg[1] = 0;
+	e->slot_len[0] = e->slot_len[1] = 0;
+	e->unfinished = 0;
+	entry_slots(id, e->slot_kind, e->slot_arg);
+	read_slot(e, 0);
+	if (e->slot_kind[1] == SLOT_STRING)
+		read_slot(e, 1);
+	if (bpf_map_update_elem(&pending_calls, &tid, e, BPF_ANY))
+		count_lost(LOST_SYSCALL);
+}
+
+/* Attached only while a process is watched: every syscall pays for it. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(trace_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct syscall_event *e;
+	__u64 size;
+
+	e = bpf_map_lookup_elem(&pending_calls, &tid);
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->duration_ns = bpf_ktime_get_ns() - e->ts;
+	if (e->slot_kind[1] == SLOT_BUFFER)
+		read_slot(e, 1);
+	size = offsetof(struct syscall_event, slots) + SYSCALL_STR_LEN + e->slot_len[1];
+	if (e->slot_len[1] == 0)
+		size = offsetof(struct syscall_event, slots) + e->slot_len[0];
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
+		count_lost(LOST_SYSCALL);
+	bpf_map_delete_elem(&pending_calls, &tid);
+	return 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(count_syscall, struct pt_regs *regs, long id)
 {
@@ -200,6 +386,8 @@ int BPF_PROG(count_syscall, struct pt_regs *regs, long id)
 	__u64 *n;
 
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	if (watching)
+		trace_enter(regs, id, key.tgid);
 	if (filter.tgid && filter.tgid != key.tgid)
 		return 0;
 	if (!comm_passes())
@@ -222,6 +410,14 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	struct fork_event *e;
 	__u32 tgid = BPF_CORE_READ(child, tgid);
 
+	if (watching) {
+		__u32 ptgid = BPF_CORE_READ(parent, tgid);
+		__u32 *flags = bpf_map_lookup_elem(&watched, &ptgid);
+
+		/* --follow: a watched process's children are watched too. */
+		if (flags && (*flags & WATCH_FOLLOW) && ptgid != tgid)
+			bpf_map_update_elem(&watched, &tgid, flags, BPF_ANY);
+	}
 	if (!passes(tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -250,6 +446,20 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	/* A thread that dies inside a traced syscall leaves no sys_exit. */
 	bpf_map_delete_elem(&pending_opens, &tid);
+	if (watching) {
+		struct syscall_event *call = bpf_map_lookup_elem(&pending_calls, &tid);
+
+		/* exit_group, or a thread killed in a syscall: it never returns. */
+		if (call) {
+			__u64 size = offsetof(struct syscall_event, slots) + SYSCALL_STR_LEN;
+
+			call->unfinished = 1;
+			call->duration_ns = bpf_ktime_get_ns() - call->ts;
+			if (bpf_ringbuf_output(&events, call, size, wakeup_flags()))
+				count_lost(LOST_SYSCALL);
+			bpf_map_delete_elem(&pending_calls, &tid);
+		}
+	}
 
 	/* do_exit() has already decremented signal->live: 0 means this is
 	 * the last thread of the process (or one of the last, racing: the
@@ -257,6 +467,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&pending_execs, &tgid);
+	if (watching)
+		bpf_map_delete_elem(&watched, &tgid);
 	if (!passes(tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -30,6 +30,7 @@ enum event_kind {
 	EVENT_FORK = 2,
 	EVENT_EXIT = 3,
 	EVENT_OPEN = 4,
+	EVENT_SYSCALL = 5,
 };
 
 /* Indexes of the `lost` per-CPU array. Keep in sync with `LostKind` in
@@ -40,7 +41,8 @@ enum lost_kind {
 	LOST_EXIT = 2,   /* exit records not delivered */
 	LOST_OPEN = 3,   /* open records not delivered */
 	LOST_COUNT = 4,  /* syscalls not counted: the count map was full */
-	LOST_KINDS = 5,
+	LOST_SYSCALL = 5, /* syscall records of a watched process not delivered */
+	LOST_KINDS = 6,
 };
 
 /* Which open-family syscall an open_event came from. Keep in sync with
@@ -108,6 +110,40 @@ struct open_event {
 	__u32 dir_len;  /* bytes of the directory after it; 0: absolute or unknown */
 	char data[OPEN_PATH_LEN * 2];
 };
+
+/* Strings a traced syscall's arguments point to, read at entry. */
+#define SYSCALL_STR_LEN 256 /* power of two */
+/* Bytes of a read/write buffer shown, like strace -s. */
+#define SYSCALL_PREVIEW_LEN 32
+
+/* Which argument a string slot holds; SLOT_NONE when unused. Keep in sync
+ * with `SlotKind` in src/collect/event.rs. */
+enum slot_kind {
+	SLOT_NONE = 0,
+	SLOT_STRING = 1,   /* a NUL-terminated string (a path) */
+	SLOT_SOCKADDR = 2, /* raw struct sockaddr bytes */
+	SLOT_BUFFER = 3,   /* the first bytes of a read/write buffer */
+};
+
+/* One syscall of a watched process: sent at its exit. */
+struct syscall_event {
+	__u32 kind;
+	__u32 pid;
+	__u32 tid;
+	__u32 nr;
+	__u64 args[6];
+	__s64 ret;
+	__u64 ts; /* entry */
+	__u64 duration_ns;
+	__u8 slot_kind[2];
+	__u8 slot_arg[2]; /* which argument each slot belongs to */
+	__u16 slot_len[2];
+	__u16 unfinished; /* 1: it never returned (exit_group, a killed thread) */
+	char slots[2 * SYSCALL_STR_LEN]; /* slot i at i * SYSCALL_STR_LEN */
+};
+
+/* Watched processes: value flags. */
+#define WATCH_FOLLOW 1 /* children are watched too */
 
 /* Per-(process, syscall) counter key of the `syscall_counts` per-CPU hash. */
 struct count_key {

@@ -10,6 +10,10 @@ use crate::bpf::types;
 /// long was cut. Keep in sync with EXEC_ARG_LEN in src/bpf/systrace.h.
 const EXEC_ARG_LEN: usize = 4096;
 
+/// Bytes of each syscall slot. Keep in sync with SYSCALL_STR_LEN in
+/// src/bpf/systrace.h.
+const SYSCALL_STR_LEN: usize = 256;
+
 /// Keep in sync with `enum event_kind` in src/bpf/systrace.h.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -18,6 +22,7 @@ pub enum EventKind {
     Fork = 2,
     Exit = 3,
     Open = 4,
+    Syscall = 5,
 }
 
 /// Keep in sync with `enum lost_kind` in src/bpf/systrace.h.
@@ -28,15 +33,17 @@ pub enum LostKind {
     Exit = 2,
     Open = 3,
     Count = 4,
+    Syscall = 5,
 }
 
 impl LostKind {
-    pub const ALL: [LostKind; 5] = [
+    pub const ALL: [LostKind; 6] = [
         LostKind::Exec,
         LostKind::Fork,
         LostKind::Exit,
         LostKind::Open,
         LostKind::Count,
+        LostKind::Syscall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +53,7 @@ impl LostKind {
             LostKind::Exit => "exit",
             LostKind::Open => "open",
             LostKind::Count => "count",
+            LostKind::Syscall => "syscall",
         }
     }
 }
@@ -85,6 +93,48 @@ pub enum Event {
     Fork(ForkEvent),
     Exit(ExitEvent),
     Open(OpenEvent),
+    Syscall(SyscallEvent),
+}
+
+/// Keep in sync with `enum slot_kind` in src/bpf/systrace.h.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// A NUL-terminated string (a path), read at entry.
+    String,
+    /// Raw `struct sockaddr` bytes.
+    Sockaddr,
+    /// The first bytes of a read or write buffer.
+    Buffer,
+}
+
+/// Memory an argument points to, as the kernel side read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    pub kind: SlotKind,
+    /// Which argument (0-5) it belongs to.
+    pub arg: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// One syscall of a watched process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyscallEvent {
+    /// At entry.
+    pub ts_ns: u64,
+    pub duration_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub nr: u32,
+    pub args: [u64; 6],
+    /// None when it never returned (exit_group, a killed thread).
+    pub ret: Option<i64>,
+    pub slots: Vec<Slot>,
+}
+
+impl SyscallEvent {
+    pub fn slot(&self, arg: usize) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.arg == arg)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -201,6 +251,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
             }))
         }
         k if k == EventKind::Open as u32 => decode_open(bytes).map(Event::Open),
+        k if k == EventKind::Syscall as u32 => decode_syscall(bytes).map(Event::Syscall),
         other => bail!("record of unknown kind {other}"),
     }
 }
@@ -262,6 +313,41 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
         mode: e.mode,
         ret: e.ret,
         path,
+    })
+}
+
+fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
+    let header = std::mem::offset_of!(types::syscall_event, slots);
+    let e: types::syscall_event = read_record(bytes, header)?;
+    let data = &bytes[header..];
+    let mut slots = Vec::new();
+    for i in 0..2 {
+        let kind = match e.slot_kind[i] {
+            1 => SlotKind::String,
+            2 => SlotKind::Sockaddr,
+            3 => SlotKind::Buffer,
+            _ => continue,
+        };
+        let start = i * SYSCALL_STR_LEN;
+        let len = e.slot_len[i] as usize;
+        let Some(bytes) = data.get(start..start + len) else {
+            continue; // not read (the record was cut before it)
+        };
+        slots.push(Slot {
+            kind,
+            arg: e.slot_arg[i] as usize,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(SyscallEvent {
+        ts_ns: e.ts,
+        duration_ns: e.duration_ns,
+        pid: e.pid,
+        tid: e.tid,
+        nr: e.nr,
+        args: e.args,
+        ret: (e.unfinished == 0).then_some(e.ret),
+        slots,
     })
 }
 

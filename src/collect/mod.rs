@@ -8,6 +8,7 @@ pub mod names;
 pub mod process_files;
 pub mod process_tree;
 pub mod seed;
+pub mod strace;
 pub mod syscall_rates;
 
 use std::cell::RefCell;
@@ -27,6 +28,7 @@ use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
 use process_tree::{ProcessInfo, ProcessTree, SeedProcess};
+use strace::Strace;
 use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
 
 /// Exited processes stay in the tree this long...
@@ -58,14 +60,20 @@ pub struct Config {
 
 pub enum Command {
     SetFilter(Filter),
-    /// Keep the activity of this process (drill-down), or of none.
-    Watch(Option<u32>),
+    /// Stream every syscall of this process (drill-down, --trace), and with
+    /// `follow` of its children; or of none.
+    Watch {
+        pid: Option<u32>,
+        follow: bool,
+    },
     Stop,
 }
 
 pub enum Update {
     /// Programs loaded and attached: from now on nothing is missed.
     Ready,
+    /// A Watch command is in force in the kernel.
+    Watching(Option<u32>),
     /// Events in the order the kernel sent them; exits carry their totals.
     Events(Vec<Event>),
     Tick(Arc<Snapshot>),
@@ -81,6 +89,8 @@ pub struct EventCounts {
     pub fork: u64,
     pub exit: u64,
     pub open: u64,
+    /// Syscalls of watched processes.
+    pub syscall: u64,
 }
 
 impl EventCounts {
@@ -90,11 +100,12 @@ impl EventCounts {
             Event::Fork(_) => self.fork += 1,
             Event::Exit(_) => self.exit += 1,
             Event::Open(_) => self.open += 1,
+            Event::Syscall(_) => self.syscall += 1,
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.exec + self.fork + self.exit + self.open
+        self.exec + self.fork + self.exit + self.open + self.syscall
     }
 }
 
@@ -127,8 +138,26 @@ pub struct Snapshot {
 pub struct Watched {
     pub pid: u32,
     pub files: Vec<ProcessFile>,
-    /// Its execs, opens, forks and exit, oldest first.
-    pub activity: Vec<Event>,
+    /// Its syscalls as strace writes them, and its end; oldest first.
+    pub activity: Vec<ActivityLine>,
+    /// Like strace -c: per syscall, busiest (by time) first.
+    pub summary: Vec<CallSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityLine {
+    pub ts_ns: u64,
+    pub tid: u32,
+    pub text: String,
+    pub failed: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallSummary {
+    pub nr: u32,
+    pub calls: u64,
+    pub errors: u64,
+    pub total_ns: u64,
 }
 
 /// systrace-top's own cost.
@@ -220,7 +249,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     };
     loop {
         let more = pump(&mut tables)?;
-        if drain_commands(commands, &mut filter, &mut tables) {
+        if drain_commands(commands, updates, &probes, &mut filter, &mut tables)? {
             // Deliver what the kernel already sent, then the final tick.
             while pump(&mut tables)? {}
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
@@ -253,15 +282,25 @@ fn wait_for_records(epoll_fd: i32, timeout: Duration) {
 /// Applies pending commands; true when asked to stop.
 fn drain_commands(
     commands: &Receiver<Command>,
+    updates: &Sender<Update>,
+    probes: &Probes<'_>,
     filter: &mut crate::bpf::FilterHandle<'_>,
     tables: &mut Tables,
-) -> bool {
+) -> Result<bool> {
     loop {
         match commands.try_recv() {
             Ok(Command::SetFilter(f)) => filter.set(&f),
-            Ok(Command::Watch(pid)) => tables.watch(pid),
-            Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return true,
-            Err(TryRecvError::Empty) => return false,
+            Ok(Command::Watch { pid, follow }) => {
+                probes.unwatch_all();
+                filter.set_watching(pid.is_some());
+                if let Some(pid) = pid {
+                    probes.watch(pid, follow)?;
+                }
+                tables.watch(pid);
+                let _ = updates.send(Update::Watching(pid));
+            }
+            Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
+            Err(TryRecvError::Empty) => return Ok(false),
         }
     }
 }
@@ -275,7 +314,9 @@ struct Tables {
     captured: EventCounts,
     captured_at_last_tick: u64,
     watched: Option<u32>,
-    activity: VecDeque<Event>,
+    activity: VecDeque<ActivityLine>,
+    summary: HashMap<u32, CallSummary>,
+    strace: Strace,
     own_cpu: OwnCpu,
     malformed: u64,
     ticks: u64,
@@ -296,6 +337,8 @@ impl Tables {
             captured_at_last_tick: 0,
             watched: None,
             activity: VecDeque::new(),
+            summary: HashMap::new(),
+            strace: Strace::default(),
             own_cpu: OwnCpu::default(),
             malformed: 0,
             ticks: 0,
@@ -326,19 +369,48 @@ impl Tables {
             self.captured.add(&event);
             self.tree.apply(&event);
             if self.watched.is_some_and(|pid| concerns(&event, pid)) {
-                if self.activity.len() == MAX_ACTIVITY {
-                    self.activity.pop_front();
-                }
-                self.activity.push_back(event.clone());
+                self.record_activity(&event);
             }
             applied.push(event);
         }
         applied
     }
 
+    fn record_activity(&mut self, event: &Event) {
+        let Some(text) = self.strace.event_line(event) else {
+            return;
+        };
+        let (ts_ns, tid, failed) = match event {
+            Event::Syscall(e) => {
+                let failed = e.ret.is_some_and(|r| (-4095..0).contains(&r));
+                let summary = self.summary.entry(e.nr).or_insert_with(|| CallSummary {
+                    nr: e.nr,
+                    ..Default::default()
+                });
+                summary.calls += 1;
+                summary.errors += failed as u64;
+                summary.total_ns += e.duration_ns;
+                (e.ts_ns, e.tid, failed)
+            }
+            Event::Exit(e) => (e.ts_ns, e.tid, e.signal().is_some() || e.exit_code() != 0),
+            _ => return,
+        };
+        if self.activity.len() == MAX_ACTIVITY {
+            self.activity.pop_front();
+        }
+        self.activity.push_back(ActivityLine {
+            ts_ns,
+            tid,
+            text,
+            failed,
+        });
+    }
+
     fn watch(&mut self, pid: Option<u32>) {
         if self.watched != pid {
             self.activity.clear();
+            self.summary.clear();
+            self.strace = Strace::default();
         }
         self.watched = pid;
     }
@@ -369,10 +441,15 @@ impl Tables {
             interval_secs: elapsed.as_secs_f64(),
             events_per_sec,
             recent_files: self.files.top_recent(SNAPSHOT_FILES, now),
-            watched: self.watched.map(|pid| Watched {
-                pid,
-                files: self.process_files.of(pid),
-                activity: self.activity.iter().cloned().collect(),
+            watched: self.watched.map(|pid| {
+                let mut summary: Vec<CallSummary> = self.summary.values().cloned().collect();
+                summary.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr)));
+                Watched {
+                    pid,
+                    files: self.process_files.of(pid),
+                    activity: self.activity.iter().cloned().collect(),
+                    summary,
+                }
             }),
             own_usage: self.own_cpu.sample(secs),
             processes,
@@ -453,6 +530,7 @@ fn concerns(event: &Event, pid: u32) -> bool {
         Event::Open(e) => e.pid == pid,
         Event::Exit(e) => e.pid == pid,
         Event::Fork(e) => e.pid == pid || e.ppid == pid,
+        Event::Syscall(e) => e.pid == pid,
     }
 }
 

@@ -27,6 +27,13 @@ pub fn errno_name(errno: i32) -> String {
     }
 }
 
+/// "No such file or directory" for 2 (or -2).
+pub fn errno_description(errno: i32) -> &'static str {
+    Errno::new(errno.abs())
+        .description()
+        .unwrap_or("Unknown error")
+}
+
 /// Open flags as strace writes them: "O_RDONLY|O_CLOEXEC".
 pub fn open_flags(flags: u32) -> String {
     let accmode = match flags & libc::O_ACCMODE as u32 {
@@ -90,6 +97,7 @@ mod tests {
         assert_eq!(errno_name(-2), "ENOENT");
         assert_eq!(errno_name(13), "EACCES");
         assert_eq!(errno_name(4000), "E4000");
+        assert_eq!(errno_description(-2), "No such file or directory");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::collect::clock::WallClock;
 use crate::collect::event::{Event, LostKind};
 use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
+use crate::collect::strace::Strace;
 use crate::collect::{EventCounts, Snapshot};
 
 #[derive(Serialize)]
@@ -66,6 +67,20 @@ pub enum Record<'a> {
         error: Option<String>,
         duration_us: f64,
     },
+    Syscall {
+        ts: f64,
+        pid: u32,
+        tid: u32,
+        syscall: String,
+        args: [u64; 6],
+        /// None when it never returned.
+        ret: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        duration_us: f64,
+        /// The call as strace writes it.
+        text: String,
+    },
     Rates {
         ts: f64,
         interval: f64,
@@ -107,8 +122,23 @@ fn by_name(counts: impl IntoIterator<Item = (u32, u64)>) -> BTreeMap<String, u64
     named
 }
 
-pub fn event_record<'a>(event: &'a Event, clock: &WallClock) -> Record<'a> {
+/// `strace` formats syscalls (and remembers what each fd holds).
+pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace) -> Record<'a> {
     match event {
+        Event::Syscall(e) => Record::Syscall {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            tid: e.tid,
+            syscall: syscall_name(e.nr),
+            args: e.args,
+            ret: e.ret,
+            error: e
+                .ret
+                .filter(|r| (-4095..0).contains(r))
+                .map(|r| errno_name(r as i32)),
+            duration_us: e.duration_ns as f64 / 1e3,
+            text: strace.line(e),
+        },
         Event::Exec(e) => Record::Exec {
             ts: clock.seconds(e.ts_ns),
             pid: e.pid,
@@ -221,7 +251,7 @@ mod tests {
     fn exec_record_has_the_documented_fields() {
         let clock = WallClock::now();
         let event = decode(&exec_record("/nope", &["nope", "x"], -2)).unwrap();
-        let v = json(&event_record(&event, &clock));
+        let v = json(&event_record(&event, &clock, &mut Strace::default()));
         assert_eq!(v["type"], "exec");
         assert_eq!(v["argv"], serde_json::json!(["nope", "x"]));
         assert_eq!(v["ret"], -2);
@@ -244,7 +274,7 @@ mod tests {
     fn successful_open_has_no_error_field() {
         let clock = WallClock::now();
         let event = decode(&open_record("/etc/hosts", "", 3)).unwrap();
-        let v = json(&event_record(&event, &clock));
+        let v = json(&event_record(&event, &clock, &mut Strace::default()));
         assert_eq!(v["type"], "open");
         assert_eq!(v["flags"], "O_RDONLY|O_CLOEXEC");
         assert_eq!(v["ret"], 3);
@@ -267,7 +297,7 @@ mod tests {
                 (libc::SYS_read as u32, 2),
             ],
         });
-        let v = json(&event_record(&event, &clock));
+        let v = json(&event_record(&event, &clock, &mut Strace::default()));
         assert_eq!(v["signal"], "SIGKILL");
         assert_eq!(v["lifetime_ms"], 2.0);
         assert_eq!(v["syscalls"]["getppid"], 100_000);
@@ -278,10 +308,10 @@ mod tests {
     fn lost_records_only_for_kinds_that_grew() {
         let clock = WallClock::now();
         let snapshot = Snapshot {
-            lost: [0, 0, 0, 7, 0],
+            lost: [0, 0, 0, 7, 0, 0],
             ..Default::default()
         };
-        let records = lost_records(&[0, 0, 0, 2, 0], &snapshot, &clock);
+        let records = lost_records(&[0, 0, 0, 2, 0, 0], &snapshot, &clock);
         assert_eq!(records.len(), 1);
         let v = json(&records[0]);
         assert_eq!(

@@ -1,7 +1,10 @@
-//! Headless mode: the collector's events and ticks written as JSON lines.
+//! Headless modes: the collector's events and ticks as JSON lines, or one
+//! process's syscalls as strace writes them (`--trace`).
 
 pub mod json;
+mod launch;
 
+use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,12 +14,31 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::RecvTimeoutError;
 
 use crate::collect::clock::WallClock;
-use crate::collect::event::LostKind;
-use crate::collect::{self, Command, Config, Update};
+use crate::collect::event::{Event, LostKind};
+use crate::collect::strace::Strace;
+use crate::collect::{self, Command, Config, Snapshot, Update};
 use json::Record;
+pub use launch::{Launched, launch};
 
-/// Runs until `duration` ends, SIGINT or SIGTERM arrives, or stdout closes.
-pub fn run_json(config: Config, duration: Option<Duration>) -> Result<()> {
+/// What `--trace` follows.
+pub enum TraceTarget {
+    /// A running process.
+    Pid(u32),
+    /// A command started for it, held before its exec until traced.
+    Command(Launched),
+}
+
+pub struct Options {
+    pub duration: Option<Duration>,
+    pub json: bool,
+    pub trace: Option<TraceTarget>,
+    pub follow: bool,
+}
+
+/// Runs until `duration` ends, SIGINT or SIGTERM arrives, stdout closes, or
+/// the traced process exits. Returns the exit status to leave with: the
+/// traced command's, as strace does, else 0.
+pub fn run(config: Config, options: Options) -> Result<i32> {
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, interrupted.clone())
@@ -34,24 +56,57 @@ pub fn run_json(config: Config, duration: Option<Duration>) -> Result<()> {
 
     let clock = WallClock::now();
     let started = Instant::now();
-    let mut out = JsonLines {
-        out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+    let mut out = Output {
+        lines: if options.json {
+            Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+        } else {
+            // Like strace: the trace on stderr, the command's output on stdout.
+            Box::new(BufWriter::with_capacity(1 << 16, io::stderr()))
+        },
+        json: options.json,
         closed: false,
+        strace: Strace::default(),
+        clock,
     };
-    out.write(&Record::Start {
-        ts: clock.seconds(collect::clock::monotonic_ns()),
-        pid: std::process::id(),
-        interval: interval.as_secs_f64(),
-        filter_pid: filter.pid,
-        filter_comm: filter.comm.as_deref(),
-    });
-    out.flush();
 
+    // The traced process: watched before it runs a single syscall of its own.
+    let mut traced: Option<u32> = None;
+    if let Some(target) = &options.trace {
+        let pid = match target {
+            TraceTarget::Pid(pid) => *pid,
+            TraceTarget::Command(launched) => launched.pid,
+        };
+        let _ = commands.send(Command::Watch {
+            pid: Some(pid),
+            follow: options.follow,
+        });
+        wait_for_watch(&updates, pid)?;
+        if let TraceTarget::Command(launched) = target {
+            launched.release()?;
+        }
+        traced = Some(pid);
+    }
+    if options.json {
+        out.record(&Record::Start {
+            ts: clock.seconds(collect::clock::monotonic_ns()),
+            pid: std::process::id(),
+            interval: interval.as_secs_f64(),
+            filter_pid: filter.pid,
+            filter_comm: filter.comm.as_deref(),
+        });
+        out.flush();
+    }
+
+    // With --follow, the processes forked from the traced one.
+    let mut family: HashSet<u32> = traced.into_iter().collect();
+    let mut traced_exited = false;
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
     loop {
-        let out_of_time = duration.is_some_and(|d| started.elapsed() >= d);
-        if !stopping && (out_of_time || interrupted.load(Ordering::Relaxed) || out.closed) {
+        let out_of_time = options.duration.is_some_and(|d| started.elapsed() >= d);
+        let done =
+            out_of_time || interrupted.load(Ordering::Relaxed) || out.closed || traced_exited;
+        if !stopping && done {
             let _ = commands.send(Command::Stop);
             stopping = true;
         }
@@ -61,28 +116,38 @@ pub fn run_json(config: Config, duration: Option<Duration>) -> Result<()> {
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
         };
         match update {
-            Update::Ready => {}
+            Update::Ready | Update::Watching(_) => {}
             Update::Events(events) => {
                 for event in &events {
-                    out.write(&json::event_record(event, &clock));
+                    if let Some(pid) = traced {
+                        if let Event::Fork(f) = event
+                            && options.follow
+                            && !f.thread
+                            && family.contains(&f.ppid)
+                        {
+                            family.insert(f.pid);
+                        }
+                        let ours = match event {
+                            Event::Syscall(_) => true,
+                            Event::Exit(e) => family.contains(&e.pid),
+                            _ => options.json,
+                        };
+                        if !ours {
+                            continue;
+                        }
+                        out.event(event, pid, options.follow);
+                        if matches!(event, Event::Exit(e) if e.pid == pid) {
+                            traced_exited = true;
+                        }
+                    } else {
+                        out.event(event, 0, false);
+                    }
                 }
                 out.flush();
             }
-            Update::Tick(snapshot) => {
-                for record in json::lost_records(&lost_before, &snapshot, &clock) {
-                    out.write(&record);
-                }
-                lost_before = snapshot.lost;
-                out.write(&json::rates_record(&snapshot, &clock));
-                out.flush();
-            }
+            Update::Tick(snapshot) => out.tick(&mut lost_before, &snapshot, false, started),
             Update::Stopped(snapshot) => {
-                for record in json::lost_records(&lost_before, &snapshot, &clock) {
-                    out.write(&record);
-                }
-                let elapsed = started.elapsed().as_secs_f64();
-                out.write(&json::summary_record(&snapshot, elapsed, &clock));
-                out.flush();
+                out.tick(&mut lost_before, &snapshot, true, started);
                 break;
             }
             Update::Failed(err) => return Err(err),
@@ -90,31 +155,107 @@ pub fn run_json(config: Config, duration: Option<Duration>) -> Result<()> {
     }
     drop(commands);
     let _ = collector.join();
-    Ok(())
+    match options.trace {
+        Some(TraceTarget::Command(launched)) => launched.wait(),
+        _ => Ok(0),
+    }
 }
 
-/// One JSON object a line. A closed stdout (a pipe into `head`) ends the run
+/// Waits until the kernel streams `pid`'s syscalls.
+fn wait_for_watch(updates: &crossbeam_channel::Receiver<Update>, pid: u32) -> Result<()> {
+    loop {
+        match updates.recv_timeout(Duration::from_secs(10)) {
+            Ok(Update::Watching(Some(p))) if p == pid => return Ok(()),
+            Ok(Update::Failed(err)) => return Err(err),
+            Ok(_) => {}
+            Err(_) => bail!("the collector did not start watching process {pid}"),
+        }
+    }
+}
+
+/// Where records go. A closed output (a pipe into `head`) ends the run
 /// quietly instead of failing every write after it.
-struct JsonLines<W: Write> {
-    out: W,
+struct Output {
+    lines: Box<dyn Write>,
+    json: bool,
     closed: bool,
+    strace: Strace,
+    clock: WallClock,
 }
 
-impl<W: Write> JsonLines<W> {
-    fn write(&mut self, record: &Record) {
+impl Output {
+    fn record(&mut self, record: &Record) {
         if self.closed {
             return;
         }
-        let result = serde_json::to_writer(&mut self.out, record)
+        let result = serde_json::to_writer(&mut self.lines, record)
             .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
-        if result.is_err() {
-            self.closed = true;
+            .and_then(|()| self.lines.write_all(b"\n"));
+        self.closed |= result.is_err();
+    }
+
+    fn text(&mut self, line: &str) {
+        if !self.closed {
+            self.closed |= writeln!(self.lines, "{line}").is_err();
         }
     }
 
+    /// `traced` is the process --trace follows (0: none); other threads and
+    /// followed children get a `[pid N]` prefix, as strace -f writes it.
+    fn event(&mut self, event: &Event, traced: u32, follow: bool) {
+        if self.json {
+            let record = json::event_record(event, &self.clock, &mut self.strace);
+            self.record(&record);
+            return;
+        }
+        let Some(line) = self.strace.event_line(event) else {
+            return;
+        };
+        let tid = match event {
+            Event::Syscall(e) => e.tid,
+            Event::Exit(e) => e.pid,
+            _ => traced,
+        };
+        if tid != traced || follow {
+            self.text(&format!("[pid {tid:>6}] {line}"));
+        } else {
+            self.text(&line);
+        }
+    }
+
+    fn tick(
+        &mut self,
+        lost_before: &mut [u64; 6],
+        snapshot: &Snapshot,
+        last: bool,
+        started: Instant,
+    ) {
+        let records = json::lost_records(lost_before, snapshot, &self.clock);
+        *lost_before = snapshot.lost;
+        if self.json {
+            for record in &records {
+                self.record(record);
+            }
+            if last {
+                let elapsed = started.elapsed().as_secs_f64();
+                self.record(&json::summary_record(snapshot, elapsed, &self.clock));
+            } else {
+                self.record(&json::rates_record(snapshot, &self.clock));
+            }
+        } else {
+            // The text trace says what it lost, never silently.
+            let lost = snapshot.lost[LostKind::Syscall as usize];
+            if lost > 0 && (last || !records.is_empty()) {
+                self.text(&format!(
+                    "+++ systrace-top: {lost} syscall records lost so far +++"
+                ));
+            }
+        }
+        self.flush();
+    }
+
     fn flush(&mut self) {
-        if !self.closed && self.out.flush().is_err() {
+        if !self.closed && self.lines.flush().is_err() {
             self.closed = true;
         }
     }

@@ -375,7 +375,10 @@ impl App {
                     self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
                         .ok()
                         .map(|p| p.display().to_string());
-                    commands.push(Command::Watch(Some(pid)));
+                    commands.push(Command::Watch {
+                        pid: Some(pid),
+                        follow: false,
+                    });
                 }
             }
             Action::Back => {
@@ -433,7 +436,10 @@ impl App {
     fn leave_detail(&mut self, commands: &mut Vec<Command>) {
         if self.detail.take().is_some() {
             self.detail_cwd = None;
-            commands.push(Command::Watch(None));
+            commands.push(Command::Watch {
+                pid: None,
+                follow: false,
+            });
         }
     }
 

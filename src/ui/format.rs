@@ -13,6 +13,15 @@ pub fn duration_ns(ns: u64) -> String {
     }
 }
 
+/// A short time: "850us", "12.3ms", "1.20s".
+pub fn micros(ns: u64) -> String {
+    match ns {
+        0..1_000_000 => format!("{}us", ns / 1_000),
+        1_000_000..1_000_000_000 => format!("{:.1}ms", ns as f64 / 1e6),
+        _ => format!("{:.2}s", ns as f64 / 1e9),
+    }
+}
+
 /// "950", "12.5k", "3.4M".
 pub fn count(n: f64) -> String {
     match n {
@@ -57,6 +66,13 @@ mod tests {
             duration_ns(3 * 86_400_000_000_000 + 4 * 3_600_000_000_000),
             "3d04h"
         );
+    }
+
+    #[test]
+    fn formats_short_times() {
+        assert_eq!(micros(850_000), "850us");
+        assert_eq!(micros(12_340_000), "12.3ms");
+        assert_eq!(micros(1_200_000_000), "1.20s");
     }
 
     #[test]

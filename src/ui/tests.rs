@@ -10,12 +10,13 @@ use super::app::{Action, App, RowKey, View};
 use super::render::render;
 use super::theme::Theme;
 use crate::collect::event::tests::open_event as open;
-use crate::collect::event::{Event, ExecEvent};
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
 use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
-use crate::collect::{Command, EventCounts, OwnUsage, Snapshot, Watched};
+use crate::collect::{
+    ActivityLine, CallSummary, Command, EventCounts, OwnUsage, Snapshot, Watched,
+};
 
 const SEC: u64 = 1_000_000_000;
 const NOW: u64 = 100_000 * SEC;
@@ -147,6 +148,7 @@ fn fixture() -> Snapshot {
             fork: 12,
             exit: 3,
             open: 49,
+            syscall: 3,
         },
         events_per_sec: 42.0,
         watched: None,
@@ -154,7 +156,7 @@ fn fixture() -> Snapshot {
             cpu_percent: 0.4,
             rss_bytes: 9_500_000,
         },
-        lost: [0, 0, 0, 5, 0],
+        lost: [0, 0, 0, 5, 0, 0],
         malformed: 0,
         rates,
     };
@@ -189,29 +191,50 @@ fn watched_fixture() -> Snapshot {
             last_ns: NOW,
         }],
         activity: vec![
-            Event::Exec(ExecEvent {
-                ts_ns: NOW - 3 * SEC,
-                pid: 401,
-                tid: 401,
-                ppid: 400,
-                uid: 0,
-                comm: "cc1".into(),
-                filename: "/usr/lib/gcc/cc1".into(),
-                argv: vec!["cc1".into(), "-O2".into(), "main.c".into()],
-                argv_truncated: false,
-                ret: 0,
-            }),
-            Event::Open(open(400, "make", "/etc/ld.so.cache", 3, NOW - SEC)),
-            Event::Open(open(
+            activity(
+                3 * SEC,
                 400,
-                "make",
-                "Makefile.local",
-                -libc::ENOENT,
-                NOW - SEC / 2,
-            )),
+                r#"openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3 <0.000012>"#,
+                false,
+            ),
+            activity(
+                SEC,
+                401,
+                r#"read(3</etc/ld.so.cache>, "\177ELF\2\1\1", 832) = 832 <0.000004>"#,
+                false,
+            ),
+            activity(
+                SEC / 2,
+                400,
+                r#"openat(AT_FDCWD, "Makefile.local", O_RDONLY) = -1 ENOENT (No such file or directory) <0.000009>"#,
+                true,
+            ),
+        ],
+        summary: vec![
+            CallSummary {
+                nr: libc::SYS_openat as u32,
+                calls: 2,
+                errors: 1,
+                total_ns: 21_000,
+            },
+            CallSummary {
+                nr: libc::SYS_read as u32,
+                calls: 1,
+                errors: 0,
+                total_ns: 4_000,
+            },
         ],
     });
     snapshot
+}
+
+fn activity(ago_ns: u64, tid: u32, text: &str, failed: bool) -> ActivityLine {
+    ActivityLine {
+        ts_ns: NOW - ago_ns,
+        tid,
+        text: text.into(),
+        failed,
+    }
 }
 
 fn app_with(snapshot: Snapshot, width: u16, height: u16) -> App {
@@ -364,10 +387,13 @@ fn enter_drills_into_the_selected_process_and_esc_comes_back() {
     press(&mut app, &[Action::Down, Action::Down, Action::Down]);
     let commands = press(&mut app, &[Action::Enter]);
     assert_eq!(app.detail, Some(200));
-    assert!(matches!(&commands[..], [Command::Watch(Some(200))]));
+    assert!(matches!(
+        &commands[..],
+        [Command::Watch { pid: Some(200), .. }]
+    ));
     let commands = press(&mut app, &[Action::Back]);
     assert_eq!(app.detail, None);
-    assert!(matches!(&commands[..], [Command::Watch(None)]));
+    assert!(matches!(&commands[..], [Command::Watch { pid: None, .. }]));
 }
 
 #[test]

@@ -8,14 +8,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::collect::event::Event;
-use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
+use crate::collect::names::{errno_name, syscall_name};
 use crate::collect::process_tree::ProcessInfo;
 use crate::ui::app::App;
 use crate::ui::format;
 use crate::ui::theme::Theme;
 
 use super::processes::{children_of, command_line, status};
+
+/// From this width on, the syscall stream and its summary sit side by side.
+const WIDE: u16 = 120;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let snapshot = &app.snapshot;
@@ -27,18 +29,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Length(7),
         Constraint::Fill(1),
-        Constraint::Fill(1),
+        Constraint::Fill(2),
     ])
     .areas(area);
     render_info(frame, top, app, info, theme);
-    let [children, mix] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
+    let [children, files, right] = Layout::horizontal([Constraint::Fill(1); 3]).areas(middle);
     render_children(frame, children, app, info, theme);
-    render_mix(frame, mix, app, pid, theme);
-    let [files, activity] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
     render_files(frame, files, app, pid, theme);
-    render_activity(frame, activity, app, pid, theme);
+    if area.width >= WIDE {
+        render_mix(frame, right, app, pid, theme);
+        let [activity, summary] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(46)]).areas(bottom);
+        render_activity(frame, activity, app, pid, theme);
+        render_summary(frame, summary, app, pid, theme);
+    } else {
+        // Narrow: the stream gets the whole width, its summary the mix's place.
+        render_summary(frame, right, app, pid, theme);
+        render_activity(frame, bottom, app, pid, theme);
+    }
 }
 
 fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
@@ -210,41 +218,6 @@ fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Them
     );
 }
 
-/// One line of activity, strace-like.
-pub fn activity_line(event: &Event, now_ns: u64) -> String {
-    let ago = |ts: u64| format!("{:>7.2}s", -((now_ns.saturating_sub(ts)) as f64 / 1e9));
-    let result = |ret: i32| {
-        if ret < 0 {
-            format!("-1 {}", errno_name(ret))
-        } else {
-            ret.to_string()
-        }
-    };
-    match event {
-        Event::Exec(e) => format!(
-            "{} execve(\"{}\", {:?}) = {}",
-            ago(e.ts_ns),
-            e.filename,
-            e.argv,
-            result(e.ret)
-        ),
-        Event::Open(e) => format!(
-            "{} {}(\"{}\", {}) = {}",
-            ago(e.ts_ns),
-            e.call.name(),
-            e.path,
-            open_flags(e.flags),
-            result(e.ret)
-        ),
-        Event::Fork(e) if e.thread => format!("{} clone() = {} (thread)", ago(e.ts_ns), e.tid),
-        Event::Fork(e) => format!("{} fork() = {}", ago(e.ts_ns), e.pid),
-        Event::Exit(e) => match e.signal() {
-            Some(sig) => format!("{} +++ killed by {} +++", ago(e.ts_ns), signal_name(sig)),
-            None => format!("{} +++ exited with {} +++", ago(e.ts_ns), e.exit_code()),
-        },
-    }
-}
-
 fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let activity = app
         .snapshot
@@ -260,24 +233,78 @@ fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &T
                 .len()
                 .saturating_sub(app.detail_scroll.min(events.len()));
             let start = end.saturating_sub(height);
+            let now = app.snapshot.ts_ns;
             events[start..end]
                 .iter()
-                .map(|e| {
-                    let failed = matches!(e, Event::Open(o) if o.ret < 0)
-                        || matches!(e, Event::Exec(x) if x.ret < 0);
-                    let style = if failed {
+                .map(|line| {
+                    let style = if line.failed {
                         theme.error()
                     } else {
                         theme.normal()
                     };
-                    Line::styled(activity_line(e, app.snapshot.ts_ns), style)
+                    let ago = -(now.saturating_sub(line.ts_ns) as f64 / 1e9);
+                    let tid = if line.tid != pid {
+                        format!("[pid {}] ", line.tid)
+                    } else {
+                        String::new()
+                    };
+                    Line::styled(format!("{ago:>7.2}s {tid}{}", line.text), style)
                 })
                 .collect()
         }
         _ => vec![Line::styled(
-            "execs, opens, forks and exit appear here as they happen",
+            "its syscalls appear here as they happen (Up/Down scroll, p pauses)",
             theme.dim(),
         )],
     };
-    frame.render_widget(Paragraph::new(lines).block(block("activity", theme)), area);
+    let title = if app.detail_scroll > 0 {
+        format!("syscalls ({} lines back)", app.detail_scroll)
+    } else {
+        "syscalls, live".to_string()
+    };
+    frame.render_widget(Paragraph::new(lines).block(block(&title, theme)), area);
+}
+
+/// Per syscall, like strace -c: calls, errors, total and average time.
+fn render_summary(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let summary = app
+        .snapshot
+        .watched
+        .as_ref()
+        .filter(|w| w.pid == pid)
+        .map(|w| &w.summary);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<13}{:>6}{:>5}{:>9}{:>9}",
+            "syscall", "calls", "errs", "total", "avg"
+        ),
+        theme.key(),
+    )];
+    for s in summary.into_iter().flatten() {
+        let errors = if s.errors > 0 {
+            format::count(s.errors as f64)
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{:<13}{:>6}{:>5}{:>9}{:>9}",
+            format::fit(&syscall_name(s.nr), 12),
+            format::count(s.calls as f64),
+            errors,
+            format::micros(s.total_ns),
+            format::micros(s.total_ns / s.calls.max(1))
+        );
+        lines.push(Line::styled(
+            line,
+            if s.errors > 0 {
+                theme.error()
+            } else {
+                theme.normal()
+            },
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block("since drilled in", theme)),
+        area,
+    );
 }

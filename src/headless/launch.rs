@@ -1,0 +1,99 @@
+//! Starting a command so that it is traced from its first syscall: the child
+//! is forked, waits on a pipe until the kernel watches it, then execs.
+
+use std::cell::Cell;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, pipe2};
+
+/// A forked child held before its exec.
+pub struct Launched {
+    pub pid: u32,
+    /// Closing it lets the child exec.
+    go: Cell<Option<OwnedFd>>,
+}
+
+/// Forks `command`, held until `release`.
+pub fn launch(command: &[String]) -> Result<Launched> {
+    let program = command.first().context("--trace -- needs a command")?;
+    let path = resolve(program)?;
+    // Everything the child needs is made before fork: after it, only
+    // async-signal-safe calls are allowed in a threaded process.
+    let path_c = CString::new(path.as_os_str().as_bytes()).context("a NUL in the command")?;
+    let argv: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .context("a NUL in the command's arguments")?;
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    // Close-on-exec: the exec closes the child's end, so the first syscall
+    // traced is the execve itself.
+    let (hold, go) = pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
+
+    // SAFETY: the child only calls close, read, execv, write and _exit.
+    match unsafe { fork() }.context("fork failed")? {
+        ForkResult::Child => unsafe {
+            libc::close(go.as_raw_fd());
+            let mut byte = 0u8;
+            libc::read(hold.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+            libc::execv(path_c.as_ptr(), argv_ptrs.as_ptr());
+            let msg = b"systrace-top: exec of the traced command failed\n";
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(127);
+        },
+        ForkResult::Parent { child } => {
+            drop(hold);
+            Ok(Launched {
+                pid: child.as_raw() as u32,
+                go: Cell::new(Some(go)),
+            })
+        }
+    }
+}
+
+impl Launched {
+    /// Lets the child exec.
+    pub fn release(&self) -> Result<()> {
+        drop(self.go.take());
+        Ok(())
+    }
+
+    /// Its exit status, as a shell would give it: 128 + signal if killed.
+    pub fn wait(self) -> Result<i32> {
+        self.release()?;
+        match waitpid(Pid::from_raw(self.pid as i32), None).context("waiting for the command")? {
+            WaitStatus::Exited(_, code) => Ok(code),
+            WaitStatus::Signaled(_, signal, _) => Ok(128 + signal as i32),
+            other => bail!("the command ended unexpectedly: {other:?}"),
+        }
+    }
+}
+
+/// The command's path: as given if it has a slash, else found in PATH.
+fn resolve(program: &str) -> Result<PathBuf> {
+    if program.contains('/') {
+        let path = Path::new(program);
+        if !path.exists() {
+            bail!("{program}: no such file");
+        }
+        return Ok(path.to_path_buf());
+    }
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(OsStr::new(program)))
+        .find(|candidate| is_executable(candidate))
+        .with_context(|| format!("{program}: command not found in PATH"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
