@@ -99,11 +99,13 @@ struct {
 	__type(value, __u32); /* WATCH_* flags */
 } watched SEC(".maps");
 
-/* A watched thread's syscall between entry and exit. */
+/* A watched thread's syscall between entry and exit, in the thread's own
+ * storage: no hashing on a path taken twice per syscall, freed with it.
+ * `kind` is EVENT_SYSCALL while a call is in flight, 0 otherwise. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct syscall_event);
 } pending_calls SEC(".maps");
 
@@ -121,13 +123,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct open_event);
 } open_scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct syscall_event);
-} syscall_scratch SEC(".maps");
 
 struct dir_buf {
 	char buf[OPEN_PATH_LEN * 2];
@@ -149,10 +144,17 @@ struct syscall_event _syscall_event = {};
 struct count_key _count_key = {};
 struct syscall_bitmap _syscall_bitmap = {};
 
-static __always_inline __u64 wakeup_flags(void)
+/* Wakes the collector when this record takes the waiting data across
+ * WAKEUP_BYTES, not on every record past it: each wakeup is an interrupt
+ * the traced process pays for. `queued` says whether the record is already
+ * in the buffer (reserved) or about to be copied in (output). */
+static __always_inline __u64 wakeup_flags(__u64 size, bool queued)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 before = queued ? avail - size : avail;
+
+	return before < WAKEUP_BYTES && before + size >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								       : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void count_lost(__u32 kind)
@@ -274,7 +276,7 @@ static __always_inline void entry_slots(long nr, __u8 kind[2], __u8 arg[2])
 	case 17: /* pread64 */
 	case 45: /* recvfrom */
 		/* Filled at exit, once the kernel wrote it. */
-		kind[1] = SLOT_BUFFER, arg[1] = 1;
+		kind[0] = SLOT_BUFFER_OUT, arg[0] = 1;
 		break;
 	}
 }
@@ -302,9 +304,10 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 			n = len & (SYSCALL_STR_LEN - 1);
 		break;
 	}
-	case SLOT_BUFFER: {
-		/* At entry the size asked (arg 2); at exit what was done. */
-		__s64 want = slot == 0 ? (__s64)e->args[2] : e->ret;
+	case SLOT_BUFFER:
+	case SLOT_BUFFER_OUT: {
+		/* A write's size asked (arg 2); a read's result. */
+		__s64 want = e->slot_kind[slot] == SLOT_BUFFER ? (__s64)e->args[2] : e->ret;
 
 		if (want <= 0)
 			break;
@@ -319,25 +322,27 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 
 static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_event *e;
-	__u32 zero = 0;
 
 	if (!bpf_map_lookup_elem(&watched, &tgid))
 		return;
-	e = bpf_map_lookup_elem(&syscall_scratch, &zero);
-	if (!e)
+	e = bpf_task_storage_get(&pending_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e) {
+		count_lost(LOST_SYSCALL);
 		return;
+	}
 	e->kind = EVENT_SYSCALL;
 	e->pid = tgid;
-	e->tid = tid;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->nr = id;
-	e->args[0] = BPF_CORE_READ(regs, di);
-	e->args[1] = BPF_CORE_READ(regs, si);
-	e->args[2] = BPF_CORE_READ(regs, dx);
-	e->args[3] = BPF_CORE_READ(regs, r10);
-	e->args[4] = BPF_CORE_READ(regs, r8);
-	e->args[5] = BPF_CORE_READ(regs, r9);
+	/* A BTF pointer: plain loads, not a probe-read helper call each. */
+	e->args[0] = regs->di;
+	e->args[1] = regs->si;
+	e->args[2] = regs->dx;
+	e->args[3] = regs->r10;
+	e->args[4] = regs->r8;
+	e->args[5] = regs->r9;
 	e->ret = 0;
 	e->ts = bpf_ktime_get_ns();
 	e->duration_ns = 0;
@@ -346,36 +351,42 @@ static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
 	e->slot_len[0] = e->slot_len[1] = 0;
 	e->unfinished = 0;
 	entry_slots(id, e->slot_kind, e->slot_arg);
-	read_slot(e, 0);
+	if (e->slot_kind[0] != SLOT_BUFFER_OUT)
+		read_slot(e, 0);
 	if (e->slot_kind[1] == SLOT_STRING)
 		read_slot(e, 1);
-	if (bpf_map_update_elem(&pending_calls, &tid, e, BPF_ANY))
+}
+
+/* Sends a finished (or never-returning) call of a watched thread. */
+static __always_inline void send_call(struct syscall_event *e)
+{
+	__u64 size;
+
+	size = offsetof(struct syscall_event, slots) + SYSCALL_STR_LEN + e->slot_len[1];
+	if (e->slot_len[1] == 0)
+		size = offsetof(struct syscall_event, slots) + e->slot_len[0];
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 		count_lost(LOST_SYSCALL);
+	e->kind = 0;
 }
 
 /* Attached only while a process is watched: every syscall pays for it. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(trace_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_event *e;
-	__u64 size;
 
-	e = bpf_map_lookup_elem(&pending_calls, &tid);
-	if (!e)
+	e = bpf_task_storage_get(&pending_calls, task, 0, 0);
+	if (!e || e->kind != EVENT_SYSCALL)
 		return 0;
 	e->ret = ret;
 	e->duration_ns = bpf_ktime_get_ns() - e->ts;
-	if (e->slot_kind[1] == SLOT_BUFFER)
-		read_slot(e, 1);
-	size = offsetof(struct syscall_event, slots) + SYSCALL_STR_LEN + e->slot_len[1];
-	if (e->slot_len[1] == 0)
-		size = offsetof(struct syscall_event, slots) + e->slot_len[0];
-	if (size > sizeof(*e))
-		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
-		count_lost(LOST_SYSCALL);
-	bpf_map_delete_elem(&pending_calls, &tid);
+	if (e->slot_kind[0] == SLOT_BUFFER_OUT)
+		read_slot(e, 0);
+	send_call(e);
 	return 0;
 }
 
@@ -433,7 +444,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->thread = e->pid == e->ppid;
 	e->ts = bpf_ktime_get_ns();
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;
 }
 
@@ -447,17 +458,13 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	/* A thread that dies inside a traced syscall leaves no sys_exit. */
 	bpf_map_delete_elem(&pending_opens, &tid);
 	if (watching) {
-		struct syscall_event *call = bpf_map_lookup_elem(&pending_calls, &tid);
+		struct syscall_event *call = bpf_task_storage_get(&pending_calls, task, 0, 0);
 
 		/* exit_group, or a thread killed in a syscall: it never returns. */
-		if (call) {
-			__u64 size = offsetof(struct syscall_event, slots) + SYSCALL_STR_LEN;
-
+		if (call && call->kind == EVENT_SYSCALL) {
 			call->unfinished = 1;
 			call->duration_ns = bpf_ktime_get_ns() - call->ts;
-			if (bpf_ringbuf_output(&events, call, size, wakeup_flags()))
-				count_lost(LOST_SYSCALL);
-			bpf_map_delete_elem(&pending_calls, &tid);
+			send_call(call);
 		}
 	}
 
@@ -484,7 +491,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;
 }
 
@@ -576,7 +583,7 @@ static __always_inline int exec_exit(long ret)
 		size = offsetof(struct exec_event, data) + e->data_len;
 		if (size > sizeof(*e))
 			size = sizeof(*e);
-		if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
+		if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 			count_lost(LOST_EXEC);
 	}
 	bpf_map_delete_elem(&pending_execs, &tgid);
@@ -764,7 +771,7 @@ static __always_inline int open_exit(long ret)
 	size = offsetof(struct open_event, data) + e->path_len + 1 + e->dir_len;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 		count_lost(LOST_OPEN);
 out:
 	bpf_map_delete_elem(&pending_opens, &tid);

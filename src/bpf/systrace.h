@@ -122,7 +122,8 @@ enum slot_kind {
 	SLOT_NONE = 0,
 	SLOT_STRING = 1,   /* a NUL-terminated string (a path) */
 	SLOT_SOCKADDR = 2, /* raw struct sockaddr bytes */
-	SLOT_BUFFER = 3,   /* the first bytes of a read/write buffer */
+	SLOT_BUFFER = 3,   /* the first bytes of a write buffer, at entry */
+	SLOT_BUFFER_OUT = 4, /* the first bytes of a read buffer, at exit */
 };
 
 /* One syscall of a watched process: sent at its exit. */

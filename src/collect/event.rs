@@ -325,7 +325,7 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
         let kind = match e.slot_kind[i] {
             1 => SlotKind::String,
             2 => SlotKind::Sockaddr,
-            3 => SlotKind::Buffer,
+            3 | 4 => SlotKind::Buffer,
             _ => continue,
         };
         let start = i * SYSCALL_STR_LEN;

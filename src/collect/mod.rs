@@ -215,7 +215,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let ring = builder.build().context("setting up the ring buffer")?;
 
     // Seeded after attaching, so that no process falls between the two.
-    let mut tables = Tables::new();
+    let mut tables = Tables::new(!config.stream_events);
     let now = clock::monotonic_ns();
     for seed in seed::running_processes() {
         tables.tree.seed(seed, now);
@@ -317,6 +317,7 @@ struct Tables {
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
+    keep_activity: bool,
     own_cpu: OwnCpu,
     malformed: u64,
     ticks: u64,
@@ -327,7 +328,7 @@ struct Tables {
 }
 
 impl Tables {
-    fn new() -> Self {
+    fn new(keep_activity: bool) -> Self {
         Self {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
@@ -339,6 +340,7 @@ impl Tables {
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::default(),
+            keep_activity,
             own_cpu: OwnCpu::default(),
             malformed: 0,
             ticks: 0,
@@ -368,7 +370,9 @@ impl Tables {
             }
             self.captured.add(&event);
             self.tree.apply(&event);
-            if self.watched.is_some_and(|pid| concerns(&event, pid)) {
+            // A screen shows the watched process's activity; headless
+            // modes format the events themselves.
+            if self.keep_activity && self.watched.is_some_and(|pid| concerns(&event, pid)) {
                 self.record_activity(&event);
             }
             applied.push(event);

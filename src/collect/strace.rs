@@ -91,7 +91,8 @@ fn signature(name: &str) -> Option<&'static [Arg]> {
 /// holds, from the opens and closes it sees.
 #[derive(Default)]
 pub struct Strace {
-    fds: HashMap<(u32, i64), String>,
+    /// (pid, fd) → its path; None when /proc could not say.
+    fds: HashMap<(u32, i64), Option<String>>,
 }
 
 impl Strace {
@@ -120,11 +121,10 @@ impl Strace {
                 shown.truncate(flags_at + 1);
             }
         }
-        let args: Vec<String> = shown
-            .iter()
-            .enumerate()
-            .map(|(i, kind)| self.arg(e, i, *kind))
-            .collect();
+        let mut args = Vec::with_capacity(shown.len());
+        for (i, kind) in shown.iter().enumerate() {
+            args.push(self.arg(e, i, *kind));
+        }
         let result = match e.ret {
             None => "?".to_string(),
             Some(ret) => result(&name, ret),
@@ -140,37 +140,51 @@ impl Strace {
         }
     }
 
+    /// Follows what each fd holds through opens, dups and closes.
     fn learn(&mut self, name: &str, e: &SyscallEvent) {
-        let Some(ret) = e.ret else { return };
-        let path_arg = match name {
-            "open" | "creat" => 0,
-            "openat" | "openat2" => 1,
-            "close" => {
-                self.fds.remove(&(e.pid, e.args[0] as i64));
-                return;
-            }
-            _ => return,
+        let Some(ret) = e.ret.filter(|r| *r >= 0) else {
+            return;
         };
-        if let (true, Some(slot)) = (ret >= 0, e.slot(path_arg)) {
-            self.fds.insert(
-                (e.pid, ret),
-                String::from_utf8_lossy(&slot.bytes).into_owned(),
-            );
+        let pid = e.pid;
+        match name {
+            "open" | "creat" | "openat" | "openat2" => {
+                let path_arg = if name.starts_with("openat") { 1 } else { 0 };
+                let path = e
+                    .slot(path_arg)
+                    .map(|s| String::from_utf8_lossy(&s.bytes).into_owned());
+                self.fds.insert((pid, ret), path);
+            }
+            "dup" | "dup2" | "dup3" => {
+                let path = self
+                    .fds
+                    .get(&(pid, e.args[0] as i32 as i64))
+                    .cloned()
+                    .flatten();
+                self.fds.insert((pid, ret), path);
+            }
+            "close" => {
+                self.fds.remove(&(pid, e.args[0] as i32 as i64));
+            }
+            _ => {}
         }
     }
 
-    fn fd(&self, pid: u32, fd: i64) -> String {
-        let known = self.fds.get(&(pid, fd)).cloned().or_else(|| {
+    /// `3</etc/hosts>`; an fd not seen opened is looked up in /proc once.
+    fn fd(&mut self, pid: u32, fd: i64) -> String {
+        if fd < 0 {
+            return fd.to_string();
+        }
+        let path = self.fds.entry((pid, fd)).or_insert_with(|| {
             let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
             Some(link.display().to_string())
         });
-        match known {
-            Some(path) if fd >= 0 => format!("{fd}<{path}>"),
-            _ => fd.to_string(),
+        match path {
+            Some(path) => format!("{fd}<{path}>"),
+            None => fd.to_string(),
         }
     }
 
-    fn arg(&self, e: &SyscallEvent, i: usize, kind: Arg) -> String {
+    fn arg(&mut self, e: &SyscallEvent, i: usize, kind: Arg) -> String {
         let raw = e.args[i];
         let int = raw as i64;
         match kind {
@@ -449,6 +463,15 @@ mod tests {
             strace.line(&read),
             r#"read(3</dev/zero>, "\0\0\0\0", 4) = 4 <0.000012>"#
         );
+        let dup = call(libc::SYS_dup2, [3, 0, 0, 0, 0, 0], Some(0), vec![]);
+        assert_eq!(strace.line(&dup), "dup2(3</dev/zero>, 0) = 0 <0.000012>");
+        let read = call(
+            libc::SYS_read,
+            [0, 0x1000, 1, 0, 0, 0],
+            Some(1),
+            vec![buffer(1, &[0])],
+        );
+        assert!(strace.line(&read).starts_with("read(0</dev/zero>,"));
         strace.line(&call(libc::SYS_close, [3, 0, 0, 0, 0, 0], Some(0), vec![]));
         let read = call(libc::SYS_read, [3, 0x1000, 4, 0, 0, 0], Some(-9), vec![]);
         assert!(
