@@ -163,6 +163,8 @@ pub struct App {
     pub users: HashMap<u32, String>,
     /// The drilled-into process's working directory, read when drilling in.
     pub detail_cwd: Option<String>,
+    /// Its syscall stream shows only lines with this (kept with Enter).
+    pub detail_search: String,
     pub quit: bool,
 }
 
@@ -188,6 +190,7 @@ impl App {
             height,
             users: HashMap::new(),
             detail_cwd: None,
+            detail_search: String::new(),
             quit: false,
         };
         app.learn_users();
@@ -201,7 +204,18 @@ impl App {
 
     /// The filter as typed so far, or the one in effect.
     pub fn active_filter(&self) -> &str {
-        self.prompt.as_deref().unwrap_or(&self.filter)
+        match (&self.prompt, self.detail) {
+            (Some(typed), None) => typed,
+            _ => &self.filter,
+        }
+    }
+
+    /// What the drilled-into process's syscall stream is searched for.
+    pub fn stream_search(&self) -> &str {
+        match (&self.prompt, self.detail) {
+            (Some(typed), Some(_)) => typed,
+            _ => &self.detail_search,
+        }
     }
 
     /// A PID filter: all digits.
@@ -337,7 +351,14 @@ impl App {
                 self.view = view;
                 self.leave_detail(&mut commands);
             }
-            Action::OpenPrompt => self.prompt = Some(self.filter.clone()),
+            Action::OpenPrompt => {
+                let current = if self.detail.is_some() {
+                    &self.detail_search
+                } else {
+                    &self.filter
+                };
+                self.prompt = Some(current.clone());
+            }
             Action::PromptChar(c) => {
                 if let Some(p) = &mut self.prompt {
                     p.push(c);
@@ -350,12 +371,20 @@ impl App {
             }
             Action::PromptAccept => {
                 if let Some(p) = self.prompt.take() {
-                    self.filter = p;
+                    if self.detail.is_some() {
+                        self.detail_search = p;
+                    } else {
+                        self.filter = p;
+                    }
                 }
             }
             Action::PromptCancel => {
                 self.prompt = None;
-                self.filter.clear();
+                if self.detail.is_some() {
+                    self.detail_search.clear();
+                } else {
+                    self.filter.clear();
+                }
             }
             Action::CycleSort => {
                 let columns = self.view.sort_columns().len();
@@ -436,6 +465,7 @@ impl App {
     fn leave_detail(&mut self, commands: &mut Vec<Command>) {
         if self.detail.take().is_some() {
             self.detail_cwd = None;
+            self.detail_search.clear();
             commands.push(Command::Watch {
                 pid: None,
                 follow: false,

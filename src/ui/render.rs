@@ -130,7 +130,14 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(prompt) = &app.prompt {
         let line = Line::from(vec![
-            Span::styled(" filter (PID or command): ", theme.key()),
+            Span::styled(
+                if app.detail.is_some() {
+                    " search the syscalls: "
+                } else {
+                    " filter (PID or command): "
+                },
+                theme.key(),
+            ),
             Span::raw(prompt.clone()),
             Span::styled("█", theme.dim()),
             Span::styled("   Enter keep  Esc clear", theme.dim()),
@@ -141,7 +148,8 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let keys: &[(&str, &str)] = if app.detail.is_some() {
         &[
             ("Esc", "back"),
-            ("↑↓", "scroll activity"),
+            ("↑↓", "scroll"),
+            ("/", "search"),
             ("p", "pause"),
             ("?", "help"),
             ("q", "quit"),

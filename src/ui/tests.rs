@@ -506,3 +506,27 @@ fn a_parent_cycle_shows_each_process_once_and_drills_in() {
     app.detail = Some(500);
     assert!(screen(&app, 80, 24).contains("501 b"));
 }
+
+#[test]
+fn slash_in_the_drill_down_searches_the_stream_not_the_processes() {
+    let mut app = app_with(watched_fixture(), 160, 48);
+    press(&mut app, &[Action::Show(View::Syscalls), Action::Enter]);
+    let typed: Vec<Action> = "enoent".chars().map(Action::PromptChar).collect();
+    let commands = press(
+        &mut app,
+        &[&[Action::OpenPrompt][..], &typed, &[Action::PromptAccept]].concat(),
+    );
+    assert!(commands.is_empty(), "no kernel filter");
+    assert_eq!(
+        (app.filter.as_str(), app.detail_search.as_str()),
+        ("", "enoent")
+    );
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("Makefile.local"), "{text}");
+    assert!(!text.contains("ld.so.cache\", O_RDONLY"), "{text}");
+    press(&mut app, &[Action::Back]);
+    assert!(
+        app.detail_search.is_empty(),
+        "leaving the process clears its search"
+    );
+}

@@ -234,8 +234,10 @@ fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &T
                 .saturating_sub(app.detail_scroll.min(events.len()));
             let start = end.saturating_sub(height);
             let now = app.snapshot.ts_ns;
+            let search = app.stream_search().to_lowercase();
             events[start..end]
                 .iter()
+                .filter(|line| search.is_empty() || line.text.to_lowercase().contains(&search))
                 .map(|line| {
                     let style = if line.failed {
                         theme.error()
@@ -257,11 +259,14 @@ fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &T
             theme.dim(),
         )],
     };
-    let title = if app.detail_scroll > 0 {
+    let mut title = if app.detail_scroll > 0 {
         format!("syscalls ({} lines back)", app.detail_scroll)
     } else {
         "syscalls, live".to_string()
     };
+    if !app.stream_search().is_empty() {
+        title.push_str(&format!(", with \"{}\"", app.stream_search()));
+    }
     frame.render_widget(Paragraph::new(lines).block(block(&title, theme)), area);
 }
 
