@@ -112,3 +112,33 @@ fn trace_json_gives_the_same_calls_as_records() {
     assert_eq!(exit["args"][0], 3);
     assert_eq!(records.last().unwrap()["type"], "summary");
 }
+
+#[test]
+fn trace_follow_includes_the_children() {
+    if !can_trace("trace_follow_includes_the_children") {
+        return;
+    }
+    let out = Command::new(BIN)
+        .args(["--trace", "--follow", "--"])
+        .arg(probe_path())
+        .args(["chain", "2"])
+        .output()
+        .expect("running systrace-top --trace --follow");
+    assert_eq!(out.status.code(), Some(0));
+    let trace = String::from_utf8_lossy(&out.stderr);
+    // Every line carries its [pid N]; the child's exec and exit are there.
+    assert!(
+        trace.matches("execve(").count() >= 2,
+        "the parent's and the child's execs:\n{trace}"
+    );
+    let pids: std::collections::BTreeSet<&str> = trace
+        .lines()
+        .filter_map(|l| l.strip_prefix("[pid ").and_then(|r| r.split(']').next()))
+        .map(str::trim)
+        .collect();
+    assert!(
+        pids.len() >= 2,
+        "the parent and its child: {pids:?}\n{trace}"
+    );
+    assert_eq!(trace.matches("+++ exited with 0 +++").count(), 2, "{trace}");
+}
