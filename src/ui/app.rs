@@ -451,6 +451,13 @@ impl App {
                 self.follow_selections();
             }
         }
+        if matches!(
+            action,
+            Action::PromptChar(_) | Action::PromptBackspace | Action::PromptAccept
+        ) && self.detail.is_none()
+        {
+            self.select_first_match();
+        }
         if self.kernel_filter() != filter_before {
             // A PID filter goes into the kernel: other processes stop costing
             // anything and their rows stop updating.
@@ -460,6 +467,19 @@ impl App {
             self.follow_selections();
         }
         commands
+    }
+
+    /// With a filter typed, the first process that matches it (not one of
+    /// the ancestors shown around it) is selected, ready for Enter.
+    fn select_first_match(&mut self) {
+        let first = processes::rows(self)
+            .iter()
+            .find(|row| row.matches_filter())
+            .map(|row| row.key());
+        if let Some(key) = first {
+            let selection = &mut self.selections[View::Processes.index()];
+            selection.key = Some(key);
+        }
     }
 
     fn leave_detail(&mut self, commands: &mut Vec<Command>) {

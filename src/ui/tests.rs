@@ -324,6 +324,11 @@ fn substring_filter_keeps_matches_and_their_ancestors() {
     assert_eq!(keys, pids, "cc1 with its ancestors");
     press(&mut app, &[Action::PromptAccept]);
     assert_eq!(app.filter, "cc1");
+    assert_eq!(
+        app.selected(View::Processes).key,
+        Some(RowKey::Pid(401)),
+        "the match is selected"
+    );
     press(&mut app, &[Action::Back]);
     assert_eq!(app.filter, "", "Esc clears a kept filter");
 }

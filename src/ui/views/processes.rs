@@ -38,6 +38,11 @@ pub enum ProcRow<'a> {
 }
 
 impl ProcRow<'_> {
+    /// A process row that matches the filter itself.
+    pub fn matches_filter(&self) -> bool {
+        matches!(self, ProcRow::Process { context: false, .. })
+    }
+
     pub fn key(&self) -> RowKey {
         match self {
             ProcRow::Process { info, .. } => RowKey::Pid(info.pid),
