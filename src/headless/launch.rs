@@ -68,10 +68,23 @@ impl Launched {
     /// Its exit status, as a shell would give it: 128 + signal if killed.
     pub fn wait(self) -> Result<i32> {
         self.release()?;
+        // Released: Drop has nothing left to do.
         match waitpid(Pid::from_raw(self.pid as i32), None).context("waiting for the command")? {
             WaitStatus::Exited(_, code) => Ok(code),
             WaitStatus::Signaled(_, signal, _) => Ok(128 + signal as i32),
             other => bail!("the command ended unexpectedly: {other:?}"),
+        }
+    }
+}
+
+impl Drop for Launched {
+    /// A command never released (tracing failed to start) must not run
+    /// untraced once our end of the pipe closes: it is killed instead.
+    fn drop(&mut self) {
+        if self.go.get_mut().is_some() {
+            let pid = Pid::from_raw(self.pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(pid, None);
         }
     }
 }
