@@ -68,7 +68,6 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
-        rodata.nr_cpus = ncpus as u32;
         // In force from the first event, not only once attached.
         let bss = open
             .maps

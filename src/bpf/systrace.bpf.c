@@ -25,7 +25,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set before load. */
 const volatile __u32 self_tgid = 0;  /* the tool's own events are not streamed */
-const volatile __u32 nr_cpus = 1;
 
 /* Set while running. */
 struct filter filter = {};

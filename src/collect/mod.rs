@@ -114,6 +114,7 @@ pub struct Snapshot {
     pub ts_ns: u64,
     /// Seconds since the previous snapshot.
     pub interval_secs: f64,
+    /// Sorted by PID.
     pub processes: Vec<ProcessInfo>,
     /// Busiest first.
     pub rates: Vec<ProcessRate>,
@@ -169,8 +170,11 @@ pub struct OwnUsage {
 }
 
 impl Snapshot {
+    /// `processes` is sorted by PID: views look processes up per row, and
+    /// per comparison when sorting, so this must not be a scan.
     pub fn process(&self, pid: u32) -> Option<&ProcessInfo> {
-        self.processes.iter().find(|p| p.pid == pid)
+        let i = self.processes.binary_search_by_key(&pid, |p| p.pid).ok()?;
+        self.processes.get(i)
     }
 }
 

@@ -225,7 +225,7 @@ impl Output {
 
     fn tick(
         &mut self,
-        lost_before: &mut [u64; 6],
+        lost_before: &mut [u64; LostKind::ALL.len()],
         snapshot: &Snapshot,
         last: bool,
         started: Instant,

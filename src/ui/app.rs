@@ -127,6 +127,14 @@ impl Selection {
     }
 }
 
+/// A filter of digits only is a PID ("+5" or " 5" is text).
+fn parse_pid(filter: &str) -> Option<u32> {
+    if filter.is_empty() || !filter.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    filter.parse().ok()
+}
+
 /// Sort columns: each view lists its own; `s` cycles, `r` reverses.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sort {
@@ -220,11 +228,7 @@ impl App {
 
     /// A PID filter: all digits.
     pub fn filter_pid(&self) -> Option<u32> {
-        let f = self.active_filter();
-        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        f.parse().ok()
+        parse_pid(self.active_filter())
     }
 
     pub fn user_name(&self, uid: u32) -> String {
@@ -314,13 +318,8 @@ impl App {
     /// typed: "1234" would narrow to 1, 12 and 123 on the way and lose
     /// other processes' events), over the command line's filter.
     fn kernel_filter(&self) -> Filter {
-        let typed = self
-            .filter
-            .parse()
-            .ok()
-            .filter(|_| self.filter.bytes().all(|b| b.is_ascii_digit()));
         Filter {
-            pid: typed.or(self.base_filter.pid),
+            pid: parse_pid(&self.filter).or(self.base_filter.pid),
             comm: self.base_filter.comm.clone(),
         }
     }
