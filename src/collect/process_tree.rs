@@ -41,6 +41,24 @@ pub struct FailedExec {
     pub errno: i32,
 }
 
+impl ProcessInfo {
+    /// A running process first seen at its start, with no command line yet.
+    pub fn new(pid: u32, ppid: u32, uid: u32, comm: String, start_ns: u64) -> Self {
+        Self {
+            pid,
+            ppid,
+            uid,
+            comm,
+            argv: Vec::new(),
+            argv_truncated: false,
+            start_ns,
+            seen_ns: start_ns,
+            exit: None,
+            failed_execs: Vec::new(),
+        }
+    }
+}
+
 /// A process as read from /proc at start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedProcess {
@@ -72,21 +90,10 @@ impl ProcessTree {
     }
 
     pub fn seed(&mut self, seed: SeedProcess, now_ns: u64) {
-        self.procs.insert(
-            seed.pid,
-            ProcessInfo {
-                pid: seed.pid,
-                ppid: seed.ppid,
-                uid: seed.uid,
-                comm: seed.comm,
-                argv: seed.argv,
-                argv_truncated: false,
-                start_ns: seed.start_ns,
-                seen_ns: now_ns,
-                exit: None,
-                failed_execs: Vec::new(),
-            },
-        );
+        let mut info = ProcessInfo::new(seed.pid, seed.ppid, seed.uid, seed.comm, seed.start_ns);
+        info.argv = seed.argv;
+        info.seen_ns = now_ns;
+        self.procs.insert(seed.pid, info);
     }
 
     pub fn apply(&mut self, event: &Event) {
@@ -103,35 +110,20 @@ impl ProcessTree {
             return;
         }
         let parent = self.procs.get(&e.ppid);
-        let info = ProcessInfo {
-            pid: e.pid,
-            ppid: e.ppid,
-            uid: parent.map_or(0, |p| p.uid),
-            comm: e.comm.clone(),
-            argv: parent.map(|p| p.argv.clone()).unwrap_or_default(),
-            argv_truncated: parent.is_some_and(|p| p.argv_truncated),
-            start_ns: e.ts_ns,
-            seen_ns: e.ts_ns,
-            exit: None,
-            failed_execs: Vec::new(),
-        };
+        let uid = parent.map_or(0, |p| p.uid);
+        let mut info = ProcessInfo::new(e.pid, e.ppid, uid, e.comm.clone(), e.ts_ns);
+        // Until it execs, a child runs its parent's command line.
+        if let Some(parent) = parent {
+            info.argv = parent.argv.clone();
+            info.argv_truncated = parent.argv_truncated;
+        }
         // A reused PID replaces the exited process that had it.
         self.procs.insert(e.pid, info);
     }
 
     fn exec(&mut self, e: &ExecEvent) {
-        let info = self.procs.entry(e.pid).or_insert_with(|| ProcessInfo {
-            pid: e.pid,
-            ppid: e.ppid,
-            uid: e.uid,
-            comm: e.comm.clone(),
-            argv: Vec::new(),
-            argv_truncated: false,
-            start_ns: e.ts_ns,
-            seen_ns: e.ts_ns,
-            exit: None,
-            failed_execs: Vec::new(),
-        });
+        let info = (self.procs.entry(e.pid))
+            .or_insert_with(|| ProcessInfo::new(e.pid, e.ppid, e.uid, e.comm.clone(), e.ts_ns));
         if e.ret < 0 {
             if info.failed_execs.len() == MAX_FAILED_EXECS {
                 info.failed_execs.remove(0);
@@ -152,17 +144,10 @@ impl ProcessTree {
     }
 
     fn exit(&mut self, e: &ExitEvent) {
-        let info = self.procs.entry(e.pid).or_insert_with(|| ProcessInfo {
-            pid: e.pid,
-            ppid: e.ppid,
-            uid: 0,
-            comm: e.comm.clone(),
-            argv: Vec::new(),
-            argv_truncated: false,
-            start_ns: e.start_ns,
-            seen_ns: e.ts_ns,
-            exit: None,
-            failed_execs: Vec::new(),
+        let info = self.procs.entry(e.pid).or_insert_with(|| {
+            let mut info = ProcessInfo::new(e.pid, e.ppid, 0, e.comm.clone(), e.start_ns);
+            info.seen_ns = e.ts_ns;
+            info
         });
         info.exit = Some(ExitStatus {
             ts_ns: e.ts_ns,

@@ -26,18 +26,9 @@ fn process(pid: u32, ppid: u32, uid: u32, argv: &[&str], age_secs: u64) -> Proce
         .first()
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
         .unwrap_or_else(|| "kthreadd".into());
-    ProcessInfo {
-        pid,
-        ppid,
-        uid,
-        comm,
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        argv_truncated: false,
-        start_ns: NOW - age_secs * SEC,
-        seen_ns: NOW - age_secs * SEC,
-        exit: None,
-        failed_execs: Vec::new(),
-    }
+    let mut info = ProcessInfo::new(pid, ppid, uid, comm, NOW - age_secs * SEC);
+    info.argv = argv.iter().map(|s| s.to_string()).collect();
+    info
 }
 
 fn rate(pid: u32, per_sec: f64, total: u64, syscalls: &[(u32, f64, u64)]) -> ProcessRate {
