@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result, bail};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, libbpf_sys};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, TracepointCategory, libbpf_sys};
 
 pub use skel::types;
 use skel::{SystraceSkel, SystraceSkelBuilder};
@@ -36,6 +36,18 @@ pub struct Probes<'obj> {
 
 /// The program attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
+
+/// Programs on classic syscall tracepoints: each serves several syscalls,
+/// so that the verifier checks it once, and is attached to each of them.
+const SYSCALL_TRACEPOINTS: &[(&str, &[&str])] = &[
+    ("enter_exec", &["sys_enter_execve", "sys_enter_execveat"]),
+    ("exit_exec", &["sys_exit_execve", "sys_exit_execveat"]),
+    ("enter_openat", &["sys_enter_openat", "sys_enter_openat2"]),
+    (
+        "exit_open",
+        &["sys_exit_open", "sys_exit_creat", "sys_exit_openat", "sys_exit_openat2"],
+    ),
+];
 
 /// The filter the programs apply, written while they run.
 pub struct FilterHandle<'obj> {
@@ -78,16 +90,25 @@ impl<'obj> Probes<'obj> {
         let mut skel = open
             .load()
             .context("the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)")?;
-        let links = skel
-            .object()
-            .progs_mut()
-            .filter(|prog| prog.name() != TRACE_EXIT)
-            .map(|prog| {
-                let name = prog.name().to_string_lossy().into_owned();
-                prog.attach()
-                    .with_context(|| format!("attaching the BPF program {name} failed"))
-            })
-            .collect::<Result<Vec<Link>>>()?;
+        let mut links = Vec::new();
+        for prog in skel.object().progs_mut() {
+            let name = prog.name().to_string_lossy().into_owned();
+            if name == TRACE_EXIT {
+                continue;
+            }
+            let attach_failed = || format!("attaching the BPF program {name} failed");
+            match SYSCALL_TRACEPOINTS.iter().find(|(prog_name, _)| *prog_name == name) {
+                Some((_, tracepoints)) => {
+                    for tracepoint in *tracepoints {
+                        links.push(
+                            prog.attach_tracepoint(TracepointCategory::Syscalls, tracepoint)
+                                .with_context(|| format!("{} to {tracepoint}", attach_failed()))?,
+                        );
+                    }
+                }
+                None => links.push(prog.attach().with_context(attach_failed)?),
+            }
+        }
         let bss = skel
             .maps
             .bss_data
