@@ -45,7 +45,12 @@ const SYSCALL_TRACEPOINTS: &[(&str, &[&str])] = &[
     ("enter_openat", &["sys_enter_openat", "sys_enter_openat2"]),
     (
         "exit_open",
-        &["sys_exit_open", "sys_exit_creat", "sys_exit_openat", "sys_exit_openat2"],
+        &[
+            "sys_exit_open",
+            "sys_exit_creat",
+            "sys_exit_openat",
+            "sys_exit_openat2",
+        ],
     ),
 ];
 
@@ -97,7 +102,10 @@ impl<'obj> Probes<'obj> {
                 continue;
             }
             let attach_failed = || format!("attaching the BPF program {name} failed");
-            match SYSCALL_TRACEPOINTS.iter().find(|(prog_name, _)| *prog_name == name) {
+            match SYSCALL_TRACEPOINTS
+                .iter()
+                .find(|(prog_name, _)| *prog_name == name)
+            {
                 Some((_, tracepoints)) => {
                     for tracepoint in *tracepoints {
                         links.push(
