@@ -1,5 +1,6 @@
-//! A process with known behaviour for the kernel tests: whatever it is asked
-//! to do, it does exactly, so the tests can check what was traced.
+//! A process with known behaviour for the kernel tests and the benchmark:
+//! whatever it is asked to do, it does exactly, so what was traced can be
+//! checked against it.
 //!
 //! probe getppid N   make exactly N getppid syscalls, then exit 0
 //! probe chain N     spawn `probe chain N-1` (down to 1) and wait for it
@@ -8,6 +9,14 @@
 //!                   try to open PATH (which must not exist) N times; with
 //!                   `wait`, only after reading a line from stdin
 //! probe parent MS   spawn `probe spin MS`, spin MS itself, then wait for it
+//! probe open-distinct N DIR
+//!                   try to open DIR/0 .. DIR/N-1 (DIR must not exist)
+//! probe exec-storm N
+//!                   N times in a row: run `/bin/true systrace-storm I
+//!                   <STORM_ARG> end` and wait for it
+//! probe storm-arg  print STORM_ARG, for the benchmark to look for
+//! probe churn SECONDS
+//!                   run /bin/true over and over for SECONDS; print how many
 //! probe exit CODE   exit with CODE
 //! probe sequence    the fixed sequence the --trace test expects: an open of
 //!                   a missing file, "hi\n" to stdout, 4 bytes from
@@ -62,11 +71,51 @@ fn main() {
                 assert!(fd < 0, "the path exists");
             }
         }
+        Some("open-distinct") => {
+            let dir = args.get(3).cloned().unwrap_or_default();
+            for i in 0..arg(2) {
+                let path =
+                    std::ffi::CString::new(format!("{dir}/{i}")).expect("a path without NUL");
+                // SAFETY: a valid C string; the result is only checked.
+                let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+                assert!(fd < 0, "the path exists");
+            }
+        }
+        Some("exec-storm") => {
+            for i in 0..arg(2) {
+                let status = Command::new("/bin/true")
+                    .args(["systrace-storm", &i.to_string(), STORM_ARG, "end"])
+                    .status()
+                    .expect("running /bin/true");
+                assert!(status.success());
+            }
+        }
+        Some("storm-arg") => println!("{STORM_ARG}"),
+        Some("churn") => {
+            let until = Instant::now() + Duration::from_secs(arg(2));
+            let mut runs = 0u64;
+            while Instant::now() < until {
+                Command::new("/bin/true")
+                    .status()
+                    .expect("running /bin/true");
+                runs += 1;
+            }
+            println!("{runs}");
+        }
         Some("exit") => exit(arg(2) as i32),
         Some("sequence") => sequence(),
         _ => {}
     }
 }
+
+/// The long argument of every exec in an exec storm: 300 bytes, past what
+/// tracers that keep 64 or 128 bytes per argument show.
+const STORM_ARG: &str = concat!(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz",
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz",
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz",
+    "012345",
+);
 
 fn spin(ms: u64) {
     let until = Instant::now() + Duration::from_millis(ms);

@@ -55,9 +55,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 131072);
-	/* Preallocating 128k per-CPU entries takes ~0.1 s at load. */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
 	__type(key, struct count_key);
 	__type(value, __u64);
 } syscall_counts SEC(".maps");
@@ -600,9 +598,22 @@ static __always_inline int exec_exit(long ret)
 SEC("tracepoint")
 int enter_exec(struct trace_event_raw_sys_enter *ctx)
 {
-	if (ctx->id == NR_EXECVEAT)
-		return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
-	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
+	long id = ctx->id;
+	__u64 arg0 = ctx->args[0], arg1 = ctx->args[1], arg2 = ctx->args[2];
+
+	/* Loaded here, so that the compiler cannot pick the address instead of
+	 * the value: the verifier rejects a computed context offset. */
+	barrier_var(arg0);
+	barrier_var(arg1);
+	barrier_var(arg2);
+	if (id == NR_EXECVEAT) {
+		arg0 = arg1;
+		arg1 = arg2;
+	}
+	/* One call: one inlined copy of the argv loop to verify. */
+	barrier_var(arg0);
+	barrier_var(arg1);
+	return exec_enter((const char *)arg0, (const char *const *)arg1);
 }
 
 SEC("tracepoint")

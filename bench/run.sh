@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# systrace-top against its peers, side by side, in one run; prints Markdown
+# tables (the README's Performance section is this output).
+#
+#   make bench                    installs the peers, builds, runs this as root
+#   sudo bench/run.sh             the same, once built
+#
+# 1. overhead on dd bs=1 (4M syscalls): untraced, the empty-program floors,
+#    systrace-top --json, the TUI (in tmux), --trace, bpftrace, strace, perf
+# 2. open storm: 1,000,000 failed opens; beside bpftrace's opensnoop.bt
+# 3. exec storm: 5,000 fork+execs with a 300-byte argument; beside execsnoop.bt
+# 4. systrace-top's own cost: idle CPU, CPU in the storms, peak RSS, start
+# 5. bounded memory: RSS after 1,000,000 distinct paths, and under a churn
+#    of short-lived processes
+#
+# RUNS (5), IDLE_SECONDS (30) and CHURN_SECONDS (600) shorten or lengthen it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LC_ALL=C
+RUNS=${RUNS:-5}
+IDLE_SECONDS=${IDLE_SECONDS:-30}
+CHURN_SECONDS=${CHURN_SECONDS:-600}
+COUNT=2000000       # dd bytes: 2 syscalls each
+SMALL_COUNT=20000   # for strace and perf trace, scaled up
+OPENS=1000000
+EXECS=5000
+BIN=target/release/systrace-top
+PROBE=target/release/examples/probe
+ATTACH=target/release/examples/attach
+TMUX_SESSION=systrace-bench-$$
+HZ=$(getconf CLK_TCK)
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (sudo bench/run.sh)"
+[ -x "$BIN" ] && [ -x "$PROBE" ] && [ -x "$ATTACH" ] ||
+    die "build first: cargo build --release --examples (or make bench)"
+for tool in bpftrace strace perf tmux clang bc; do
+    command -v "$tool" >/dev/null || die "$tool is missing (make bench installs it)"
+done
+WORK=$(mktemp -d)
+cleanup() {
+    tmux kill-session -t "$TMUX_SESSION" 2>/dev/null || true
+    kill $(jobs -p) 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- helpers ----
+
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Percent of one core: two tick readings, SECONDS apart.
+cpu_percent() { echo "scale=2; ($2 - $1) * 100 / $HZ / $3" | bc -l; }
+
+# dd's own time for COUNT bytes, from its statistics line.
+dd_time() {
+    dd if=/dev/zero of=/dev/null bs=1 count="$1" 2>&1 >/dev/null |
+        awk '/copied/ {print $(NF - 3)}'
+}
+dd_median() { for _ in $(seq "$RUNS"); do dd_time "$COUNT"; done | median; }
+
+# Runs a tracer in the background until it prints READY (on stdout or
+# stderr); sets TRACER and READY_MS (time from start to READY).
+start_tracer() { # name ready-pattern command...
+    local name=$1 ready=$2 t0
+    shift 2
+    t0=$(date +%s%N)
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    TRACER=$!
+    until grep -q -- "$ready" "$WORK/$name.out" "$WORK/$name.err" 2>/dev/null; do
+        kill -0 "$TRACER" 2>/dev/null || die "$name did not start: $(cat "$WORK/$name.err")"
+        sleep 0.005
+    done
+    READY_MS=$(ms_since "$t0")
+}
+stop_tracer() { kill -INT "$TRACER"; wait "$TRACER" || true; }
+
+# The TUI in a detached tmux session; sets TUI (its PID) and READY_MS (time
+# to the first frame).
+start_tui() {
+    local t0
+    t0=$(date +%s%N)
+    tmux new-session -d -s "$TMUX_SESSION" -x 160 -y 48 "$BIN"
+    until tmux capture-pane -p -t "$TMUX_SESSION" 2>/dev/null | grep -q ' systrace-top '; do
+        sleep 0.005
+    done
+    READY_MS=$(ms_since "$t0")
+    TUI=$(tmux list-panes -t "$TMUX_SESSION" -F '#{pane_pid}')
+}
+stop_tui() {
+    tmux send-keys -t "$TMUX_SESSION" q
+    while kill -0 "$TUI" 2>/dev/null; do sleep 0.05; done
+    tmux kill-session -t "$TMUX_SESSION" 2>/dev/null || true
+}
+
+lost_of() { # kind, in a summary record
+    tail -n 1 "$1" | sed -n "s/.*\"lost\":{[^}]*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+row() { local IFS='|'; echo "| $* |"; }
+
+clang -O2 -g -target bpf -c bench/floor.bpf.c -o "$WORK/floor.bpf.o"
+clang -O2 -g -target bpf -DWITH_EXIT -c bench/floor.bpf.c -o "$WORK/floor-exit.bpf.o"
+
+echo "## systrace-top benchmark"
+echo
+echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); median of $RUNS runs"
+echo
+
+# ---- 1. overhead ----
+
+echo "### 1. Overhead: \`dd if=/dev/zero of=/dev/null bs=1 count=$COUNT\` (4M syscalls), dd's own time"
+echo
+echo "Each tracer's runs follow untraced runs of their own: the machine's drift"
+echo "over the benchmark is not counted as overhead."
+echo
+row "tracer" "untraced" "traced" "slowdown"; row "---" "---:" "---:" "---:"
+# The untraced time for the next row.
+untraced() { base=$(dd_median); }
+overhead() { # label, traced time
+    row "$1" "$(printf '%.3f' "$base") s" "$(printf '%.3f' "$2") s" "$(ratio "$2" "$base")x"
+}
+
+untraced
+start_tracer floor attached "$ATTACH" "$WORK/floor.bpf.o"
+t=$(dd_median); stop_tracer
+overhead "empty program on tp_btf/sys_enter (the floor)" "$t"
+
+untraced
+start_tracer floor-exit attached "$ATTACH" "$WORK/floor-exit.bpf.o"
+t=$(dd_median); stop_tracer
+overhead "empty programs on tp_btf/sys_enter and sys_exit" "$t"
+
+untraced
+start_tracer json '"type":"start"' "$BIN" --json
+t=$(dd_median); stop_tracer
+overhead "systrace-top --json" "$t"
+
+untraced
+start_tui
+t=$(dd_median); stop_tui
+overhead "systrace-top (TUI in tmux)" "$t"
+
+untraced
+trace_times=()
+for _ in $(seq "$RUNS"); do
+    "$BIN" --trace -- sh -c "exec dd if=/dev/zero of=/dev/null bs=1 count=$COUNT 2>$WORK/dd.stats" \
+        2>"$WORK/trace.txt"
+    trace_times+=("$(awk '/copied/ {print $(NF - 3)}' "$WORK/dd.stats")")
+    trace_lost=$(sed -n 's/.*systrace-top: \([0-9]*\) syscall records lost.*/\1/p' "$WORK/trace.txt" | tail -n 1)
+    trace_lines=$(grep -c '^[a-z_0-9]*(' "$WORK/trace.txt" || true)
+done
+t=$(printf '%s\n' "${trace_times[@]}" | median)
+overhead "systrace-top --trace (every call streamed; last run: $trace_lines lines, ${trace_lost:-0} lost)" "$t"
+
+untraced
+start_tracer bpftrace ready bpftrace -e \
+    'BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter { @[pid] = count(); }'
+t=$(dd_median); stop_tracer
+bpftrace_ready_ms=$READY_MS
+overhead "bpftrace per-PID count (raw_syscalls:sys_enter)" "$t"
+
+# strace and perf trace, on a hundredth of the work, scaled back up.
+scale=$(( COUNT / SMALL_COUNT ))
+untraced
+t=$(strace -c -f -o /dev/null dd if=/dev/zero of=/dev/null bs=1 count=$SMALL_COUNT 2>&1 >/dev/null |
+    awk '/copied/ {print $(NF - 3)}')
+overhead "strace -c -f (count=$SMALL_COUNT, x$scale)" "$(echo "$t * $scale" | bc -l)"
+untraced
+t=$(perf trace -s -o /dev/null -- dd if=/dev/zero of=/dev/null bs=1 count=$SMALL_COUNT 2>&1 >/dev/null |
+    awk '/copied/ {print $(NF - 3)}')
+overhead "perf trace -s (count=$SMALL_COUNT, x$scale)" "$(echo "$t * $scale" | bc -l)"
+echo
+
+# ---- 2. open storm ----
+
+storm_time() { # command..., wall time of it
+    local t0=$(date +%s%N)
+    "$@"
+    echo "scale=3; ($(date +%s%N) - $t0) / 1000000000" | bc -l
+}
+missing="/tmp/systrace-bench-$$-missing"
+echo "### 2. Open storm: $OPENS failed opens of one missing path, one process"
+echo
+row "tracer" "time" "slowdown" "captured" "reported lost" "tracer CPU" ; row "---" "---:" "---:" "---:" "---:" "---:"
+open_base=$(storm_time "$PROBE" open-missing $OPENS "$missing")
+row "untraced" "$open_base s" "1.00x" "" "" ""
+
+start_tracer storm '"type":"start"' "$BIN" --json
+a=$(cpu_ticks "$TRACER")
+t=$(storm_time "$PROBE" open-missing $OPENS "$missing")
+b=$(cpu_ticks "$TRACER")
+sleep 1; storm_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
+captured=$(grep -c "\"path\":\"$missing\"" "$WORK/storm.out" || true)
+row "systrace-top --json" "$t s" "$(ratio "$t" "$open_base")x" "$captured" "$(lost_of "$WORK/storm.out" open)" \
+    "$(cpu_percent "$a" "$b" "$t")%"
+
+start_tracer opensnoop 'Tracing open' bpftrace /usr/sbin/opensnoop.bt
+a=$(cpu_ticks "$TRACER")
+t=$(storm_time "$PROBE" open-missing $OPENS "$missing")
+b=$(cpu_ticks "$TRACER")
+sleep 1; stop_tracer
+captured=$(grep -c -- "$missing" "$WORK/opensnoop.out" || true)
+lost=$(cat "$WORK/opensnoop.out" "$WORK/opensnoop.err" | sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' |
+    awk '{s += $1} END {print s + 0}')
+row "bpftrace opensnoop.bt" "$t s" "$(ratio "$t" "$open_base")x" "$captured" "$lost" \
+    "$(cpu_percent "$a" "$b" "$t")%"
+echo
+
+# ---- 3. exec storm ----
+
+storm_arg=$("$PROBE" storm-arg)
+echo "### 3. Exec storm: $EXECS fork+execs of \`/bin/true systrace-storm N <300-byte argument> end\`"
+echo
+row "tracer" "time" "captured" "with their full argv" "reported lost" "tracer CPU"
+row "---" "---:" "---:" "---:" "---:" "---:"
+exec_base=$(storm_time "$PROBE" exec-storm $EXECS)
+row "untraced" "$exec_base s" "" "" "" ""
+
+start_tracer execs '"type":"start"' "$BIN" --json
+a=$(cpu_ticks "$TRACER")
+t=$(storm_time "$PROBE" exec-storm $EXECS)
+b=$(cpu_ticks "$TRACER")
+sleep 1; exec_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
+captured=$(grep '"type":"exec"' "$WORK/execs.out" | grep -c '"systrace-storm"' || true)
+full=$(grep -F "\"$storm_arg\",\"end\"],\"argv_truncated\":false" "$WORK/execs.out" |
+    grep -c '"argv":\["/bin/true","systrace-storm","[0-9]*",' || true)
+row "systrace-top --json" "$t s ($(ratio "$t" "$exec_base")x)" "$captured" "$full" \
+    "$(lost_of "$WORK/execs.out" exec)" "$(cpu_percent "$a" "$b" "$t")%"
+
+start_tracer execsnoop 'ARGS' bpftrace /usr/sbin/execsnoop.bt
+a=$(cpu_ticks "$TRACER")
+t=$(storm_time "$PROBE" exec-storm $EXECS)
+b=$(cpu_ticks "$TRACER")
+sleep 1; stop_tracer
+captured=$(grep -c 'systrace-storm' "$WORK/execsnoop.out" || true)
+full=$(grep -cF -- "$storm_arg end" "$WORK/execsnoop.out" || true)
+lost=$(cat "$WORK/execsnoop.out" "$WORK/execsnoop.err" | sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' |
+    awk '{s += $1} END {print s + 0}')
+row "bpftrace execsnoop.bt" "$t s ($(ratio "$t" "$exec_base")x)" "$captured" "$full" "$lost" \
+    "$(cpu_percent "$a" "$b" "$t")%"
+echo
+
+# ---- 4. own cost ----
+
+echo "### 4. systrace-top's own cost"
+echo
+row "what" "systrace-top --json" "systrace-top (TUI)" "bpftrace"
+row "---" "---:" "---:" "---:"
+starts=()
+for _ in $(seq "$RUNS"); do
+    t0=$(date +%s%N)
+    "$BIN" --json --duration 0.3 | { read -r _; ms_since "$t0"; cat >/dev/null; } >"$WORK/start.ms"
+    starts+=("$(cat "$WORK/start.ms")")
+done
+json_start=$(printf '%s\n' "${starts[@]}" | median)
+frames=()
+for _ in $(seq "$RUNS"); do
+    start_tui; frames+=("$READY_MS"); stop_tui
+done
+tui_start=$(printf '%s\n' "${frames[@]}" | median)
+row "start to first JSON line / first frame / BEGIN" "$json_start ms" "$tui_start ms" "$bpftrace_ready_ms ms"
+
+start_tracer idle '"type":"start"' "$BIN" --json
+a=$(cpu_ticks "$TRACER"); sleep "$IDLE_SECONDS"; b=$(cpu_ticks "$TRACER")
+json_idle=$(cpu_percent "$a" "$b" "$IDLE_SECONDS"); json_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
+start_tui
+a=$(cpu_ticks "$TUI"); sleep "$IDLE_SECONDS"; b=$(cpu_ticks "$TUI")
+tui_idle=$(cpu_percent "$a" "$b" "$IDLE_SECONDS"); tui_rss=$(rss_mb "$TUI" VmHWM); stop_tui
+start_tracer bpftrace-idle ready bpftrace -e \
+    'BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter { @[pid] = count(); }'
+bpftrace_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
+row "CPU idle, over ${IDLE_SECONDS} s (% of one core)" "$json_idle%" "$tui_idle%" ""
+row "peak RSS: idle / open storm / exec storm" "$json_rss / $storm_rss / $exec_rss MB" "$tui_rss MB" \
+    "$bpftrace_rss MB (count script)"
+echo
+
+# ---- 5. bounded memory ----
+
+echo "### 5. Bounded memory: the TUI's RSS"
+echo
+start_tui
+rss_start=$(rss_mb "$TUI" VmRSS)
+"$PROBE" open-distinct $OPENS "/tmp/systrace-bench-$$-distinct"
+sleep 2
+rss_paths=$(rss_mb "$TUI" VmRSS)
+samples=()
+step=$(( CHURN_SECONDS / 10 ))
+"$PROBE" churn "$CHURN_SECONDS" >"$WORK/churn.out" &
+churn=$!
+for _ in $(seq 10); do
+    sleep "$step"
+    samples+=("$(rss_mb "$TUI" VmRSS)")
+done
+wait "$churn"
+rss_peak=$(rss_mb "$TUI" VmHWM)
+stop_tui
+row "when" "RSS" ; row "---" "---:"
+row "started" "$rss_start MB"
+row "after $OPENS distinct missing paths opened" "$rss_paths MB"
+row "churn of $(cat "$WORK/churn.out") short-lived processes over $CHURN_SECONDS s, every $step s" "${samples[*]} MB"
+row "peak (VmHWM)" "$rss_peak MB"
