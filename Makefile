@@ -3,6 +3,8 @@
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux
+# The peers bench/run.sh measures against, and what it measures with.
+BENCH_PACKAGES := bpftrace linux-perf strace bc
 BIN := target/release/systrace-top
 ARGS ?=
 
@@ -26,5 +28,9 @@ test: deps
 	$(if $(SUDO),CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="sudo -E") cargo test
 
 bench: build
+	@if ! dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(BENCH_PACKAGES); \
+	fi
 	cargo build --release --examples
-	$(SUDO) bench/overhead.sh
+	$(SUDO) bench/run.sh

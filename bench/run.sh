@@ -13,11 +13,13 @@
 # 5. bounded memory: RSS after 1,000,000 distinct paths, and under a churn
 #    of short-lived processes
 #
-# RUNS (5), IDLE_SECONDS (30) and CHURN_SECONDS (600) shorten or lengthen it.
+# RUNS (5), STORMS (3), IDLE_SECONDS (30) and CHURN_SECONDS (600) shorten or
+# lengthen it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C
 RUNS=${RUNS:-5}
+STORMS=${STORMS:-3}
 IDLE_SECONDS=${IDLE_SECONDS:-30}
 CHURN_SECONDS=${CHURN_SECONDS:-600}
 COUNT=2000000       # dd bytes: 2 syscalls each
@@ -49,12 +51,12 @@ trap cleanup EXIT
 # ---- helpers ----
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # Percent of one core: two tick readings, SECONDS apart.
-cpu_percent() { echo "scale=2; ($2 - $1) * 100 / $HZ / $3" | bc -l; }
+cpu_percent() { printf '%.2f' "$(echo "($2 - $1) * 100 / $HZ / $3" | bc -l)"; }
 
 # dd's own time for COUNT bytes, from its statistics line.
 dd_time() {
@@ -101,7 +103,7 @@ lost_of() { # kind, in a summary record
     tail -n 1 "$1" | sed -n "s/.*\"lost\":{[^}]*\"$2\":\([0-9]*\).*/\1/p"
 }
 
-row() { local IFS='|'; echo "| $* |"; }
+row() { printf '| %s ' "$@"; echo '|'; }
 
 clang -O2 -g -target bpf -c bench/floor.bpf.c -o "$WORK/floor.bpf.o"
 clang -O2 -g -target bpf -DWITH_EXIT -c bench/floor.bpf.c -o "$WORK/floor-exit.bpf.o"
@@ -181,68 +183,73 @@ echo
 storm_time() { # command..., wall time of it
     local t0=$(date +%s%N)
     "$@"
-    echo "scale=3; ($(date +%s%N) - $t0) / 1000000000" | bc -l
+    printf '%.3f\n' "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)"
 }
+# Runs a storm STORMS times; sets T (the median time) and, when a tracer
+# runs, CPU (its share of one core over the runs).
+storm() { # command...
+    local a b t0
+    [ -n "${TRACER:-}" ] && a=$(cpu_ticks "$TRACER")
+    t0=$(date +%s%N)
+    T=$(for _ in $(seq "$STORMS"); do storm_time "$@"; done | median)
+    [ -n "${TRACER:-}" ] && b=$(cpu_ticks "$TRACER") &&
+        CPU=$(cpu_percent "$a" "$b" "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)")
+    return 0
+}
+bpftrace_lost() { # name: the sum of its "Lost N events" lines
+    cat "$WORK/$1.out" "$WORK/$1.err" | sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' |
+        awk '{s += $1} END {print s + 0}'
+}
+
 missing="/tmp/systrace-bench-$$-missing"
-echo "### 2. Open storm: $OPENS failed opens of one missing path, one process"
+echo "### 2. Open storm: $OPENS failed opens of one missing path, one process; median of $STORMS storms"
 echo
-row "tracer" "time" "slowdown" "captured" "reported lost" "tracer CPU" ; row "---" "---:" "---:" "---:" "---:" "---:"
-open_base=$(storm_time "$PROBE" open-missing $OPENS "$missing")
-row "untraced" "$open_base s" "1.00x" "" "" ""
+row "tracer" "time" "slowdown" "captured" "reported lost" "tracer CPU (% of a core)"
+row "---" "---:" "---:" "---:" "---:" "---:"
+TRACER=; storm "$PROBE" open-missing $OPENS "$missing"; open_base=$T
+row "untraced" "$T s" "1.00x" "" "" ""
 
 start_tracer storm '"type":"start"' "$BIN" --json
-a=$(cpu_ticks "$TRACER")
-t=$(storm_time "$PROBE" open-missing $OPENS "$missing")
-b=$(cpu_ticks "$TRACER")
+storm "$PROBE" open-missing $OPENS "$missing"
 sleep 1; storm_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
 captured=$(grep -c "\"path\":\"$missing\"" "$WORK/storm.out" || true)
-row "systrace-top --json" "$t s" "$(ratio "$t" "$open_base")x" "$captured" "$(lost_of "$WORK/storm.out" open)" \
-    "$(cpu_percent "$a" "$b" "$t")%"
+row "systrace-top --json" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $((STORMS * OPENS))" \
+    "$(lost_of "$WORK/storm.out" open)" "$CPU%"
 
 start_tracer opensnoop 'Tracing open' bpftrace /usr/sbin/opensnoop.bt
-a=$(cpu_ticks "$TRACER")
-t=$(storm_time "$PROBE" open-missing $OPENS "$missing")
-b=$(cpu_ticks "$TRACER")
+storm "$PROBE" open-missing $OPENS "$missing"
 sleep 1; stop_tracer
 captured=$(grep -c -- "$missing" "$WORK/opensnoop.out" || true)
-lost=$(cat "$WORK/opensnoop.out" "$WORK/opensnoop.err" | sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' |
-    awk '{s += $1} END {print s + 0}')
-row "bpftrace opensnoop.bt" "$t s" "$(ratio "$t" "$open_base")x" "$captured" "$lost" \
-    "$(cpu_percent "$a" "$b" "$t")%"
+row "bpftrace opensnoop.bt" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $((STORMS * OPENS))" \
+    "$(bpftrace_lost opensnoop)" "$CPU%"
 echo
 
 # ---- 3. exec storm ----
 
 storm_arg=$("$PROBE" storm-arg)
-echo "### 3. Exec storm: $EXECS fork+execs of \`/bin/true systrace-storm N <300-byte argument> end\`"
+echo "### 3. Exec storm: $EXECS fork+execs of \`/bin/true systrace-storm N <300-byte argument> end\`; median of $STORMS storms"
 echo
-row "tracer" "time" "captured" "with their full argv" "reported lost" "tracer CPU"
-row "---" "---:" "---:" "---:" "---:" "---:"
-exec_base=$(storm_time "$PROBE" exec-storm $EXECS)
-row "untraced" "$exec_base s" "" "" "" ""
+row "tracer" "time" "slowdown" "captured" "with their full argv" "reported lost" "tracer CPU (% of a core)"
+row "---" "---:" "---:" "---:" "---:" "---:" "---:"
+TRACER=; storm "$PROBE" exec-storm $EXECS; exec_base=$T
+row "untraced" "$T s" "1.00x" "" "" "" ""
 
 start_tracer execs '"type":"start"' "$BIN" --json
-a=$(cpu_ticks "$TRACER")
-t=$(storm_time "$PROBE" exec-storm $EXECS)
-b=$(cpu_ticks "$TRACER")
+storm "$PROBE" exec-storm $EXECS
 sleep 1; exec_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
 captured=$(grep '"type":"exec"' "$WORK/execs.out" | grep -c '"systrace-storm"' || true)
 full=$(grep -F "\"$storm_arg\",\"end\"],\"argv_truncated\":false" "$WORK/execs.out" |
     grep -c '"argv":\["/bin/true","systrace-storm","[0-9]*",' || true)
-row "systrace-top --json" "$t s ($(ratio "$t" "$exec_base")x)" "$captured" "$full" \
-    "$(lost_of "$WORK/execs.out" exec)" "$(cpu_percent "$a" "$b" "$t")%"
+row "systrace-top --json" "$T s" "$(ratio "$T" "$exec_base")x" "$captured of $((STORMS * EXECS))" "$full" \
+    "$(lost_of "$WORK/execs.out" exec)" "$CPU%"
 
 start_tracer execsnoop 'ARGS' bpftrace /usr/sbin/execsnoop.bt
-a=$(cpu_ticks "$TRACER")
-t=$(storm_time "$PROBE" exec-storm $EXECS)
-b=$(cpu_ticks "$TRACER")
+storm "$PROBE" exec-storm $EXECS
 sleep 1; stop_tracer
 captured=$(grep -c 'systrace-storm' "$WORK/execsnoop.out" || true)
 full=$(grep -cF -- "$storm_arg end" "$WORK/execsnoop.out" || true)
-lost=$(cat "$WORK/execsnoop.out" "$WORK/execsnoop.err" | sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' |
-    awk '{s += $1} END {print s + 0}')
-row "bpftrace execsnoop.bt" "$t s ($(ratio "$t" "$exec_base")x)" "$captured" "$full" "$lost" \
-    "$(cpu_percent "$a" "$b" "$t")%"
+row "bpftrace execsnoop.bt" "$T s" "$(ratio "$T" "$exec_base")x" "$captured of $((STORMS * EXECS))" "$full" \
+    "$(bpftrace_lost execsnoop)" "$CPU%"
 echo
 
 # ---- 4. own cost ----
