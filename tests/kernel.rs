@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -137,6 +138,79 @@ fn opens_report_absolute_paths_and_errors() {
         "a relative open is reported absolute"
     );
     assert_eq!(open["error"], "ENOENT");
+}
+
+/// open, creat, openat and openat2, execve and execveat: a few shared
+/// programs serve them all, telling them apart by syscall number.
+#[test]
+fn each_open_and_exec_syscall_is_reported_as_itself() {
+    if !can_trace("each_open_and_exec_syscall_is_reported_as_itself") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(unique("systrace-no-such-dir"));
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let c_path = |name: &str| CString::new(path(name)).unwrap();
+    let (open, creat, openat, openat2, execveat) = (
+        c_path("open"),
+        c_path("creat"),
+        c_path("openat"),
+        c_path("openat2"),
+        c_path("execveat"),
+    );
+    // struct open_how: flags, mode, resolve.
+    let how: [u64; 3] = [libc::O_RDWR as u64, 0, 0];
+    let no_args: [*const libc::c_char; 1] = [std::ptr::null()];
+
+    let tracer = Tracer::start(&[]);
+    // SAFETY: valid C strings, a valid open_how and empty argv and envp;
+    // each call fails (the directory does not exist) and is only counted.
+    let results = unsafe {
+        [
+            libc::syscall(libc::SYS_open, open.as_ptr(), libc::O_RDONLY),
+            libc::syscall(libc::SYS_creat, creat.as_ptr(), 0o644),
+            libc::syscall(
+                libc::SYS_openat,
+                libc::AT_FDCWD,
+                openat.as_ptr(),
+                libc::O_WRONLY,
+            ),
+            libc::syscall(
+                libc::SYS_openat2,
+                libc::AT_FDCWD,
+                openat2.as_ptr(),
+                how.as_ptr(),
+                size_of_val(&how),
+            ),
+            libc::syscall(
+                libc::SYS_execveat,
+                libc::AT_FDCWD,
+                execveat.as_ptr(),
+                no_args.as_ptr(),
+                no_args.as_ptr(),
+                0,
+            ),
+        ]
+    };
+    let records = tracer.stop();
+    assert_eq!(results, [-1; 5]);
+
+    for (call, flags) in [
+        ("open", "O_RDONLY"),
+        ("creat", "O_WRONLY|O_CREAT|O_TRUNC"),
+        ("openat", "O_WRONLY"),
+        ("openat2", "O_RDWR"),
+    ] {
+        let record = of_type(&records, "open")
+            .find(|r| r["path"] == path(call))
+            .unwrap_or_else(|| panic!("no {call} of {}", path(call)));
+        assert_eq!(record["call"], call);
+        assert_eq!(record["flags"], flags, "{call}");
+        assert_eq!(record["error"], "ENOENT", "{call}");
+    }
+    let exec = of_type(&records, "exec")
+        .find(|r| r["filename"] == path("execveat"))
+        .expect("no execveat");
+    assert_eq!(exec["error"], "ENOENT");
 }
 
 #[test]

@@ -593,12 +593,19 @@ static __always_inline int exec_exit(long ret)
 	return 0;
 }
 
+/* The syscall number of a classic sys_enter record. The kernel fills it for
+ * BPF as an int: the upper half of the `long id` field is stack garbage. */
+static __always_inline int syscall_nr(struct trace_event_raw_sys_enter *ctx)
+{
+	return (int)ctx->id;
+}
+
 /* One program per side for both calls, attached to both tracepoints (see
  * src/bpf/mod.rs): each is verified once. */
 SEC("tracepoint")
 int enter_exec(struct trace_event_raw_sys_enter *ctx)
 {
-	long id = ctx->id;
+	int id = syscall_nr(ctx);
 	__u64 arg0 = ctx->args[0], arg1 = ctx->args[1], arg2 = ctx->args[2];
 
 	/* Loaded here, so that the compiler cannot pick the address instead of
@@ -806,7 +813,7 @@ int enter_creat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint")
 int enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	long id = ctx->id;
+	int id = syscall_nr(ctx);
 	int dfd = ctx->args[0];
 	const char *path = (const char *)ctx->args[1];
 	__u64 arg2 = ctx->args[2];
