@@ -53,6 +53,10 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* Preallocated, which is most of the start-up time: 64k entries take ~37 ms
+ * to create (128k took 115 ms). Allocating on first use instead made every
+ * new process's first syscalls dearer: an exec storm ran 40% slower. When it
+ * is full, new counters are counted as lost (LOST_COUNT). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
