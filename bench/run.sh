@@ -65,8 +65,8 @@ dd_time() {
 }
 dd_median() { for _ in $(seq "$RUNS"); do dd_time "$COUNT"; done | median; }
 
-# Runs a tracer in the background until it prints READY (on stdout or
-# stderr); sets TRACER and READY_MS (time from start to READY).
+# Runs a tracer in the background until it prints READY-PATTERN (on stdout
+# or stderr); sets TRACER and READY_MS (time from start to that line).
 start_tracer() { # name ready-pattern command...
     local name=$1 ready=$2 t0
     shift 2
@@ -75,6 +75,7 @@ start_tracer() { # name ready-pattern command...
     TRACER=$!
     until grep -q -- "$ready" "$WORK/$name.out" "$WORK/$name.err" 2>/dev/null; do
         kill -0 "$TRACER" 2>/dev/null || die "$name did not start: $(cat "$WORK/$name.err")"
+        [ "$(ms_since "$t0")" -lt 30000 ] || die "$name was not ready after 30 s"
         sleep 0.005
     done
     READY_MS=$(ms_since "$t0")
@@ -88,6 +89,7 @@ start_tui() {
     t0=$(date +%s%N)
     tmux new-session -d -s "$TMUX_SESSION" -x 160 -y 48 "$BIN"
     until tmux capture-pane -p -t "$TMUX_SESSION" 2>/dev/null | grep -q ' systrace-top '; do
+        [ "$(ms_since "$t0")" -lt 30000 ] || die "the TUI drew nothing in 30 s"
         sleep 0.005
     done
     READY_MS=$(ms_since "$t0")
@@ -99,7 +101,7 @@ stop_tui() {
     tmux kill-session -t "$TMUX_SESSION" 2>/dev/null || true
 }
 
-lost_of() { # kind, in a summary record
+lost_of() { # file kind: KIND's lost count in FILE's final summary record
     tail -n 1 "$1" | sed -n "s/.*\"lost\":{[^}]*\"$2\":\([0-9]*\).*/\1/p"
 }
 
