@@ -31,6 +31,9 @@ PROBE=target/release/examples/probe
 ATTACH=target/release/examples/attach
 TMUX_SESSION=systrace-bench-$$
 HZ=$(getconf CLK_TCK)
+# The peer for the overhead, the start time and the RSS: a per-PID syscall
+# count, saying "ready" once attached.
+BPFTRACE_COUNT='BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter { @[pid] = count(); }'
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (sudo bench/run.sh)"
@@ -162,8 +165,7 @@ t=$(printf '%s\n' "${trace_times[@]}" | median)
 overhead "systrace-top --trace (every call streamed; last run: $trace_lines lines, ${trace_lost:-0} lost)" "$t"
 
 untraced
-start_tracer bpftrace ready bpftrace -e \
-    'BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter { @[pid] = count(); }'
+start_tracer bpftrace ready bpftrace -e "$BPFTRACE_COUNT"
 t=$(dd_median); stop_tracer
 bpftrace_ready_ms=$READY_MS
 overhead "bpftrace per-PID count (raw_syscalls:sys_enter)" "$t"
@@ -280,8 +282,7 @@ json_idle=$(cpu_percent "$a" "$b" "$IDLE_SECONDS"); json_rss=$(rss_mb "$TRACER" 
 start_tui
 a=$(cpu_ticks "$TUI"); sleep "$IDLE_SECONDS"; b=$(cpu_ticks "$TUI")
 tui_idle=$(cpu_percent "$a" "$b" "$IDLE_SECONDS"); tui_rss=$(rss_mb "$TUI" VmHWM); stop_tui
-start_tracer bpftrace-idle ready bpftrace -e \
-    'BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter { @[pid] = count(); }'
+start_tracer bpftrace-idle ready bpftrace -e "$BPFTRACE_COUNT"
 bpftrace_rss=$(rss_mb "$TRACER" VmHWM); stop_tracer
 row "CPU idle, over ${IDLE_SECONDS} s (% of one core)" "$json_idle%" "$tui_idle%" ""
 row "peak RSS: idle / open storm / exec storm" "$json_rss / $storm_rss / $exec_rss MB" "$tui_rss MB" \
