@@ -60,31 +60,42 @@ fn long_argv_is_complete_or_marked_truncated() {
     }
     let tag = unique("argv");
     let many: Vec<String> = (0..100).map(|i| format!("{tag}-{i}")).collect();
-    let huge = "x".repeat(5000);
+    let long = "x".repeat(5000);
+    let huge = "y".repeat(20_000);
 
     let tracer = Tracer::start(&[]);
-    Command::new("/bin/true").args(&many).status().unwrap();
-    Command::new("/bin/true")
-        .arg(&tag)
-        .arg(&huge)
-        .status()
-        .unwrap();
+    for args in [
+        &many[..],
+        &[tag.clone(), long.clone()],
+        &[tag.clone(), huge.clone()],
+    ] {
+        Command::new("/bin/true").args(args).status().unwrap();
+    }
     let records = tracer.stop();
 
     let execs: Vec<&Value> = of_type(&records, "exec")
         .filter(|r| r["argv"][1].as_str().is_some_and(|a| a.starts_with(&tag)))
         .collect();
-    assert_eq!(execs.len(), 2, "{execs:?}");
+    assert_eq!(execs.len(), 3, "{execs:?}");
     let full = execs
         .iter()
         .find(|e| e["argv"].as_array().unwrap().len() == 101)
         .unwrap();
     assert_eq!(full["argv"][100], many[99]);
     assert_eq!(full["argv_truncated"], false);
-    let cut = execs.iter().find(|e| e["argv"][1] == tag.as_str()).unwrap();
-    assert_eq!(
-        cut["argv_truncated"], true,
-        "a 5000-byte argument is cut and marked"
+    let whole = execs.iter().find(|e| e["argv"][2] == long.as_str());
+    let whole = whole.expect("a 5000-byte argument is kept whole");
+    assert_eq!(whole["argv_truncated"], false);
+    let cut = execs
+        .iter()
+        .find(|e| e["argv"][2].as_str().is_some_and(|a| a.starts_with('y')))
+        .unwrap();
+    assert_eq!(cut["argv_truncated"], true, "a 20000-byte argument is cut");
+    let kept = cut["argv"][2].as_str().unwrap();
+    assert!(
+        kept.len() < huge.len() && huge.starts_with(kept),
+        "{}",
+        kept.len()
     );
 }
 

@@ -14,10 +14,8 @@ const CAP_BPF: u32 = 39;
 /// ring buffer (5.8), BTF raw tracepoints (5.5), bounded loops (5.3).
 const MIN_KERNEL: (u32, u32) = (5, 12);
 
-const TRACEFS: &str = "/sys/kernel/tracing";
-
-/// Checks privileges, BTF, kernel version and tracefs, mounting tracefs if
-/// it is not mounted.
+/// Checks privileges, BTF and the kernel version. Only raw (BTF) tracepoints
+/// are used: tracefs is not needed.
 pub fn prepare() -> Result<()> {
     check_privileges()?;
     check_kernel_version()?;
@@ -27,7 +25,7 @@ pub fn prepare() -> Result<()> {
              a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed"
         );
     }
-    ensure_tracefs()
+    Ok(())
 }
 
 fn check_privileges() -> Result<()> {
@@ -73,37 +71,6 @@ fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
     Some((major, minor))
-}
-
-/// Syscall tracepoints are found through tracefs; on a fresh machine it is
-/// often not mounted, and attaching then fails with a bare ENOENT.
-fn ensure_tracefs() -> Result<()> {
-    let syscall_events = |root: &str| Path::new(root).join("events/syscalls").is_dir();
-    if syscall_events(TRACEFS) || syscall_events("/sys/kernel/debug/tracing") {
-        return Ok(());
-    }
-    if !Path::new(TRACEFS).join("events").is_dir() {
-        nix::mount::mount(
-            Some("tracefs"),
-            TRACEFS,
-            Some("tracefs"),
-            nix::mount::MsFlags::empty(),
-            None::<&str>,
-        )
-        .with_context(|| {
-            format!(
-                "tracefs is not mounted and mounting it failed: \
-                 run `sudo mount -t tracefs tracefs {TRACEFS}`"
-            )
-        })?;
-    }
-    if !syscall_events(TRACEFS) {
-        bail!(
-            "this kernel has no syscall tracepoints ({TRACEFS}/events/syscalls is missing): \
-             a kernel built with CONFIG_FTRACE_SYSCALLS=y is needed"
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Loading the kernel programs and reading their maps.
 
+mod counts;
 pub mod env;
 
 mod skel {
@@ -8,21 +9,49 @@ mod skel {
 }
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::mem::{MaybeUninit, size_of};
-use std::os::fd::AsRawFd;
+use std::mem::MaybeUninit;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, TracepointCategory, libbpf_sys};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 
+pub use counts::{ProcessCounts, ProcessKey};
 pub use skel::types;
 use skel::{SystraceSkel, SystraceSkelBuilder};
+use types::lost_kind;
 
-use crate::collect::event::LostKind;
+/// Records the kernel could not deliver, by kind: the `lost` map's indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostKind {
+    Exec = lost_kind::LOST_EXEC.0 as isize,
+    Fork = lost_kind::LOST_FORK.0 as isize,
+    Exit = lost_kind::LOST_EXIT.0 as isize,
+    Open = lost_kind::LOST_OPEN.0 as isize,
+    Count = lost_kind::LOST_COUNT.0 as isize,
+    Syscall = lost_kind::LOST_SYSCALL.0 as isize,
+}
 
-/// Syscall totals of one process: (syscall number, count).
-pub type SyscallCounts = Vec<(u32, u64)>;
+impl LostKind {
+    pub const ALL: [LostKind; lost_kind::LOST_KINDS.0 as usize] = [
+        LostKind::Exec,
+        LostKind::Fork,
+        LostKind::Exit,
+        LostKind::Open,
+        LostKind::Count,
+        LostKind::Syscall,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LostKind::Exec => "exec",
+            LostKind::Fork => "fork",
+            LostKind::Exit => "exit",
+            LostKind::Open => "open",
+            LostKind::Count => "count",
+            LostKind::Syscall => "syscall",
+        }
+    }
+}
 
 /// The loaded and attached programs.
 pub struct Probes<'obj> {
@@ -36,23 +65,6 @@ pub struct Probes<'obj> {
 
 /// The program attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
-
-/// Programs on classic syscall tracepoints: each serves several syscalls,
-/// so that the verifier checks it once, and is attached to each of them.
-const SYSCALL_TRACEPOINTS: &[(&str, &[&str])] = &[
-    ("enter_exec", &["sys_enter_execve", "sys_enter_execveat"]),
-    ("exit_exec", &["sys_exit_execve", "sys_exit_execveat"]),
-    ("enter_openat", &["sys_enter_openat", "sys_enter_openat2"]),
-    (
-        "exit_open",
-        &[
-            "sys_exit_open",
-            "sys_exit_creat",
-            "sys_exit_openat",
-            "sys_exit_openat2",
-        ],
-    ),
-];
 
 /// The filter the programs apply, written while they run.
 pub struct FilterHandle<'obj> {
@@ -85,6 +97,12 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
+        let (native, compat) = call_numbers();
+        rodata.native_nr = native;
+        rodata.compat_nr = compat;
+        for nr in native.into_iter().chain(compat).filter(|&nr| nr >= 0) {
+            rodata.call_bits[nr as usize / 64] |= 1 << (nr % 64);
+        }
         // In force from the first event, not only once attached.
         let bss = open
             .maps
@@ -101,21 +119,10 @@ impl<'obj> Probes<'obj> {
             if name == TRACE_EXIT {
                 continue;
             }
-            let attach_failed = || format!("attaching the BPF program {name} failed");
-            match SYSCALL_TRACEPOINTS
-                .iter()
-                .find(|(prog_name, _)| *prog_name == name)
-            {
-                Some((_, tracepoints)) => {
-                    for tracepoint in *tracepoints {
-                        links.push(
-                            prog.attach_tracepoint(TracepointCategory::Syscalls, tracepoint)
-                                .with_context(|| format!("{} to {tracepoint}", attach_failed()))?,
-                        );
-                    }
-                }
-                None => links.push(prog.attach().with_context(attach_failed)?),
-            }
+            links.push(
+                prog.attach()
+                    .with_context(|| format!("attaching the BPF program {name} failed"))?,
+            );
         }
         let bss = skel
             .maps
@@ -133,51 +140,6 @@ impl<'obj> Probes<'obj> {
 
     pub fn events_map(&self) -> &dyn MapCore {
         &self.skel.maps.events
-    }
-
-    /// Every process's cumulative syscall counts, summed over CPUs.
-    pub fn read_counts(&self) -> Result<HashMap<u32, SyscallCounts>> {
-        let mut counts: HashMap<u32, SyscallCounts> = HashMap::new();
-        let map = &self.skel.maps.syscall_counts;
-        lookup_percpu_batch(map, self.ncpus, |key: types::count_key, value| {
-            counts.entry(key.tgid).or_default().push((key.nr, value));
-        })
-        .context("reading syscall counters")?;
-        Ok(counts)
-    }
-
-    /// Reads and removes the counters of a process that has exited.
-    pub fn take_counts(&self, tgid: u32) -> Result<SyscallCounts> {
-        let bitmaps = &self.skel.maps.syscall_bitmaps;
-        let Some(bits) = bitmaps.lookup(&tgid.to_ne_bytes(), MapFlags::ANY)? else {
-            return Ok(Vec::new());
-        };
-        let _ = bitmaps.delete(&tgid.to_ne_bytes());
-        let counts_map = &self.skel.maps.syscall_counts;
-        let mut counts = Vec::new();
-        for (word_index, word) in bits.chunks_exact(8).enumerate() {
-            let word = u64::from_ne_bytes(word.try_into()?);
-            for bit in (0..64).filter(|b| word & (1 << b) != 0) {
-                let key = count_key_bytes(tgid, (word_index * 64 + bit) as u32);
-                if let Some(per_cpu) = counts_map.lookup_percpu(&key, MapFlags::ANY)? {
-                    counts.push(((word_index * 64 + bit) as u32, sum_u64(&per_cpu)));
-                    let _ = counts_map.delete(&key);
-                }
-            }
-        }
-        Ok(counts)
-    }
-
-    /// Removes the counters of processes whose exit was not seen.
-    pub fn forget(&self, tgid: u32, nrs: impl Iterator<Item = u32>) {
-        for nr in nrs {
-            let _ = self
-                .skel
-                .maps
-                .syscall_counts
-                .delete(&count_key_bytes(tgid, nr));
-        }
-        let _ = self.skel.maps.syscall_bitmaps.delete(&tgid.to_ne_bytes());
     }
 
     /// Streams every syscall of `tgid` (and, with `follow`, of the children
@@ -226,7 +188,7 @@ impl<'obj> Probes<'obj> {
                 .lookup_percpu(&(kind as u32).to_ne_bytes(), MapFlags::ANY)
                 .context("reading the lost-record counters")?
                 .unwrap_or_default();
-            lost[kind as usize] = sum_u64(&per_cpu);
+            lost[kind as usize] = counts::sum_u64(&per_cpu);
         }
         Ok(lost)
     }
@@ -271,77 +233,52 @@ fn write_filter(f: &mut types::filter, filter: &Filter) {
     f.tgid = filter.pid.unwrap_or(0);
 }
 
-fn count_key_bytes(tgid: u32, nr: u32) -> [u8; 8] {
-    let mut key = [0; 8];
-    key[..4].copy_from_slice(&tgid.to_ne_bytes());
-    key[4..].copy_from_slice(&nr.to_ne_bytes());
-    key
-}
-
-fn sum_u64(per_cpu: &[Vec<u8>]) -> u64 {
-    per_cpu
-        .iter()
-        .filter_map(|v| v.get(..8))
-        .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or_default()))
-        .sum()
-}
-
-/// Reads a per-CPU hash of u64 values in batches (libbpf-rs's batch lookup
-/// does not take per-CPU maps), calling `each` with the key and the sum.
-fn lookup_percpu_batch<K: Copy>(
-    map: &impl MapCore,
-    ncpus: usize,
-    mut each: impl FnMut(K, u64),
-) -> Result<()> {
-    const BATCH: usize = 4096;
-    if map.key_size() as usize != size_of::<K>() || map.value_size() != 8 {
-        bail!("unexpected key or value size in {:?}", map.name());
-    }
-    let mut keys = vec![MaybeUninit::<K>::uninit(); BATCH];
-    let mut values = vec![0u64; BATCH * ncpus];
-    let mut token = 0u64;
-    let mut first = true;
-    loop {
-        let mut count = BATCH as u32;
-        let opts = libbpf_sys::bpf_map_batch_opts {
-            sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
-            elem_flags: 0,
-            flags: 0,
-        };
-        let mut next = 0u64;
-        // SAFETY: keys holds BATCH keys and values BATCH * ncpus u64s, the
-        // most the kernel writes for count = BATCH; token buffers are 8 bytes.
-        let ret = unsafe {
-            libbpf_sys::bpf_map_lookup_batch(
-                map.as_fd().as_raw_fd(),
-                if first {
-                    std::ptr::null_mut()
-                } else {
-                    (&mut token as *mut u64).cast()
-                },
-                (&mut next as *mut u64).cast(),
-                keys.as_mut_ptr().cast(),
-                values.as_mut_ptr().cast(),
-                &mut count,
-                &opts,
-            )
-        };
-        let err = std::io::Error::last_os_error();
-        for i in 0..count as usize {
-            // SAFETY: the kernel wrote `count` keys.
-            let key = unsafe { keys[i].assume_init() };
-            let sum = values[i * ncpus..(i + 1) * ncpus].iter().sum();
-            each(key, sum);
+/// The open and exec syscalls' numbers on this architecture, native and
+/// 32-bit, indexed by `enum call`; -1 where there is none.
+fn call_numbers() -> ([i32; 7], [i32; 7]) {
+    use types::call as c;
+    let mut native = [-1; 7];
+    let mut compat = [-1; 7];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use syscalls::Sysno;
+        use syscalls::x86::Sysno as Sysno32;
+        for (call, nr, nr32) in [
+            (c::CALL_OPEN, Sysno::open, Sysno32::open),
+            (c::CALL_OPENAT, Sysno::openat, Sysno32::openat),
+            (c::CALL_OPENAT2, Sysno::openat2, Sysno32::openat2),
+            (c::CALL_CREAT, Sysno::creat, Sysno32::creat),
+            (c::CALL_EXECVE, Sysno::execve, Sysno32::execve),
+            (c::CALL_EXECVEAT, Sysno::execveat, Sysno32::execveat),
+        ] {
+            native[call.0 as usize] = nr.id();
+            compat[call.0 as usize] = nr32.id();
         }
-        if ret != 0 {
-            if err.raw_os_error() == Some(libc::ENOENT) {
-                return Ok(()); // no more entries
-            }
-            return Err(err).context("batch lookup");
-        }
-        token = next;
-        first = false;
     }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use syscalls::Sysno;
+        use syscalls::arm::Sysno as Sysno32;
+        for (call, nr) in [
+            (c::CALL_OPENAT, Sysno::openat),
+            (c::CALL_OPENAT2, Sysno::openat2),
+            (c::CALL_EXECVE, Sysno::execve),
+            (c::CALL_EXECVEAT, Sysno::execveat),
+        ] {
+            native[call.0 as usize] = nr.id();
+        }
+        for (call, nr32) in [
+            (c::CALL_OPEN, Sysno32::open),
+            (c::CALL_OPENAT, Sysno32::openat),
+            (c::CALL_OPENAT2, Sysno32::openat2),
+            (c::CALL_CREAT, Sysno32::creat),
+            (c::CALL_EXECVE, Sysno32::execve),
+            (c::CALL_EXECVEAT, Sysno32::execveat),
+        ] {
+            compat[call.0 as usize] = nr32.id();
+        }
+    }
+    (native, compat)
 }
 
 /// libbpf writes warnings to stderr; keep them for SYSTRACE_DEBUG.

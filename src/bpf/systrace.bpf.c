@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Kernel side of systrace-top.
+ * Kernel side of systrace-top. Raw (BTF) tracepoints only: they see every
+ * syscall, 32-bit ones included, and need no tracefs.
  *
- * - Every syscall of every process is counted per (process, syscall) in a
- *   per-CPU hash from the raw BTF sys_enter tracepoint: the one hot path,
- *   kept to a filter check and a counter increment.
- * - Discrete events (exec, fork, exit, open) go through one ring buffer.
- *   A record that cannot be reserved is counted in `lost`, per kind.
- * - The filter lives in .bss, an array map the collector writes while the
- *   programs run.
+ * - sys_enter counts every syscall of every process per (process, syscall)
+ *   in a per-CPU hash: the one hot path, kept to a filter check, a counter
+ *   increment and one bit test. The open and exec calls also leave their
+ *   arguments in the calling thread's own storage.
+ * - sys_exit tests one bit per syscall and, for those calls, sends the open
+ *   record and the failed exec record, read once the kernel has paged in
+ *   what they point to.
+ * - sched_process_exec sends each successful exec, read from the new image
+ *   and the kernel's own copies, never from the old image's memory.
+ * - Discrete events go through one ring buffer. A record that cannot be
+ *   reserved is counted in `lost`, per kind.
+ * - The filter lives in .bss, which the collector writes while they run.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,14 +27,67 @@
 #define O_WRONLY 01
 #define O_TRUNC 01000
 
-/* Syscalls the shared tracepoint programs tell apart (x86_64 numbers). */
-#define NR_OPENAT2 437
-#define NR_EXECVEAT 322
+/* Per-arch: the syscall number in pt_regs, whether the running syscall is a
+ * 32-bit (compat) one, and the registers of its arguments. */
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT 0x0002
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+static __always_inline bool is_compat(struct task_struct *task)
+{
+	return task->thread_info.status & TS_COMPAT;
+}
+static __always_inline void compat_args(struct pt_regs *regs, __u64 args[6])
+{
+	args[0] = (__u32)regs->bx;
+	args[1] = (__u32)regs->cx;
+	args[2] = (__u32)regs->dx;
+	args[3] = (__u32)regs->si;
+	args[4] = (__u32)regs->di;
+	args[5] = (__u32)regs->bp;
+}
+#elif defined(__TARGET_ARCH_arm64)
+#define TIF_32BIT 22
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+static __always_inline bool is_compat(struct task_struct *task)
+{
+	return task->thread_info.flags & (1UL << TIF_32BIT);
+}
+static __always_inline void compat_args(struct pt_regs *regs, __u64 args[6])
+{
+	args[0] = (__u32)regs->orig_x0;
+	for (int i = 1; i < 6; i++)
+		args[i] = (__u32)regs->regs[i];
+}
+#else
+#error "systrace-top's kernel programs know x86_64 and arm64"
+#endif
+
+/* A syscall's arguments, native or 32-bit. BTF pointer: plain loads. */
+static __always_inline void syscall_args(struct pt_regs *regs, bool compat, __u64 args[6])
+{
+	if (compat) {
+		compat_args(regs, args);
+		return;
+	}
+	args[0] = PT_REGS_PARM1_SYSCALL(regs);
+	args[1] = PT_REGS_PARM2_SYSCALL(regs);
+	args[2] = PT_REGS_PARM3_SYSCALL(regs);
+	args[3] = PT_REGS_PARM4_SYSCALL(regs);
+	args[4] = PT_REGS_PARM5_SYSCALL(regs);
+	args[5] = PT_REGS_PARM6_SYSCALL(regs);
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set before load. */
 const volatile __u32 self_tgid = 0;  /* the tool's own events are not streamed */
+/* The open and exec syscalls' numbers, native and 32-bit, indexed by enum
+ * call, from Rust's per-arch tables; -1 where an arch has none. */
+const volatile int native_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
+const volatile int compat_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
+/* Bit n: n is one of those numbers, native or 32-bit: the one test the
+ * hot paths pay. */
+const volatile __u64 call_bits[COMPAT_BASE / 64] = {};
 
 /* Set while running. */
 struct filter filter = {};
@@ -56,7 +115,7 @@ struct {
 /* Preallocated, which is most of the start-up time: 64k entries take ~37 ms
  * to create (128k took 115 ms). Allocating on first use instead made every
  * new process's first syscalls dearer: an exec storm ran 40% slower. When it
- * is full, new counters are counted as lost (LOST_COUNT). */
+ * is full, a process's new syscalls are counted in its `unattributed`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
@@ -64,39 +123,35 @@ struct {
 	__type(value, __u64);
 } syscall_counts SEC(".maps");
 
+/* One entry a process, made at its first counted syscall: as many as the
+ * machine can run at once (pid_max is 32768 unless raised), so that no user
+ * can crowd another's totals out. Allocated on use: one allocation a
+ * process, not one a counter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32); /* tgid */
-	__type(value, struct syscall_bitmap);
-} syscall_bitmaps SEC(".maps");
-
-/* Exec records are built at sys_enter (argv lives in the old image) and sent
- * at sys_exit with the result. Keyed by tgid: a successful exec from a
- * non-leader thread comes back with the leader's thread id. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32); /* tgid */
-	__type(value, struct exec_event);
-} pending_execs SEC(".maps");
+	__type(key, struct process_key);
+	__type(value, struct process_counts);
+} process_counts SEC(".maps");
 
-struct open_args {
+/* An open or exec between its entry and its exit, in the calling thread's
+ * own storage: per thread (threads exec'ing at once do not mix), bounded by
+ * no map size, freed with the thread, and kept across an exec that makes a
+ * non-leader thread the leader (same task, new tid). */
+struct inflight {
 	__u64 ts;
-	const char *path;
-	__s32 dfd;
-	__u32 flags;
-	__u32 mode;
-	__u32 call;
+	__u64 args[4];
+	__u32 call; /* enum call; CALL_NONE: nothing in flight */
+	__u32 compat;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct open_args);
-} pending_opens SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
 
 /* Processes whose every syscall is streamed (drill-down, --trace). */
 struct {
@@ -131,25 +186,30 @@ struct {
 	__type(value, struct open_event);
 } open_scratch SEC(".maps");
 
-struct dir_buf {
-	char buf[OPEN_PATH_LEN * 2];
+struct path_buf {
+	char buf[PATH_LEN * 2];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dir_buf);
-} dir_scratch SEC(".maps");
+	__type(value, struct path_buf);
+} path_scratch SEC(".maps");
 
-/* Forces the skeleton to generate Rust types for the records. */
+/* Forces the skeleton to generate Rust types for the records and enums. */
 struct exec_event _exec_event = {};
 struct fork_event _fork_event = {};
 struct exit_event _exit_event = {};
 struct open_event _open_event = {};
 struct syscall_event _syscall_event = {};
 struct count_key _count_key = {};
-struct syscall_bitmap _syscall_bitmap = {};
+struct process_key _process_key = {};
+struct process_counts _process_counts = {};
+enum limits _limits = COMM_LEN;
+enum lost_kind _lost_kind = LOST_EXEC;
+enum record_flags _record_flags = FLAG_COMPAT;
+enum slot_kind _slot_kind = SLOT_NONE;
 
 /* Wakes the collector when this record takes the waiting data across
  * WAKEUP_BYTES, not on every record past it: each wakeup is an interrupt
@@ -174,12 +234,12 @@ static __always_inline void count_lost(__u32 kind)
 
 static __always_inline bool comm_passes(void)
 {
-	char comm[TASK_COMM_LEN];
+	char comm[COMM_LEN];
 
 	if (!filter.comm_set)
 		return true;
 	bpf_get_current_comm(comm, sizeof(comm));
-	for (int i = 0; i < TASK_COMM_LEN; i++) {
+	for (int i = 0; i < COMM_LEN; i++) {
 		if (comm[i] != filter.comm[i])
 			return false;
 		if (!comm[i])
@@ -195,39 +255,78 @@ static __always_inline bool passes(__u32 tgid)
 	return comm_passes();
 }
 
+/* Whether syscall number `id` (native or 32-bit) may be an open or exec. */
+static __always_inline bool maybe_call(long id)
+{
+	__u64 nr = id;
+
+	if (nr >= COMPAT_BASE)
+		return false;
+	return (call_bits[(nr / 64) & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
+}
+
+/* Which open or exec call `id` is, if any. */
+static __always_inline __u32 call_of(long id, bool compat)
+{
+	for (__u32 call = CALL_OPEN; call < CALL_KINDS; call++) {
+		int nr = compat ? compat_nr[call] : native_nr[call];
+
+		if (nr == id)
+			return call;
+	}
+	return CALL_NONE;
+}
+
+static __always_inline bool is_exec(__u32 call)
+{
+	return call == CALL_EXECVE || call == CALL_EXECVEAT;
+}
+
 /* ---- syscall counting: the hot path ---- */
 
+/* The counter slot of syscall `id`: 32-bit calls after the native ones. */
+static __always_inline __u32 syscall_slot(long id, bool compat)
+{
+	if (id < 0 || id >= COMPAT_BASE)
+		return MAX_SYSCALLS - 1;
+	return compat ? COMPAT_BASE + id : id;
+}
+
+/* The first call of a syscall by a process, or one that found the counter
+ * map full: then it is counted in the process's `unattributed`, so that its
+ * total stays exact and its breakdown says what it misses. */
 static __noinline void count_first(struct count_key *key)
 {
+	struct process_key pkey = {};
+	struct process_counts *pc;
 	__u64 one = 1;
 	__u64 *n;
-	struct syscall_bitmap *bm;
 
-	if (bpf_map_update_elem(&syscall_counts, key, &one, BPF_NOEXIST)) {
-		/* Another CPU created it meanwhile, or the map is full. */
-		n = bpf_map_lookup_elem(&syscall_counts, key);
-		if (n)
-			*n += 1;
-		else
-			count_lost(LOST_COUNT);
-		return;
-	}
-	bm = bpf_map_lookup_elem(&syscall_bitmaps, &key->tgid);
-	if (!bm) {
-		struct syscall_bitmap empty = {};
+	pkey.tgid = key->tgid;
+	pkey.start_ns = key->start_ns;
+	pc = bpf_map_lookup_elem(&process_counts, &pkey);
+	if (!pc) {
+		struct process_counts empty = {};
 
-		bpf_map_update_elem(&syscall_bitmaps, &key->tgid, &empty, BPF_NOEXIST);
-		bm = bpf_map_lookup_elem(&syscall_bitmaps, &key->tgid);
-		if (!bm) {
-			/* Counted, but the collector must find it by scanning. */
+		bpf_map_update_elem(&process_counts, &pkey, &empty, BPF_NOEXIST);
+		pc = bpf_map_lookup_elem(&process_counts, &pkey);
+		if (!pc) {
 			count_lost(LOST_COUNT);
 			return;
 		}
 	}
-	__sync_fetch_and_or(&bm->bits[(key->nr / 64) & (SYSCALL_BITMAP_WORDS - 1)],
-			    1ULL << (key->nr % 64));
+	if (bpf_map_update_elem(&syscall_counts, key, &one, BPF_NOEXIST) == 0) {
+		__sync_fetch_and_or(&pc->bits[(key->nr / 64) & (SYSCALL_BITMAP_WORDS - 1)],
+				    1ULL << (key->nr % 64));
+		return;
+	}
+	/* Another CPU created it meanwhile, or the map is full. */
+	n = bpf_map_lookup_elem(&syscall_counts, key);
+	if (n)
+		*n += 1;
+	else
+		__sync_fetch_and_add(&pc->unattributed, 1);
 }
-
 /* ---- the syscall stream of watched processes ---- */
 
 /* What the arguments of syscall `nr` point to: for each of two slots, the
@@ -327,7 +426,7 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	e->slot_len[slot] = n;
 }
 
-static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
+static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid, bool compat)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_event *e;
@@ -342,14 +441,9 @@ static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
 	e->kind = EVENT_SYSCALL;
 	e->pid = tgid;
 	e->tid = (__u32)bpf_get_current_pid_tgid();
-	e->nr = id;
-	/* A BTF pointer: plain loads, not a probe-read helper call each. */
-	e->args[0] = regs->di;
-	e->args[1] = regs->si;
-	e->args[2] = regs->dx;
-	e->args[3] = regs->r10;
-	e->args[4] = regs->r8;
-	e->args[5] = regs->r9;
+	/* 32-bit calls are named from their own table, after the native. */
+	e->nr = compat ? COMPAT_BASE + id : id;
+	syscall_args(regs, compat, e->args);
 	e->ret = 0;
 	e->ts = bpf_ktime_get_ns();
 	e->duration_ns = 0;
@@ -357,7 +451,8 @@ static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid)
 	e->slot_arg[0] = e->slot_arg[1] = 0;
 	e->slot_len[0] = e->slot_len[1] = 0;
 	e->unfinished = 0;
-	entry_slots(id, e->slot_kind, e->slot_arg);
+	if (!compat)
+		entry_slots(id, e->slot_kind, e->slot_arg);
 	if (e->slot_kind[0] != SLOT_BUFFER_OUT)
 		read_slot(e, 0);
 	if (e->slot_kind[1] == SLOT_STRING)
@@ -393,32 +488,18 @@ int BPF_PROG(trace_exit, struct pt_regs *regs, long ret)
 	e->duration_ns = bpf_ktime_get_ns() - e->ts;
 	if (e->slot_kind[0] == SLOT_BUFFER_OUT)
 		read_slot(e, 0);
+	/* A path not paged in at entry is by now, the kernel having read it;
+	 * except after an exec, whose old image is gone. */
+	if (e->nr != native_nr[CALL_EXECVE] && e->nr != native_nr[CALL_EXECVEAT]) {
+		if (e->slot_kind[0] == SLOT_STRING && !e->slot_len[0])
+			read_slot(e, 0);
+		if (e->slot_kind[1] == SLOT_STRING && !e->slot_len[1])
+			read_slot(e, 1);
+	}
 	send_call(e);
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(count_syscall, struct pt_regs *regs, long id)
-{
-	struct count_key key;
-	__u64 *n;
-
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	if (watching)
-		trace_enter(regs, id, key.tgid);
-	if (filter.tgid && filter.tgid != key.tgid)
-		return 0;
-	if (!comm_passes())
-		return 0;
-	key.nr = (id >= 0 && id < MAX_SYSCALLS) ? id : MAX_SYSCALLS - 1;
-	n = bpf_map_lookup_elem(&syscall_counts, &key);
-	if (n) {
-		*n += 1;
-		return 0;
-	}
-	count_first(&key);
-	return 0;
-}
 
 /* ---- process lifecycle ---- */
 
@@ -450,6 +531,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->parent_tid = BPF_CORE_READ(parent, pid);
 	e->thread = e->pid == e->ppid;
 	e->ts = bpf_ktime_get_ns();
+	e->start_ns = BPF_CORE_READ(child, group_leader, start_time);
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;
@@ -462,8 +544,6 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	__u32 tid = BPF_CORE_READ(task, pid);
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	/* A thread that dies inside a traced syscall leaves no sys_exit. */
-	bpf_map_delete_elem(&pending_opens, &tid);
 	if (watching) {
 		struct syscall_event *call = bpf_task_storage_get(&pending_calls, task, 0, 0);
 
@@ -480,7 +560,6 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	 * collector drops a repeated exit). */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	bpf_map_delete_elem(&pending_execs, &tgid);
 	if (watching)
 		bpf_map_delete_elem(&watched, &tgid);
 	if (!passes(tgid))
@@ -502,179 +581,27 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	return 0;
 }
 
-/* ---- exec ---- */
-
-static __always_inline int exec_enter(const char *filename, const char *const *argv)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
-	__u32 zero = 0;
-	struct exec_event *e;
-	__u32 off;
-	long n;
-
-	if (tgid == self_tgid)
-		return 0;
-	e = bpf_map_lookup_elem(&exec_scratch, &zero);
-	if (!e)
-		return 0;
-	e->kind = EVENT_EXEC;
-	e->ts = bpf_ktime_get_ns();
-	e->argc = 0;
-	e->argv_truncated = 0;
-
-	n = bpf_probe_read_user_str(e->data, EXEC_ARG_LEN, filename);
-	if (n <= 0) {
-		/* Unreadable (not paged in): an empty filename, not a shift. */
-		e->data[0] = 0;
-		n = 1;
-	}
-	off = n;
-
-	for (int i = 0; i < EXEC_MAX_ARGS; i++) {
-		const char *arg = NULL;
-
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
-			goto done;
-		if (off >= EXEC_DATA_LEN) {
-			e->argv_truncated = 1;
-			goto done;
-		}
-		n = bpf_probe_read_user_str(&e->data[off & (EXEC_DATA_LEN - 1)],
-					    EXEC_ARG_LEN, arg);
-		if (n <= 0) {
-			e->argv_truncated = 1;
-			goto done;
-		}
-		/* An argument cut at EXEC_ARG_LEN is spotted by the collector
-		 * from its length: a branch here would multiply the
-		 * verifier's states by each argument. */
-		off += n;
-		e->argc++;
-	}
-	/* Read EXEC_MAX_ARGS: is there one more? */
-	{
-		const char *arg = NULL;
-
-		bpf_probe_read_user(&arg, sizeof(arg), &argv[EXEC_MAX_ARGS]);
-		if (arg)
-			e->argv_truncated = 1;
-	}
-done:
-	e->data_len = off;
-	if (bpf_map_update_elem(&pending_execs, &tgid, e, BPF_ANY))
-		count_lost(LOST_EXEC);
-	return 0;
-}
-
-static __always_inline int exec_exit(long ret)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	__u32 tgid = pid_tgid >> 32;
-	struct task_struct *task;
-	struct exec_event *e;
-	__u64 size;
-
-	e = bpf_map_lookup_elem(&pending_execs, &tgid);
-	if (!e)
-		return 0;
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->ret = ret;
-	task = (struct task_struct *)bpf_get_current_task();
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	if (passes(e->pid)) {
-		size = offsetof(struct exec_event, data) + e->data_len;
-		if (size > sizeof(*e))
-			size = sizeof(*e);
-		if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
-			count_lost(LOST_EXEC);
-	}
-	bpf_map_delete_elem(&pending_execs, &tgid);
-	return 0;
-}
-
-/* The syscall number of a classic sys_enter record. The kernel fills it for
- * BPF as an int: the upper half of the `long id` field is stack garbage. */
-static __always_inline int syscall_nr(struct trace_event_raw_sys_enter *ctx)
-{
-	return (int)ctx->id;
-}
-
-/* One program per side for both calls, attached to both tracepoints (see
- * src/bpf/mod.rs): each is verified once. */
-SEC("tracepoint")
-int enter_exec(struct trace_event_raw_sys_enter *ctx)
-{
-	int id = syscall_nr(ctx);
-	__u64 arg0 = ctx->args[0], arg1 = ctx->args[1], arg2 = ctx->args[2];
-
-	/* Loaded here, so that the compiler cannot pick the address instead of
-	 * the value: the verifier rejects a computed context offset. */
-	barrier_var(arg0);
-	barrier_var(arg1);
-	barrier_var(arg2);
-	if (id == NR_EXECVEAT) {
-		arg0 = arg1;
-		arg1 = arg2;
-	}
-	/* One call: one inlined copy of the argv loop to verify. */
-	barrier_var(arg0);
-	barrier_var(arg1);
-	return exec_enter((const char *)arg0, (const char *const *)arg1);
-}
-
-SEC("tracepoint")
-int exit_exec(struct trace_event_raw_sys_exit *ctx)
-{
-	return exec_exit(ctx->ret);
-}
-
-/* ---- open ---- */
-
-static __always_inline int open_enter(__u32 call, int dfd, const char *path, __u32 flags,
-				      __u32 mode)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct open_args args = {};
-
-	if (pid_tgid >> 32 == self_tgid || !passes(pid_tgid >> 32))
-		return 0;
-	args.ts = bpf_ktime_get_ns();
-	args.path = path;
-	args.dfd = dfd;
-	args.flags = flags;
-	args.mode = mode;
-	args.call = call;
-	if (bpf_map_update_elem(&pending_opens, &tid, &args, BPF_ANY))
-		count_lost(LOST_OPEN);
-	return 0;
-}
+/* ---- paths the kernel knows ---- */
 
 /*
- * Writes the absolute path of `path` (a directory) into `out`, ending at
- * out[OPEN_PATH_LEN], walking d_parent and crossing mounts up to the task's
- * root. Returns where the path starts, or OPEN_PATH_LEN if it could not be
- * resolved completely.
+ * Writes the absolute path of `path` into `out`, ending at out[PATH_LEN],
+ * walking d_parent and crossing mounts up to the task's root. Returns where
+ * the path starts, or PATH_LEN if it could not be walked completely.
  */
-static __always_inline __u32 dir_path(const struct path *path, struct task_struct *task, char *out)
+static __always_inline __u32 path_walk(const struct path *path, struct task_struct *task, char *out)
 {
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
 	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	__u32 pos = OPEN_PATH_LEN;
+	__u32 pos = PATH_LEN;
 
 	for (int i = 0; i < DIR_DEPTH; i++) {
 		struct dentry *mnt_root;
 		/* Forget pos's exact range, so that the verifier's states at
 		 * the loop head match whichever way the last step went. */
-		pos &= OPEN_PATH_LEN * 2 - 1;
+		pos &= PATH_LEN * 2 - 1;
 		barrier_var(pos);
 		mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
@@ -686,153 +613,464 @@ static __always_inline __u32 dir_path(const struct path *path, struct task_struc
 		if (dentry == mnt_root || dentry == parent) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
-			if (dentry != mnt_root || mnt == mnt_parent)
-				goto complete; /* the global root */
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			vfsmnt = &mnt->mnt;
-			continue;
+			if (dentry != mnt_root || mnt == mnt_parent) {
+				/* The global root, or a filesystem mounted
+				 * nowhere (pipes, memfds): its root's name,
+				 * like "memfd:x", is the whole path. */
+				if (dentry == mnt_root || pos != PATH_LEN)
+					goto complete;
+			} else {
+				dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+				mnt = mnt_parent;
+				vfsmnt = &mnt->mnt;
+				continue;
+			}
 		}
 		name = BPF_CORE_READ(dentry, d_name);
 		len = name.len;
-		if (len + 1 > pos || pos > OPEN_PATH_LEN)
-			return OPEN_PATH_LEN; /* too long */
+		if (len + 2 > pos || pos > PATH_LEN)
+			return PATH_LEN; /* too long */
 		pos -= len + 1;
-		out[pos & (OPEN_PATH_LEN - 1)] = '/';
-		bpf_probe_read_kernel(&out[(pos + 1) & (OPEN_PATH_LEN - 1)],
-				      len & (OPEN_PATH_LEN - 1), name.name);
+		out[pos & (PATH_LEN - 1)] = '/';
+		bpf_probe_read_kernel(&out[(pos + 1) & (PATH_LEN - 1)], len & (PATH_LEN - 1),
+				      name.name);
+		if (dentry == parent)
+			goto complete;
 		dentry = parent;
 	}
-	return OPEN_PATH_LEN; /* deeper than DIR_DEPTH */
+	return PATH_LEN; /* deeper than DIR_DEPTH */
 complete:
-	if (pos == OPEN_PATH_LEN) {
+	if (pos == PATH_LEN) {
 		pos -= 1;
 		out[pos] = '/';
 	}
 	return pos;
 }
 
-/* The directory a relative path opened through `dfd` is relative to. */
-static __always_inline struct file *dfd_file(struct task_struct *task, int dfd)
+/* Whether the file behind `path` has been unlinked: /proc shows such a file
+ * with " (deleted)". */
+static __always_inline bool unlinked(const struct path *path)
+{
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+
+	return !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
+}
+
+/* Copies the absolute path of `path` to dst (at most PATH_LEN - 1 bytes);
+ * returns its length, 0 if it could not be walked. */
+static __always_inline __u32 copy_path(const struct path *path, struct task_struct *task,
+				       char *dst)
+{
+	__u32 zero = 0, pos, len;
+	struct path_buf *scratch = bpf_map_lookup_elem(&path_scratch, &zero);
+
+	if (!scratch)
+		return 0;
+	pos = path_walk(path, task, scratch->buf);
+	if (pos == 0 || pos >= PATH_LEN)
+		return 0;
+	len = (PATH_LEN - pos) & (PATH_LEN - 1);
+	bpf_probe_read_kernel(dst, len, &scratch->buf[pos & (PATH_LEN - 1)]);
+	return len;
+}
+
+/* The file behind a thread's fd, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *file = NULL;
 
-	if (dfd < 0 || (unsigned int)dfd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[dfd]);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;
 }
 
-static __always_inline int open_exit(long ret)
+/* Reads a user string of at most PATH_LEN - 1 bytes to dst; returns its
+ * length and marks it cut or unreadable in *flags. */
+static __always_inline __u32 read_user_path(char *dst, const char *src, __u32 *flags,
+					    bool kernel)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct task_struct *task;
-	struct open_args *args;
-	struct open_event *e;
-	struct dir_buf *dir;
-	__u32 zero = 0, pos;
-	__u64 size;
+	long n = kernel ? bpf_probe_read_kernel_str(dst, PATH_LEN, src)
+			: bpf_probe_read_user_str(dst, PATH_LEN, src);
+	char next = 0;
+
+	if (n <= 0) {
+		*flags |= FLAG_FILENAME_UNREADABLE;
+		dst[0] = 0;
+		return 0;
+	}
+	/* A full buffer: was there more? */
+	if (n == PATH_LEN) {
+		if (kernel)
+			bpf_probe_read_kernel(&next, 1, src + PATH_LEN - 1);
+		else
+			bpf_probe_read_user(&next, 1, src + PATH_LEN - 1);
+		if (next)
+			*flags |= FLAG_FILENAME_TRUNCATED;
+	}
+	return n - 1;
+}
+
+/* ---- open and exec calls: entry ---- */
+
+static __always_inline void call_enter(struct task_struct *task, struct pt_regs *regs, long id,
+				       bool compat)
+{
+	__u32 call = call_of(id, compat);
+	struct inflight *st;
+	__u64 args[6];
+
+	if (call == CALL_NONE || task->tgid == self_tgid)
+		return;
+	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count_lost(is_exec(call) ? LOST_EXEC : LOST_OPEN);
+		return;
+	}
+	syscall_args(regs, compat, args);
+	st->ts = bpf_ktime_get_ns();
+	st->args[0] = args[0];
+	st->args[1] = args[1];
+	st->args[2] = args[2];
+	st->args[3] = args[3];
+	st->compat = compat;
+	st->call = call;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
+	bool compat = is_compat(task);
+	struct count_key key;
+	__u64 *n;
+
+	if (watching)
+		trace_enter(regs, id, tgid, compat);
+	if (!passes(tgid))
+		return 0;
+	key.tgid = tgid;
+	key.nr = syscall_slot(id, compat);
+	key.start_ns = task->group_leader->start_time;
+	n = bpf_map_lookup_elem(&syscall_counts, &key);
+	if (n)
+		*n += 1;
+	else
+		count_first(&key);
+	if (maybe_call(id))
+		call_enter(task, regs, id, compat);
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static __always_inline struct exec_event *exec_start(struct task_struct *task, __u64 ts,
+						     __u32 call, bool compat)
+{
+	__u32 zero = 0;
+	struct exec_event *e = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	if (!e)
+		return NULL;
+	e->kind = EVENT_EXEC;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ret = 0;
+	e->ts = ts;
+	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	e->call = call;
+	e->flags = compat ? FLAG_COMPAT : 0;
+	e->filename_len = 0;
+	e->exe_len = 0;
+	e->args_len = 0;
+	e->args_size = 0;
+	return e;
+}
+
+static __always_inline void exec_send(struct exec_event *e)
+{
+	__u64 size = offsetof(struct exec_event, data) + e->filename_len + 1 + e->exe_len +
+		     e->args_len;
+
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
+		count_lost(LOST_EXEC);
+}
+
+/*
+ * A successful exec, right after the new image is loaded: argv is read from
+ * the new stack (the kernel has just written it there, so it is resident,
+ * unlike the old image's strings, which a fork child may never have touched),
+ * the filename from the kernel's copy, the executed file from its dentries.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *st = bpf_task_storage_get(&inflight, task, 0, 0);
+	__u64 ts, start, end, size, len;
+	__u32 call = CALL_NONE, off;
+	bool compat = false;
+	struct exec_event *e;
+	struct file *file;
+	struct mm_struct *mm;
+
+	if (st && is_exec(st->call)) {
+		ts = st->ts;
+		call = st->call;
+		compat = st->compat;
+		st->call = CALL_NONE;
+	} else {
+		ts = bpf_ktime_get_ns(); /* the kernel's own exec, or began before us */
+	}
+	if (task->tgid == self_tgid || !passes(task->tgid))
+		return 0;
+	e = exec_start(task, ts, call, compat);
+	if (!e)
+		return 0;
+	e->tid = old_pid;
+	e->filename_len =
+		read_user_path(e->data, BPF_CORE_READ(bprm, filename), &e->flags, true);
+
+	file = BPF_CORE_READ(bprm, file);
+	if (file) {
+		const struct path *path = __builtin_preserve_access_index(&file->f_path);
+
+		off = (e->filename_len + 1) & (PATH_LEN * 2 - 1);
+		e->exe_len = copy_path(path, task, &e->data[off]);
+		if (unlinked(path))
+			e->flags |= FLAG_DELETED;
+	}
+
+	mm = BPF_CORE_READ(task, mm);
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	size = end > start ? end - start : 0;
+	len = size < EXEC_DATA_LEN ? size : EXEC_DATA_LEN;
+	/* At most PATH_LEN * 2 - 1 already: the mask only says so. */
+	off = (e->filename_len + 1 + e->exe_len) & (PATH_LEN * 2 - 1);
+	if (len && bpf_probe_read_user(&e->data[off], len, (void *)start)) {
+		e->flags |= FLAG_ARGV_UNREADABLE;
+		len = 0;
+	}
+	e->args_len = len;
+	e->args_size = size;
+	if (size > len)
+		e->flags |= FLAG_ARGV_TRUNCATED;
+	exec_send(e);
+	return 0;
+}
+
+/* The n-th pointer of a user array of native or 32-bit pointers. */
+static __always_inline long read_pointer(__u64 *out, __u64 array, int n, bool compat)
+{
+	__u32 ptr32 = 0;
+	long err;
+
+	*out = 0;
+	if (!compat)
+		return bpf_probe_read_user(out, sizeof(*out), (void *)(array + n * 8));
+	err = bpf_probe_read_user(&ptr32, sizeof(ptr32), (void *)(array + n * 4));
+	*out = ptr32;
+	return err;
+}
+
+/*
+ * A failed exec, at its exit: the old image is still there, and the kernel
+ * has faulted in what it read of the filename and argv, so reading them now
+ * succeeds where reading at entry may not have.
+ */
+static __noinline void exec_failed(struct task_struct *task, struct inflight *st, long ret)
+{
+	bool compat = st->compat;
+	__u64 filename = st->call == CALL_EXECVEAT ? st->args[1] : st->args[0];
+	__u64 argv = st->call == CALL_EXECVEAT ? st->args[2] : st->args[1];
+	struct exec_event *e = exec_start(task, st->ts, st->call, compat);
+	__u32 off;
 	long n;
 
-	args = bpf_map_lookup_elem(&pending_opens, &tid);
-	if (!args)
-		return 0;
-	e = bpf_map_lookup_elem(&open_scratch, &zero);
-	dir = bpf_map_lookup_elem(&dir_scratch, &zero);
-	if (!e || !dir)
-		goto out;
-
-	e->kind = EVENT_OPEN;
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
+	if (!e)
+		return;
 	e->ret = ret;
-	e->dfd = args->dfd;
-	e->flags = args->flags;
-	e->mode = args->mode;
-	e->call = args->call;
-	e->ts = args->ts;
-	e->duration_ns = bpf_ktime_get_ns() - args->ts;
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	e->dir_len = 0;
-	n = bpf_probe_read_user_str(e->data, OPEN_PATH_LEN, args->path);
-	e->path_len = n > 0 ? n - 1 : 0;
+	e->filename_len = read_user_path(e->data, (const char *)filename, &e->flags, false);
+	off = e->filename_len + 1;
 
-	if (e->path_len > 0 && e->path_len < OPEN_PATH_LEN - 1 && e->data[0] != '/') {
+	for (int i = 0; i < EXEC_MAX_ARGS && argv; i++) {
+		__u64 arg = 0;
+
+		if (read_pointer(&arg, argv, i, compat)) {
+			e->flags |= FLAG_ARGV_UNREADABLE;
+			goto done;
+		}
+		if (!arg)
+			goto done;
+		if (off >= EXEC_DATA_LEN) {
+			e->flags |= FLAG_ARGV_TRUNCATED;
+			goto done;
+		}
+		n = bpf_probe_read_user_str(&e->data[off & (EXEC_DATA_LEN - 1)], EXEC_ARG_LEN,
+					    (void *)arg);
+		if (n <= 0) {
+			e->flags |= FLAG_ARGV_UNREADABLE;
+			goto done;
+		}
+		off += n;
+		/* It filled its read: was there more? Then it is the last
+		 * string kept, and marked. */
+		if (n == EXEC_ARG_LEN) {
+			char next = 0;
+
+			bpf_probe_read_user(&next, 1, (void *)(arg + EXEC_ARG_LEN - 1));
+			if (next) {
+				e->flags |= FLAG_ARGV_TRUNCATED;
+				goto done;
+			}
+		}
+	}
+	/* Read EXEC_MAX_ARGS: is there one more? */
+	if (argv) {
+		__u64 arg = 0;
+
+		read_pointer(&arg, argv, EXEC_MAX_ARGS, compat);
+		if (arg)
+			e->flags |= FLAG_ARGV_TRUNCATED;
+	}
+done:
+	e->args_len = off - (e->filename_len + 1);
+	e->args_size = e->args_len;
+	exec_send(e);
+}
+
+/* ---- open ---- */
+
+/* An open, at its exit: the path as passed (paged in by the kernel by now),
+ * the directory a relative one is relative to, and for a success the file
+ * behind the new fd, which is what was really opened whatever the path's
+ * buffer holds now. */
+static __noinline void open_exit(struct task_struct *task, struct inflight *st, long ret)
+{
+	__u32 zero = 0, off, flags = st->compat ? FLAG_COMPAT : 0;
+	struct open_event *e = bpf_map_lookup_elem(&open_scratch, &zero);
+	const char *path;
+
+	if (!e)
+		return;
+	e->kind = EVENT_OPEN;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ret = ret;
+	e->call = st->call;
+	e->ts = st->ts;
+	e->duration_ns = bpf_ktime_get_ns() - st->ts;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	switch (st->call) {
+	case CALL_OPEN:
+		e->dfd = AT_FDCWD;
+		path = (const char *)st->args[0];
+		e->flags = st->args[1];
+		e->mode = st->args[2];
+		break;
+	case CALL_CREAT:
+		e->dfd = AT_FDCWD;
+		path = (const char *)st->args[0];
+		e->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		e->mode = st->args[1];
+		break;
+	case CALL_OPENAT2: {
+		struct open_how how = {};
+
+		e->dfd = st->args[0];
+		path = (const char *)st->args[1];
+		bpf_probe_read_user(&how, sizeof(how), (void *)st->args[2]);
+		e->flags = how.flags;
+		e->mode = how.mode;
+		break;
+	}
+	default:
+		e->dfd = st->args[0];
+		path = (const char *)st->args[1];
+		e->flags = st->args[2];
+		e->mode = st->args[3];
+		break;
+	}
+
+	e->path_len = read_user_path(e->data, path, &flags, false);
+	e->dir_len = 0;
+	e->opened_len = 0;
+	off = (e->path_len + 1) & (PATH_LEN * 2 - 1);
+	if (e->path_len > 0 && e->data[0] != '/') {
 		const struct path *where = NULL;
 
-		task = (struct task_struct *)bpf_get_current_task();
 		if (e->dfd == AT_FDCWD) {
 			struct fs_struct *fs = BPF_CORE_READ(task, fs);
 
 			where = __builtin_preserve_access_index(&fs->pwd);
 		} else {
-			struct file *file = dfd_file(task, e->dfd);
+			struct file *file = fd_file(task, e->dfd);
 
 			if (file)
 				where = __builtin_preserve_access_index(&file->f_path);
 		}
-		if (where) {
-			pos = dir_path(where, task, dir->buf);
-			if (pos < OPEN_PATH_LEN) {
-				__u32 len = OPEN_PATH_LEN - pos;
-
-				bpf_probe_read_kernel(
-					&e->data[(e->path_len + 1) & (OPEN_PATH_LEN - 1)],
-					len & (OPEN_PATH_LEN - 1), &dir->buf[pos & (OPEN_PATH_LEN - 1)]);
-				e->dir_len = len & (OPEN_PATH_LEN - 1);
-			}
-		}
+		if (where)
+			e->dir_len = copy_path(where, task, &e->data[off]);
+		if (!e->dir_len)
+			flags |= FLAG_DIR_UNKNOWN;
 	}
+	if (ret >= 0) {
+		struct file *file = fd_file(task, ret);
 
-	size = offsetof(struct open_event, data) + e->path_len + 1 + e->dir_len;
-	if (size > sizeof(*e))
-		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
-		count_lost(LOST_OPEN);
-out:
-	bpf_map_delete_elem(&pending_opens, &tid);
+		if (file) {
+			const struct path *opened = __builtin_preserve_access_index(&file->f_path);
+
+			off = (e->path_len + 1 + e->dir_len) & (PATH_LEN * 2 - 1);
+			e->opened_len = copy_path(opened, task, &e->data[off]);
+			if (unlinked(opened))
+				flags |= FLAG_DELETED;
+		}
+		if (!e->opened_len)
+			flags |= FLAG_OPENED_UNKNOWN;
+	}
+	e->record_flags = flags;
+
+	{
+		__u64 size = offsetof(struct open_event, data) + e->path_len + 1 + e->dir_len +
+			     e->opened_len;
+
+		if (size > sizeof(*e))
+			size = sizeof(*e);
+		if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
+			count_lost(LOST_OPEN);
+	}
+}
+
+/* Always attached: every syscall pays one bit test here, the open and exec
+ * calls the rest. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct inflight *st;
+
+	if (!maybe_call(SYSCALL_NR(regs)))
+		return 0;
+	task = bpf_get_current_task_btf();
+	st = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (!st || st->call == CALL_NONE)
+		return 0;
+	if (is_exec(st->call)) {
+		/* A success was sent from the new image. */
+		if (ret < 0)
+			exec_failed(task, st, ret);
+	} else {
+		open_exit(task, st, ret);
+	}
+	st->call = CALL_NONE;
 	return 0;
-}
-
-/* A tracepoint program may read no further into its record than the
- * syscall's arguments go, so the entries are split by argument count. */
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter(OPEN_OPEN, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1],
-			  ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_creat")
-int enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter(OPEN_CREAT, AT_FDCWD, (const char *)ctx->args[0],
-			  O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1]);
-}
-
-/* Attached to openat and openat2. */
-SEC("tracepoint")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	int id = syscall_nr(ctx);
-	int dfd = ctx->args[0];
-	const char *path = (const char *)ctx->args[1];
-	__u64 arg2 = ctx->args[2];
-	__u32 mode = ctx->args[3];
-	struct open_how how = {};
-
-	if (id != NR_OPENAT2)
-		return open_enter(OPEN_OPENAT, dfd, path, arg2, mode);
-	bpf_probe_read_user(&how, sizeof(how), (void *)arg2);
-	return open_enter(OPEN_OPENAT2, dfd, path, how.flags, how.mode);
-}
-
-/* Attached to the four matching exit tracepoints. */
-SEC("tracepoint")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
 }

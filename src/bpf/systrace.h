@@ -1,30 +1,37 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The interface between the kernel programs (systrace.bpf.c) and the
- * collector: every record that crosses the ring buffer and every map key and
- * value the collector reads is defined here and only here. Rust sees these
- * through the skeleton's generated `types` module.
+ * collector: every record that crosses the ring buffer, every map key and
+ * value the collector reads, and every enum and limit they use are defined
+ * here and only here. Rust sees them through the skeleton's generated
+ * `types` module (enums become newtypes with associated constants).
  */
 #ifndef SYSTRACE_H
 #define SYSTRACE_H
 
-#define TASK_COMM_LEN 16
+/* Sizes, as an enum so that the skeleton generates them for Rust. */
+enum limits {
+	COMM_LEN = 16,
+	/* Counted syscall numbers: native ones at their number, 32-bit
+	 * (compat) ones at COMPAT_BASE + their number; anything else (x32,
+	 * garbage) in the last slot, which the collector names "unknown". */
+	COMPAT_BASE = 512,
+	MAX_SYSCALLS = 1024,
+	SYSCALL_BITMAP_WORDS = 16, /* MAX_SYSCALLS / 64 */
+	/* exec: the filename, the executed file's path, then argv (NUL-
+	 * separated strings) in `data`, each at most EXEC_DATA_LEN. */
+	EXEC_DATA_LEN = 16384, /* power of two: offsets are masked with it */
+	EXEC_ARG_LEN = 4096,   /* bytes read of one string of a failed exec */
+	EXEC_MAX_ARGS = 256,   /* strings read of a failed exec's argv */
+	/* open: the path as passed, the directory it is relative to, then
+	 * the path of the file opened. */
+	PATH_LEN = 4096,       /* power of two; PATH_MAX, NUL included */
+	DIR_DEPTH = 48,        /* path components walked up from a dentry */
+	/* Strings a traced syscall's arguments point to, read at entry. */
+	SYSCALL_STR_LEN = 256, /* power of two */
+	SYSCALL_PREVIEW_LEN = 32, /* bytes of a read/write buffer, like strace -s */
+};
 
-/* Syscall numbers counted per process; larger ids (x32, garbage) land in the
- * last slot, which the collector names "unknown". */
-#define MAX_SYSCALLS 512
-#define SYSCALL_BITMAP_WORDS (MAX_SYSCALLS / 64)
-
-/* exec: filename, then each argv string, NUL-terminated, in `data`. */
-#define EXEC_DATA_LEN 16384 /* power of two: offsets are masked with it */
-#define EXEC_ARG_LEN 4096   /* bytes read of one string, NUL included: longer is cut */
-#define EXEC_MAX_ARGS 256
-
-/* open: the path as passed, then the directory it is relative to. */
-#define OPEN_PATH_LEN 4096 /* power of two */
-#define DIR_DEPTH 48       /* path components walked up from a directory */
-
-/* Keep in sync with `EventKind` in src/collect/event.rs. */
 enum event_kind {
 	EVENT_EXEC = 1,
 	EVENT_FORK = 2,
@@ -33,45 +40,63 @@ enum event_kind {
 	EVENT_SYSCALL = 5,
 };
 
-/* Indexes of the `lost` per-CPU array. Keep in sync with `LostKind` in
- * src/collect/event.rs. */
+/* Indexes of the `lost` per-CPU array. */
 enum lost_kind {
-	LOST_EXEC = 0,   /* exec records not delivered */
-	LOST_FORK = 1,   /* fork records not delivered */
-	LOST_EXIT = 2,   /* exit records not delivered */
-	LOST_OPEN = 3,   /* open records not delivered */
-	LOST_COUNT = 4,  /* syscalls not counted: the count map was full */
+	LOST_EXEC = 0,    /* exec records not delivered */
+	LOST_FORK = 1,    /* fork records not delivered */
+	LOST_EXIT = 2,    /* exit records not delivered */
+	LOST_OPEN = 3,    /* open records not delivered */
+	LOST_COUNT = 4,   /* syscalls not counted at all: no per-process entry */
 	LOST_SYSCALL = 5, /* syscall records of a watched process not delivered */
 	LOST_KINDS = 6,
 };
 
-/* Which open-family syscall an open_event came from. Keep in sync with
- * `OpenCall` in src/collect/event.rs. */
-enum open_call {
-	OPEN_OPEN = 0,
-	OPEN_OPENAT = 1,
-	OPEN_OPENAT2 = 2,
-	OPEN_CREAT = 3,
+/* Which syscall an exec or open record came from. */
+enum call {
+	CALL_NONE = 0, /* an exec with no syscall seen (by the kernel itself) */
+	CALL_OPEN = 1,
+	CALL_OPENAT = 2,
+	CALL_OPENAT2 = 3,
+	CALL_CREAT = 4,
+	CALL_EXECVE = 5,
+	CALL_EXECVEAT = 6,
+	CALL_KINDS = 7,
+};
+
+/* Facts about a record's values: what was cut, what could not be read. */
+enum record_flags {
+	FLAG_COMPAT = 1,               /* a 32-bit syscall (int $0x80) */
+	FLAG_FILENAME_TRUNCATED = 2,   /* exec filename / open path longer than read */
+	FLAG_FILENAME_UNREADABLE = 4,  /* not in memory, or a bad pointer */
+	FLAG_ARGV_TRUNCATED = 8,       /* more of argv than the record holds */
+	FLAG_ARGV_UNREADABLE = 16,     /* part of argv could not be read */
+	FLAG_DELETED = 32,             /* the executed or opened file is unlinked */
+	FLAG_OPENED_UNKNOWN = 64,      /* the opened file's path could not be walked */
+	FLAG_DIR_UNKNOWN = 128,        /* a relative path's directory could not be walked */
 };
 
 struct exec_event {
-	__u32 kind;
+	enum event_kind kind;
 	__u32 pid; /* tgid */
-	__u32 tid;
+	__u32 tid; /* the thread that called exec (its id before the exec) */
 	__u32 ppid;
 	__u32 uid;
 	__s32 ret; /* 0 or -errno */
-	__u64 ts;  /* CLOCK_MONOTONIC ns */
-	char comm[TASK_COMM_LEN];
-	__u32 argc;          /* strings of argv in data after the filename */
-	__u32 data_len;      /* bytes used in data */
-	__u8 argv_truncated; /* more args, or longer ones, than were read */
-	__u8 pad[7];
-	char data[EXEC_DATA_LEN + EXEC_ARG_LEN];
+	__u64 ts;  /* CLOCK_MONOTONIC ns, at entry */
+	__u64 start_ns; /* when the process started (the key of its counters) */
+	char comm[COMM_LEN];
+	enum call call;
+	__u32 flags;        /* enum record_flags */
+	__u32 filename_len; /* bytes in data, no NUL */
+	__u32 exe_len;      /* bytes after the filename's NUL, no NUL */
+	__u32 args_len;     /* bytes of argv strings after the exe's NUL */
+	__u32 args_size;    /* bytes of argv in the new image (args_len if all) */
+	/* filename, NUL, exe (no NUL), then argv's NUL-terminated strings */
+	char data[EXEC_DATA_LEN + 2 * PATH_LEN]; /* < 32 KiB: a per-CPU value's limit */
 };
 
 struct fork_event {
-	__u32 kind;
+	enum event_kind kind;
 	__u32 pid;        /* the child's tgid */
 	__u32 tid;        /* the child's thread id */
 	__u32 ppid;       /* tgid of the task that forked */
@@ -79,11 +104,12 @@ struct fork_event {
 	__u8 thread;      /* CLONE_THREAD: a new thread of the same process */
 	__u8 pad[3];
 	__u64 ts;
-	char comm[TASK_COMM_LEN];
+	__u64 start_ns; /* the child process's start */
+	char comm[COMM_LEN];
 };
 
 struct exit_event {
-	__u32 kind;
+	enum event_kind kind;
 	__u32 pid;
 	__u32 tid; /* the thread that exited last */
 	__u32 ppid;
@@ -91,33 +117,30 @@ struct exit_event {
 	__u32 pad;
 	__u64 ts;
 	__u64 start_ns; /* CLOCK_MONOTONIC ns when the process started */
-	char comm[TASK_COMM_LEN];
+	char comm[COMM_LEN];
 };
 
 struct open_event {
-	__u32 kind;
+	enum event_kind kind;
 	__u32 pid;
 	__u32 tid;
 	__s32 ret; /* fd or -errno */
 	__s32 dfd;
 	__u32 flags;
 	__u32 mode;
-	__u32 call;     /* enum open_call */
+	enum call call;
 	__u64 ts;
 	__u64 duration_ns;
-	char comm[TASK_COMM_LEN];
-	__u32 path_len; /* bytes of the path in data, without its NUL */
-	__u32 dir_len;  /* bytes of the directory after it; 0: absolute or unknown */
-	char data[OPEN_PATH_LEN * 2];
+	char comm[COMM_LEN];
+	__u32 record_flags; /* enum record_flags */
+	__u32 path_len;   /* bytes of the path in data, without its NUL */
+	__u32 dir_len;    /* bytes of the directory after it; 0: absolute or unknown */
+	__u32 opened_len; /* bytes of the opened file's path after that; 0: none */
+	/* path, NUL, directory, opened file's path: no separators after */
+	char data[PATH_LEN * 3];
 };
 
-/* Strings a traced syscall's arguments point to, read at entry. */
-#define SYSCALL_STR_LEN 256 /* power of two */
-/* Bytes of a read/write buffer shown, like strace -s. */
-#define SYSCALL_PREVIEW_LEN 32
-
-/* Which argument a string slot holds; SLOT_NONE when unused. Keep in sync
- * with `SlotKind` in src/collect/event.rs. */
+/* Which argument a string slot holds; SLOT_NONE when unused. */
 enum slot_kind {
 	SLOT_NONE = 0,
 	SLOT_STRING = 1,   /* a NUL-terminated string (a path) */
@@ -128,7 +151,7 @@ enum slot_kind {
 
 /* One syscall of a watched process: sent at its exit. */
 struct syscall_event {
-	__u32 kind;
+	enum event_kind kind;
 	__u32 pid;
 	__u32 tid;
 	__u32 nr;
@@ -136,7 +159,7 @@ struct syscall_event {
 	__s64 ret;
 	__u64 ts; /* entry */
 	__u64 duration_ns;
-	__u8 slot_kind[2];
+	__u8 slot_kind[2]; /* enum slot_kind */
 	__u8 slot_arg[2]; /* which argument each slot belongs to */
 	__u16 slot_len[2];
 	__u16 unfinished; /* 1: it never returned (exit_group, a killed thread) */
@@ -146,23 +169,34 @@ struct syscall_event {
 /* Watched processes: value flags. */
 #define WATCH_FOLLOW 1 /* children are watched too */
 
+/* A process: its tgid and start time, so that a reused PID is another. */
+struct process_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
 /* Per-(process, syscall) counter key of the `syscall_counts` per-CPU hash. */
 struct count_key {
 	__u32 tgid;
 	__u32 nr;
+	__u64 start_ns;
 };
 
-/* Which syscall numbers a process has counters for, so the collector can
- * find and remove them when it exits without scanning the map. */
-struct syscall_bitmap {
+/* Per process: which syscall numbers it has counters for, so the collector
+ * can find and remove them when it exits without scanning the map, and the
+ * syscalls it made that have no counter of their own (the counter map was
+ * full): its total stays exact, its breakdown says what it misses. */
+struct process_counts {
 	__u64 bits[SYSCALL_BITMAP_WORDS];
+	__u64 unattributed;
 };
 
 /* Changed by the collector while running (through the mmapped .bss). */
 struct filter {
 	__u32 tgid;               /* 0: every process */
 	__u32 comm_set;           /* 1: only tasks whose comm equals comm */
-	char comm[TASK_COMM_LEN];
+	char comm[COMM_LEN];
 };
 
 #endif /* SYSTRACE_H */

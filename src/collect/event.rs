@@ -4,87 +4,22 @@ use std::mem::size_of;
 
 use anyhow::{Result, bail};
 
-use crate::bpf::types;
+pub use crate::bpf::{ProcessCounts, ProcessKey};
 
-/// Bytes the kernel reads of one exec string, NUL included: an argument this
-/// long was cut. Keep in sync with EXEC_ARG_LEN in src/bpf/systrace.h.
-const EXEC_ARG_LEN: usize = 4096;
+pub use crate::bpf::LostKind;
+use crate::bpf::types::{self, call, event_kind, limits, record_flags, slot_kind};
 
-/// Bytes of each syscall slot. Keep in sync with SYSCALL_STR_LEN in
-/// src/bpf/systrace.h.
-const SYSCALL_STR_LEN: usize = 256;
-
-/// Keep in sync with `enum event_kind` in src/bpf/systrace.h.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum EventKind {
-    Exec = 1,
-    Fork = 2,
-    Exit = 3,
-    Open = 4,
-    Syscall = 5,
-}
-
-/// Keep in sync with `enum lost_kind` in src/bpf/systrace.h.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LostKind {
-    Exec = 0,
-    Fork = 1,
-    Exit = 2,
-    Open = 3,
-    Count = 4,
-    Syscall = 5,
-}
-
-impl LostKind {
-    pub const ALL: [LostKind; 6] = [
-        LostKind::Exec,
-        LostKind::Fork,
-        LostKind::Exit,
-        LostKind::Open,
-        LostKind::Count,
-        LostKind::Syscall,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LostKind::Exec => "exec",
-            LostKind::Fork => "fork",
-            LostKind::Exit => "exit",
-            LostKind::Open => "open",
-            LostKind::Count => "count",
-            LostKind::Syscall => "syscall",
-        }
-    }
-}
-
-/// Keep in sync with `enum open_call` in src/bpf/systrace.h.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpenCall {
-    Open,
-    Openat,
-    Openat2,
-    Creat,
-}
-
-impl OpenCall {
-    fn from_raw(raw: u32) -> Self {
-        match raw {
-            0 => OpenCall::Open,
-            2 => OpenCall::Openat2,
-            3 => OpenCall::Creat,
-            _ => OpenCall::Openat,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OpenCall::Open => "open",
-            OpenCall::Openat => "openat",
-            OpenCall::Openat2 => "openat2",
-            OpenCall::Creat => "creat",
-        }
-    }
+/// The name of an open or exec call, None for an exec the kernel made itself.
+pub fn call_name(c: call) -> Option<&'static str> {
+    Some(match c {
+        call::CALL_OPEN => "open",
+        call::CALL_OPENAT => "openat",
+        call::CALL_OPENAT2 => "openat2",
+        call::CALL_CREAT => "creat",
+        call::CALL_EXECVE => "execve",
+        call::CALL_EXECVEAT => "execveat",
+        _ => return None,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -96,7 +31,8 @@ pub enum Event {
     Syscall(SyscallEvent),
 }
 
-/// Keep in sync with `enum slot_kind` in src/bpf/systrace.h.
+/// What a syscall slot holds (`enum slot_kind`, with its two buffer kinds
+/// as one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotKind {
     /// A NUL-terminated string (a path), read at entry.
@@ -137,17 +73,44 @@ impl SyscallEvent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Text as the kernel saw it: bytes, kept exactly (paths and arguments need
+/// not be UTF-8).
+pub type Bytes = Vec<u8>;
+
+/// Bytes as text for a screen or a table: invalid UTF-8 becomes U+FFFD.
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExecEvent {
     pub ts_ns: u64,
     pub pid: u32,
+    /// The thread that called exec, by its id before the exec.
     pub tid: u32,
     pub ppid: u32,
     pub uid: u32,
+    /// When the process started (CLOCK_MONOTONIC ns).
+    pub start_ns: u64,
     pub comm: String,
-    pub filename: String,
-    pub argv: Vec<String>,
+    /// None: no syscall was seen (the kernel's own exec).
+    pub call: Option<&'static str>,
+    /// A 32-bit syscall.
+    pub compat: bool,
+    /// As passed; for a successful exec, the kernel's copy of it.
+    pub filename: Bytes,
+    pub filename_truncated: bool,
+    pub filename_unreadable: bool,
+    /// The file executed, as its dentries name it (successful execs only);
+    /// " (deleted)" appended when it is unlinked, as /proc/PID/exe does.
+    pub exe: Option<Bytes>,
+    /// For a successful exec, what the new image received (for a script:
+    /// the interpreter's argv).
+    pub argv: Vec<Bytes>,
+    /// A real limit cut argv: more, or longer, strings than were kept.
     pub argv_truncated: bool,
+    /// Some of argv could not be read (a failed exec's bad pointer).
+    pub argv_unreadable: bool,
     /// 0 or -errno.
     pub ret: i32,
 }
@@ -155,6 +118,8 @@ pub struct ExecEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForkEvent {
     pub ts_ns: u64,
+    /// When the child process started (CLOCK_MONOTONIC ns).
+    pub start_ns: u64,
     pub pid: u32,
     pub tid: u32,
     pub ppid: u32,
@@ -173,12 +138,19 @@ pub struct ExitEvent {
     /// As wait(2) reports it.
     pub wait_status: u32,
     pub start_ns: u64,
-    /// The whole process's syscall totals, (number, count), filled in by the
-    /// collector from the count maps; decoding leaves it empty.
-    pub syscalls: Vec<(u32, u64)>,
+    /// The whole process's syscall totals, filled in by the collector from
+    /// the count maps; decoding leaves them empty.
+    pub counts: ProcessCounts,
 }
 
 impl ExitEvent {
+    pub fn process(&self) -> ProcessKey {
+        ProcessKey {
+            pid: self.pid,
+            start_ns: self.start_ns,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         ((self.wait_status >> 8) & 0xff) as i32
     }
@@ -207,14 +179,20 @@ pub struct OpenEvent {
     pub pid: u32,
     pub tid: u32,
     pub comm: String,
-    pub call: OpenCall,
+    pub call: &'static str,
+    pub compat: bool,
     pub dfd: i32,
     pub flags: u32,
     pub mode: u32,
     /// fd or -errno.
     pub ret: i32,
-    /// Absolute where the directory was known, else as passed.
-    pub path: String,
+    /// As passed, made absolute where its directory was known.
+    pub path: Bytes,
+    /// The path passed was longer than what was read (PATH_MAX).
+    pub path_truncated: bool,
+    /// For a success, the file behind the fd as its dentries name it, when
+    /// that is not `path` (a symlink, or a buffer rewritten meanwhile).
+    pub opened: Option<Bytes>,
 }
 
 /// Decodes one ring buffer record.
@@ -222,13 +200,13 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
     let Some(kind) = bytes.get(..4) else {
         bail!("record of {} bytes is too short for a kind", bytes.len());
     };
-    let kind = u32::from_ne_bytes(kind.try_into()?);
-    match kind {
-        k if k == EventKind::Exec as u32 => decode_exec(bytes).map(Event::Exec),
-        k if k == EventKind::Fork as u32 => {
+    match event_kind(u32::from_ne_bytes(kind.try_into()?)) {
+        event_kind::EVENT_EXEC => decode_exec(bytes).map(Event::Exec),
+        event_kind::EVENT_FORK => {
             let e: types::fork_event = read_record(bytes, size_of::<types::fork_event>())?;
             Ok(Event::Fork(ForkEvent {
                 ts_ns: e.ts,
+                start_ns: e.start_ns,
                 pid: e.pid,
                 tid: e.tid,
                 ppid: e.ppid,
@@ -237,7 +215,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
                 comm: c_string(&e.comm),
             }))
         }
-        k if k == EventKind::Exit as u32 => {
+        event_kind::EVENT_EXIT => {
             let e: types::exit_event = read_record(bytes, size_of::<types::exit_event>())?;
             Ok(Event::Exit(ExitEvent {
                 ts_ns: e.ts,
@@ -247,37 +225,70 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
                 comm: c_string(&e.comm),
                 wait_status: e.exit_code,
                 start_ns: e.start_ns,
-                syscalls: Vec::new(),
+                counts: ProcessCounts::default(),
             }))
         }
-        k if k == EventKind::Open as u32 => decode_open(bytes).map(Event::Open),
-        k if k == EventKind::Syscall as u32 => decode_syscall(bytes).map(Event::Syscall),
-        other => bail!("record of unknown kind {other}"),
+        event_kind::EVENT_OPEN => decode_open(bytes).map(Event::Open),
+        event_kind::EVENT_SYSCALL => decode_syscall(bytes).map(Event::Syscall),
+        other => bail!("record of unknown kind {}", other.0),
     }
+}
+
+fn has(flags: u32, flag: record_flags) -> bool {
+    flags & flag.0 != 0
+}
+
+/// `len` bytes of `data` from `*at`, advancing it; an error if they overrun.
+fn take<'a>(data: &'a [u8], at: &mut usize, len: usize, what: &str) -> Result<&'a [u8]> {
+    let Some(bytes) = data.get(*at..*at + len) else {
+        bail!(
+            "{what} of {len} bytes at {at} overruns a record of {}",
+            data.len()
+        );
+    };
+    *at += len;
+    Ok(bytes)
 }
 
 fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
     let header = std::mem::offset_of!(types::exec_event, data);
     let e: types::exec_event = read_record(bytes, header)?;
     let data = &bytes[header..];
-    let used = &data[..(e.data_len as usize).min(data.len())];
-    let used = used.strip_suffix(&[0]).unwrap_or(used);
-    let mut strings = used.split(|&b| b == 0);
-    let filename = strings.next().map(lossy).unwrap_or_default();
-    let raw_argv: Vec<&[u8]> = strings.take(e.argc as usize).collect();
-    // A string that filled its whole read was probably cut.
-    let cut = raw_argv.iter().any(|a| a.len() >= EXEC_ARG_LEN - 1);
-    let argv: Vec<String> = raw_argv.into_iter().map(lossy).collect();
+    let mut at = 0;
+    let filename = take(data, &mut at, e.filename_len as usize, "exec filename")?.to_vec();
+    at += 1; // its NUL
+    let exe = take(data, &mut at, e.exe_len as usize, "exec file")?;
+    let args = take(data, &mut at, e.args_len as usize, "argv")?;
+    let args = args.strip_suffix(&[0]).unwrap_or(args);
+    let argv = if args.is_empty() {
+        Vec::new()
+    } else {
+        args.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+    };
+    let exe = (e.exe_len > 0).then(|| {
+        let mut exe = exe.to_vec();
+        if has(e.flags, record_flags::FLAG_DELETED) {
+            exe.extend_from_slice(b" (deleted)");
+        }
+        exe
+    });
     Ok(ExecEvent {
         ts_ns: e.ts,
         pid: e.pid,
         tid: e.tid,
         ppid: e.ppid,
         uid: e.uid,
+        start_ns: e.start_ns,
         comm: c_string(&e.comm),
+        call: call_name(e.call),
+        compat: has(e.flags, record_flags::FLAG_COMPAT),
         filename,
-        argv_truncated: e.argv_truncated != 0 || argv.len() < e.argc as usize || cut,
+        filename_truncated: has(e.flags, record_flags::FLAG_FILENAME_TRUNCATED),
+        filename_unreadable: has(e.flags, record_flags::FLAG_FILENAME_UNREADABLE),
+        exe,
         argv,
+        argv_truncated: has(e.flags, record_flags::FLAG_ARGV_TRUNCATED),
+        argv_unreadable: has(e.flags, record_flags::FLAG_ARGV_UNREADABLE),
         ret: e.ret,
     })
 }
@@ -286,33 +297,38 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
     let header = std::mem::offset_of!(types::open_event, data);
     let e: types::open_event = read_record(bytes, header)?;
     let data = &bytes[header..];
-    let path_len = e.path_len as usize;
-    let dir_len = e.dir_len as usize;
-    if path_len > data.len() || (dir_len > 0 && path_len + 1 + dir_len > data.len()) {
-        bail!(
-            "open record: path of {path_len} and directory of {dir_len} bytes overrun {} bytes",
-            data.len()
-        );
-    }
-    let raw_path = lossy(&data[..path_len]);
-    let path = if dir_len > 0 {
-        let dir = lossy(&data[path_len + 1..path_len + 1 + dir_len]);
-        join_path(&dir, &raw_path)
+    let mut at = 0;
+    let raw_path = take(data, &mut at, e.path_len as usize, "open path")?;
+    at += 1; // its NUL
+    let dir = take(data, &mut at, e.dir_len as usize, "open directory")?;
+    let opened = take(data, &mut at, e.opened_len as usize, "opened file")?;
+    let path = if dir.is_empty() {
+        raw_path.to_vec()
     } else {
-        raw_path
+        join_path(dir, raw_path)
     };
+    let opened = (!opened.is_empty()).then(|| {
+        let mut opened = opened.to_vec();
+        if has(e.record_flags, record_flags::FLAG_DELETED) {
+            opened.extend_from_slice(b" (deleted)");
+        }
+        opened
+    });
     Ok(OpenEvent {
         ts_ns: e.ts,
         duration_ns: e.duration_ns,
         pid: e.pid,
         tid: e.tid,
         comm: c_string(&e.comm),
-        call: OpenCall::from_raw(e.call),
+        call: call_name(e.call).unwrap_or("openat"),
+        compat: has(e.record_flags, record_flags::FLAG_COMPAT),
         dfd: e.dfd,
         flags: e.flags,
         mode: e.mode,
         ret: e.ret,
+        opened: opened.filter(|o| *o != path),
         path,
+        path_truncated: has(e.record_flags, record_flags::FLAG_FILENAME_TRUNCATED),
     })
 }
 
@@ -322,13 +338,13 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
     let data = &bytes[header..];
     let mut slots = Vec::new();
     for i in 0..2 {
-        let kind = match e.slot_kind[i] {
-            1 => SlotKind::String,
-            2 => SlotKind::Sockaddr,
-            3 | 4 => SlotKind::Buffer,
+        let kind = match slot_kind(e.slot_kind[i] as u32) {
+            slot_kind::SLOT_STRING => SlotKind::String,
+            slot_kind::SLOT_SOCKADDR => SlotKind::Sockaddr,
+            slot_kind::SLOT_BUFFER | slot_kind::SLOT_BUFFER_OUT => SlotKind::Buffer,
             _ => continue,
         };
-        let start = i * SYSCALL_STR_LEN;
+        let start = i * limits::SYSCALL_STR_LEN.0 as usize;
         let len = e.slot_len[i] as usize;
         let Some(bytes) = data.get(start..start + len) else {
             continue; // not read (the record was cut before it)
@@ -353,17 +369,20 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
 
 /// Joins a relative path onto an absolute directory, dropping "." parts and
 /// doubled slashes. ".." is kept: the directory may hold symlinks.
-pub fn join_path(dir: &str, relative: &str) -> String {
-    let mut out = String::with_capacity(dir.len() + relative.len() + 1);
-    for part in dir.split('/').chain(relative.split('/')) {
-        if part.is_empty() || part == "." {
+pub fn join_path(dir: &[u8], relative: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(dir.len() + relative.len() + 1);
+    for part in dir
+        .split(|&b| b == b'/')
+        .chain(relative.split(|&b| b == b'/'))
+    {
+        if part.is_empty() || part == b"." {
             continue;
         }
-        out.push('/');
-        out.push_str(part);
+        out.push(b'/');
+        out.extend_from_slice(part);
     }
     if out.is_empty() {
-        out.push('/');
+        out.push(b'/');
     }
     out
 }
@@ -397,10 +416,6 @@ fn c_string(chars: &[i8]) -> String {
     lossy(&bytes)
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -420,25 +435,46 @@ pub(crate) mod tests {
 
     /// An exec record as the kernel sends it: header plus used data only.
     pub(crate) fn exec_record(filename: &str, argv: &[&str], ret: i32) -> Vec<u8> {
+        exec_record_bytes(
+            filename.as_bytes(),
+            b"",
+            &argv.iter().map(|a| a.as_bytes()).collect::<Vec<_>>(),
+            ret,
+        )
+    }
+
+    pub(crate) fn exec_record_bytes(
+        filename: &[u8],
+        exe: &[u8],
+        argv: &[&[u8]],
+        ret: i32,
+    ) -> Vec<u8> {
         let mut e = types::exec_event {
-            kind: EventKind::Exec as u32,
+            kind: event_kind::EVENT_EXEC,
             pid: 42,
             tid: 42,
             ppid: 7,
             uid: 1000,
             ret,
             ts: 5_000,
-            argc: argv.len() as u32,
+            call: call::CALL_EXECVE,
             ..Default::default()
         };
         put(&mut e.comm, b"probe");
-        let mut data = Vec::new();
-        for s in std::iter::once(filename).chain(argv.iter().copied()) {
-            data.extend_from_slice(s.as_bytes());
-            data.push(0);
+        let mut data = filename.to_vec();
+        data.push(0);
+        data.extend_from_slice(exe);
+        let mut args = Vec::new();
+        for a in argv {
+            args.extend_from_slice(a);
+            args.push(0);
         }
+        data.extend_from_slice(&args);
         put(&mut e.data, &data);
-        e.data_len = data.len() as u32;
+        e.filename_len = filename.len() as u32;
+        e.exe_len = exe.len() as u32;
+        e.args_len = args.len() as u32;
+        e.args_size = args.len() as u32;
         as_bytes(
             &e,
             std::mem::offset_of!(types::exec_event, data) + data.len(),
@@ -453,34 +489,43 @@ pub(crate) mod tests {
             pid,
             tid: pid,
             comm: comm.into(),
-            call: OpenCall::Openat,
+            call: "openat",
+            compat: false,
             dfd: -100,
             flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
             mode: 0,
             ret,
             path: path.into(),
+            path_truncated: false,
+            opened: None,
         }
     }
 
     pub(crate) fn open_record(path: &str, dir: &str, ret: i32) -> Vec<u8> {
+        open_record_opened(path, dir, "", ret)
+    }
+
+    fn open_record_opened(path: &str, dir: &str, opened: &str, ret: i32) -> Vec<u8> {
         let mut e = types::open_event {
-            kind: EventKind::Open as u32,
+            kind: event_kind::EVENT_OPEN,
             pid: 42,
             tid: 43,
             ret,
             dfd: -100,
             flags: (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
-            call: 1,
+            call: call::CALL_OPENAT,
             ts: 9_000,
             duration_ns: 1_500,
             path_len: path.len() as u32,
             dir_len: dir.len() as u32,
+            opened_len: opened.len() as u32,
             ..Default::default()
         };
         put(&mut e.comm, b"cat");
         let mut data = path.as_bytes().to_vec();
         data.push(0);
         data.extend_from_slice(dir.as_bytes());
+        data.extend_from_slice(opened.as_bytes());
         put(&mut e.data, &data);
         as_bytes(
             &e,
@@ -494,24 +539,53 @@ pub(crate) mod tests {
         let Event::Exec(e) = decode(&bytes).unwrap() else {
             panic!("not an exec")
         };
-        assert_eq!(e.filename, "/tmp/x/probe-1");
-        assert_eq!(e.argv, ["probe", "alpha", "b c", "日本"]);
+        assert_eq!(e.filename, b"/tmp/x/probe-1");
+        assert_eq!(
+            e.argv,
+            [
+                b"probe".to_vec(),
+                b"alpha".to_vec(),
+                b"b c".to_vec(),
+                "日本".as_bytes().to_vec()
+            ]
+        );
         assert!(!e.argv_truncated);
         assert_eq!((e.pid, e.ppid, e.uid, e.ret), (42, 7, 1000, 0));
         assert_eq!(e.comm, "probe");
     }
 
     #[test]
-    fn exec_with_fewer_strings_than_argc_is_truncated() {
-        let mut bytes = exec_record("/bin/x", &["a", "b"], 0);
-        // Claim three arguments while carrying two.
-        let argc_at = std::mem::offset_of!(types::exec_event, argc);
-        bytes[argc_at..argc_at + 4].copy_from_slice(&3u32.to_ne_bytes());
+    fn keeps_bytes_and_the_executed_file() {
+        let bytes = exec_record_bytes(b"/bin/\xff", b"/usr/bin/x", &[b"a\xfe", b""], 0);
         let Event::Exec(e) = decode(&bytes).unwrap() else {
             panic!("not an exec")
         };
-        assert_eq!(e.argv, ["a", "b"]);
-        assert!(e.argv_truncated);
+        assert_eq!(e.filename, b"/bin/\xff");
+        assert_eq!(e.exe.as_deref(), Some(&b"/usr/bin/x"[..]));
+        assert_eq!(e.argv, [&b"a\xfe"[..], b""]);
+        assert_eq!(e.call, Some("execve"));
+    }
+
+    #[test]
+    fn exec_record_overrunning_its_data_is_malformed() {
+        let mut bytes = exec_record("/bin/x", &["a", "b"], 0);
+        let at = std::mem::offset_of!(types::exec_event, args_len);
+        bytes[at..at + 4].copy_from_slice(&1000u32.to_ne_bytes());
+        assert!(decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn open_names_the_file_opened_only_where_it_differs() {
+        let bytes = open_record_opened("/etc/localtime", "", "/usr/share/zoneinfo/UTC", 3);
+        let Event::Open(e) = decode(&bytes).unwrap() else {
+            panic!("not an open")
+        };
+        assert_eq!(e.opened.as_deref(), Some(&b"/usr/share/zoneinfo/UTC"[..]));
+        let bytes = open_record_opened("hosts", "/etc", "/etc/hosts", 3);
+        let Event::Open(e) = decode(&bytes).unwrap() else {
+            panic!("not an open")
+        };
+        assert_eq!((e.path.as_slice(), e.opened), (&b"/etc/hosts"[..], None));
     }
 
     #[test]
@@ -529,9 +603,9 @@ pub(crate) mod tests {
         let Event::Open(e) = decode(&bytes).unwrap() else {
             panic!("not an open")
         };
-        assert_eq!(e.path, "/home/user/sub/file.txt");
+        assert_eq!(e.path, b"/home/user/sub/file.txt");
         assert_eq!(e.ret, -2);
-        assert_eq!(e.call, OpenCall::Openat);
+        assert_eq!(e.call, "openat");
         assert_eq!((e.pid, e.tid, e.duration_ns), (42, 43, 1_500));
     }
 
@@ -541,13 +615,13 @@ pub(crate) mod tests {
         let Event::Open(e) = decode(&bytes).unwrap() else {
             panic!("not an open")
         };
-        assert_eq!(e.path, "/etc/hosts");
+        assert_eq!(e.path, b"/etc/hosts");
     }
 
     #[test]
     fn decodes_exit_status_and_signal() {
         let mut e = types::exit_event {
-            kind: EventKind::Exit as u32,
+            kind: event_kind::EVENT_EXIT,
             pid: 9,
             exit_code: 3 << 8,
             ts: 2_000_000,
@@ -578,8 +652,8 @@ pub(crate) mod tests {
 
     #[test]
     fn joins_paths() {
-        assert_eq!(join_path("/", "a"), "/a");
-        assert_eq!(join_path("/a/b", "./c//d"), "/a/b/c/d");
-        assert_eq!(join_path("/a", "../b"), "/a/../b");
+        assert_eq!(join_path(b"/", b"a"), b"/a");
+        assert_eq!(join_path(b"/a/b", b"./c//d"), b"/a/b/c/d");
+        assert_eq!(join_path(b"/a", b"../b"), b"/a/../b");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::event::OpenEvent;
+use super::event::{OpenEvent, lossy};
 
 /// Distinct opener PIDs remembered per file.
 pub const MAX_OPENERS: usize = 32;
@@ -84,15 +84,15 @@ impl FileTable {
     }
 
     pub fn apply(&mut self, e: &OpenEvent) {
-        if !self.files.contains_key(&e.path)
-            && self.files.len() >= self.capacity + self.capacity / 4
+        let path = lossy(&e.path);
+        if !self.files.contains_key(&path) && self.files.len() >= self.capacity + self.capacity / 4
         {
             self.evict();
         }
         let stats = self
             .files
-            .entry(e.path.clone())
-            .or_insert_with(|| FileStats::new(&e.path));
+            .entry(path)
+            .or_insert_with_key(|path| FileStats::new(path));
         stats.opens += 1;
         stats.count_recent(e.ts_ns, e.ret < 0);
         if e.ret < 0 {

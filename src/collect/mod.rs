@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use libbpf_rs::RingBufferBuilder;
 
-use crate::bpf::{Filter, Probes, SyscallCounts};
+use crate::bpf::{Filter, Probes, ProcessCounts, ProcessKey};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
@@ -327,7 +327,7 @@ struct Tables {
     ticks: u64,
     /// Processes with counters or a tree entry but no /proc entry at the
     /// last GC.
-    vanished: HashSet<u32>,
+    vanished: HashSet<ProcessKey>,
     recent_exits: RecentExits,
 }
 
@@ -363,7 +363,7 @@ impl Tables {
                         continue;
                     }
                     // Exact totals, even for a process that lived less than a tick.
-                    exit.syscalls = probes.take_counts(exit.pid).unwrap_or_default();
+                    exit.counts = probes.take_counts(exit.process()).unwrap_or_default();
                 }
                 Event::Fork(fork) if !fork.thread => self.process_files.forget(fork.pid),
                 Event::Open(open) => {
@@ -473,33 +473,40 @@ impl Tables {
     /// Removes counters of processes that are gone but whose exit never
     /// arrived (lost, or filtered out). A process must be missing from /proc
     /// at two GC passes, so that an exit still in the ring buffer wins.
-    fn collect_garbage(&mut self, counts: &HashMap<u32, SyscallCounts>, probes: &Probes<'_>) {
+    fn collect_garbage(
+        &mut self,
+        counts: &HashMap<ProcessKey, ProcessCounts>,
+        probes: &Probes<'_>,
+    ) {
         let mut vanished = HashSet::new();
-        for (&pid, per_nr) in counts {
-            if seed::is_alive(pid) {
+        for (&process, process_counts) in counts {
+            if seed::is_running(process) {
                 continue;
             }
-            if self.vanished.contains(&pid) {
-                probes.forget(pid, per_nr.iter().map(|&(nr, _)| nr));
+            if self.vanished.contains(&process) {
+                probes.forget(process, process_counts.syscalls.iter().map(|&(nr, _)| nr));
             } else {
-                vanished.insert(pid);
+                vanished.insert(process);
             }
         }
         // Processes whose exit never came (lost, or filtered out) leave too.
-        let running: Vec<u32> = self
+        let running: Vec<ProcessKey> = self
             .tree
             .processes()
             .filter(|p| p.exit.is_none())
-            .map(|p| p.pid)
+            .map(|p| ProcessKey {
+                pid: p.pid,
+                start_ns: p.start_ns,
+            })
             .collect();
-        for pid in running {
-            if seed::is_alive(pid) {
+        for process in running {
+            if seed::is_alive(process.pid) {
                 continue;
             }
-            if self.vanished.contains(&pid) {
-                self.tree.mark_gone(pid, clock::monotonic_ns());
+            if self.vanished.contains(&process) {
+                self.tree.mark_gone(process.pid, clock::monotonic_ns());
             } else {
-                vanished.insert(pid);
+                vanished.insert(process);
             }
         }
         self.vanished = vanished;

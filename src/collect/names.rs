@@ -5,17 +5,45 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use syscalls::{Errno, Sysno};
 
-/// The slot the kernel side counts unknown syscall numbers in.
-/// Keep in sync with MAX_SYSCALLS in src/bpf/systrace.h.
-pub const UNKNOWN_SYSCALL: u32 = 511;
+use crate::bpf::types::limits;
 
-/// The name of syscall `nr` on this architecture, e.g. "getppid".
+/// The slot the kernel side counts unknown syscall numbers in.
+pub const UNKNOWN_SYSCALL: u32 = limits::MAX_SYSCALLS.0 - 1;
+/// 32-bit (compat) syscalls are counted from here, by their own numbers.
+pub const COMPAT_BASE: u32 = limits::COMPAT_BASE.0;
+
+/// The prefix of a 32-bit syscall's name, as in "i386:open".
+#[cfg(target_arch = "x86_64")]
+const COMPAT_PREFIX: &str = "i386";
+#[cfg(target_arch = "aarch64")]
+const COMPAT_PREFIX: &str = "arm";
+
+/// The name of counter slot `nr` on this architecture, e.g. "getppid", or
+/// "i386:open" for a 32-bit one.
 pub fn syscall_name(nr: u32) -> String {
+    if nr == UNKNOWN_SYSCALL {
+        return "unknown".to_string();
+    }
+    if nr >= COMPAT_BASE {
+        let nr32 = nr - COMPAT_BASE;
+        return match compat_name(nr32) {
+            Some(name) => format!("{COMPAT_PREFIX}:{name}"),
+            None => format!("{COMPAT_PREFIX}:syscall_{nr32}"),
+        };
+    }
     match Sysno::new(nr as usize) {
         Some(sysno) => sysno.name().to_string(),
-        None if nr == UNKNOWN_SYSCALL => "unknown".to_string(),
         None => format!("syscall_{nr}"),
     }
+}
+
+/// A 32-bit syscall's name, from the 32-bit table of this architecture.
+fn compat_name(nr: u32) -> Option<&'static str> {
+    #[cfg(target_arch = "aarch64")]
+    use syscalls::arm::Sysno as Sysno32;
+    #[cfg(target_arch = "x86_64")]
+    use syscalls::x86::Sysno as Sysno32;
+    Sysno32::new(nr as usize).map(|s| s.name())
 }
 
 /// "ENOENT" for 2 (or -2).

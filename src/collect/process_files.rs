@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::event::OpenEvent;
+use super::event::{OpenEvent, lossy};
 
 /// Distinct paths remembered per process; later ones are counted, not kept.
 const MAX_PER_PROCESS: usize = 64;
@@ -25,11 +25,12 @@ pub struct ProcessFiles {
 impl ProcessFiles {
     pub fn apply(&mut self, e: &OpenEvent) {
         let files = self.by_pid.entry(e.pid).or_default();
-        let file = match files.iter().position(|f| f.path == e.path) {
+        let path = lossy(&e.path);
+        let file = match files.iter().position(|f| f.path == path) {
             Some(i) => &mut files[i],
             None if files.len() < MAX_PER_PROCESS => {
                 files.push(ProcessFile {
-                    path: e.path.clone(),
+                    path,
                     opens: 0,
                     errors: 0,
                     last_errno: None,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::event::{Event, ExecEvent, ExitEvent, ForkEvent};
+use super::event::{Event, ExecEvent, ExitEvent, ForkEvent, lossy};
 
 /// Failed execs kept per process.
 const MAX_FAILED_EXECS: usize = 8;
@@ -111,7 +111,7 @@ impl ProcessTree {
         }
         let parent = self.procs.get(&e.ppid);
         let uid = parent.map_or(0, |p| p.uid);
-        let mut info = ProcessInfo::new(e.pid, e.ppid, uid, e.comm.clone(), e.ts_ns);
+        let mut info = ProcessInfo::new(e.pid, e.ppid, uid, e.comm.clone(), e.start_ns);
         // Until it execs, a child runs its parent's command line.
         if let Some(parent) = parent {
             info.argv = parent.argv.clone();
@@ -130,8 +130,8 @@ impl ProcessTree {
             }
             info.failed_execs.push(FailedExec {
                 ts_ns: e.ts_ns,
-                filename: e.filename.clone(),
-                argv: e.argv.clone(),
+                filename: lossy(&e.filename),
+                argv: e.argv.iter().map(|a| lossy(a)).collect(),
                 errno: -e.ret,
             });
             return;
@@ -139,8 +139,8 @@ impl ProcessTree {
         info.ppid = e.ppid;
         info.uid = e.uid;
         info.comm = e.comm.clone();
-        info.argv = e.argv.clone();
-        info.argv_truncated = e.argv_truncated;
+        info.argv = e.argv.iter().map(|a| lossy(a)).collect();
+        info.argv_truncated = e.argv_truncated || e.argv_unreadable;
     }
 
     fn exit(&mut self, e: &ExitEvent) {
@@ -214,6 +214,7 @@ mod tests {
     fn fork(pid: u32, ppid: u32, ts: u64) -> Event {
         Event::Fork(ForkEvent {
             ts_ns: ts,
+            start_ns: ts,
             pid,
             tid: pid,
             ppid,
@@ -231,10 +232,10 @@ mod tests {
             ppid,
             uid: 1000,
             comm: argv[0].into(),
-            filename: format!("/bin/{}", argv[0]),
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            argv_truncated: false,
+            filename: format!("/bin/{}", argv[0]).into_bytes(),
+            argv: argv.iter().map(|s| s.as_bytes().to_vec()).collect(),
             ret,
+            ..Default::default()
         })
     }
 
@@ -247,7 +248,7 @@ mod tests {
             comm: "x".into(),
             wait_status: status,
             start_ns: 0,
-            syscalls: vec![],
+            counts: Default::default(),
         })
     }
 
@@ -296,6 +297,7 @@ mod tests {
         let mut tree = seeded();
         tree.apply(&Event::Fork(ForkEvent {
             ts_ns: 1,
+            start_ns: 1,
             pid: 1,
             tid: 77,
             ppid: 1,

@@ -43,6 +43,28 @@ pub fn is_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// A running process's PID and start, as the kernel keys it.
+pub fn process_key(pid: u32) -> Option<crate::bpf::ProcessKey> {
+    let stat = procfs::process::Process::new(pid as i32)
+        .and_then(|p| p.stat())
+        .ok()?;
+    Some(crate::bpf::ProcessKey {
+        pid,
+        start_ns: start_ns(stat.starttime),
+    })
+}
+
+/// Whether `process` still runs: its PID exists and started when it did,
+/// not a later process that reused the PID. /proc gives start times in
+/// clock ticks, so they are compared to within two ticks.
+pub fn is_running(process: crate::bpf::ProcessKey) -> bool {
+    let Ok(stat) = procfs::process::Process::new(process.pid as i32).and_then(|p| p.stat()) else {
+        return false;
+    };
+    let tick_ns = 1_000_000_000 / procfs::ticks_per_second().max(1);
+    start_ns(stat.starttime).abs_diff(process.start_ns) <= 2 * tick_ns
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +80,16 @@ mod tests {
         assert_eq!(seed.ppid, nix::unistd::getppid().as_raw() as u32);
         assert_eq!(seed.argv, std::env::args().collect::<Vec<_>>());
         assert!(is_alive(me));
+        let me_started = crate::bpf::ProcessKey {
+            pid: me,
+            start_ns: seed.start_ns,
+        };
+        assert!(is_running(me_started));
+        let reused = crate::bpf::ProcessKey {
+            start_ns: seed.start_ns + 1_000_000_000,
+            ..me_started
+        };
+        assert!(!is_running(reused));
         assert!(comm_of(me).is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! JSON-lines records: the scripting interface. Field names are a contract
 //! with scripts (documented in README.md): add fields, never rename them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -28,9 +29,26 @@ pub enum Record<'a> {
         ppid: u32,
         uid: u32,
         comm: &'a str,
-        filename: &'a str,
-        argv: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        call: Option<&'static str>,
+        compat: bool,
+        filename: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        filename_hex: Option<String>,
+        #[serde(skip_serializing_if = "is_false")]
+        filename_truncated: bool,
+        #[serde(skip_serializing_if = "is_false")]
+        filename_unreadable: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exe: Option<Cow<'a, str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exe_hex: Option<String>,
+        argv: Vec<Cow<'a, str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        argv_hex: Option<Vec<String>>,
         argv_truncated: bool,
+        #[serde(skip_serializing_if = "is_false")]
+        argv_unreadable: bool,
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
@@ -53,6 +71,8 @@ pub enum Record<'a> {
         core_dumped: bool,
         lifetime_ms: f64,
         syscalls: BTreeMap<String, u64>,
+        #[serde(skip_serializing_if = "is_zero")]
+        syscalls_unattributed: u64,
     },
     Open {
         ts: f64,
@@ -60,7 +80,16 @@ pub enum Record<'a> {
         tid: u32,
         comm: &'a str,
         call: &'static str,
-        path: &'a str,
+        compat: bool,
+        path: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path_hex: Option<String>,
+        #[serde(skip_serializing_if = "is_false")]
+        path_truncated: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        opened: Option<Cow<'a, str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        opened_hex: Option<String>,
         flags: String,
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +137,31 @@ pub struct ProcessRates<'a> {
     per_sec: f64,
     total: u64,
     syscalls: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    syscalls_unattributed: u64,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// A value for JSON: its bytes as text, U+FFFD where they are not UTF-8.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// The exact bytes of a value that is not UTF-8, as lowercase hex (a script
+/// gets them back with `bytes.fromhex`); None for one that is.
+fn hex_if_not_utf8(bytes: &[u8]) -> Option<String> {
+    std::str::from_utf8(bytes).is_err().then(|| hex(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn error_of(ret: i32) -> Option<String> {
@@ -146,9 +200,22 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             ppid: e.ppid,
             uid: e.uid,
             comm: &e.comm,
-            filename: &e.filename,
-            argv: &e.argv,
+            call: e.call,
+            compat: e.compat,
+            filename: text(&e.filename),
+            filename_hex: hex_if_not_utf8(&e.filename),
+            filename_truncated: e.filename_truncated,
+            filename_unreadable: e.filename_unreadable,
+            exe: e.exe.as_deref().map(text),
+            exe_hex: e.exe.as_deref().and_then(hex_if_not_utf8),
+            argv: e.argv.iter().map(|a| text(a)).collect(),
+            argv_hex: e
+                .argv
+                .iter()
+                .any(|a| std::str::from_utf8(a).is_err())
+                .then(|| e.argv.iter().map(|a| hex(a)).collect()),
             argv_truncated: e.argv_truncated,
+            argv_unreadable: e.argv_unreadable,
             ret: e.ret,
             error: error_of(e.ret),
         },
@@ -169,15 +236,21 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             signal: e.signal().map(signal_name),
             core_dumped: e.core_dumped(),
             lifetime_ms: e.lifetime_ns() as f64 / 1e6,
-            syscalls: by_name(e.syscalls.iter().copied()),
+            syscalls: by_name(e.counts.syscalls.iter().copied()),
+            syscalls_unattributed: e.counts.unattributed,
         },
         Event::Open(e) => Record::Open {
             ts: clock.seconds(e.ts_ns),
             pid: e.pid,
             tid: e.tid,
             comm: &e.comm,
-            call: e.call.name(),
-            path: &e.path,
+            call: e.call,
+            compat: e.compat,
+            path: text(&e.path),
+            path_hex: hex_if_not_utf8(&e.path),
+            path_truncated: e.path_truncated,
+            opened: e.opened.as_deref().map(text),
+            opened_hex: e.opened.as_deref().and_then(hex_if_not_utf8),
             flags: open_flags(e.flags),
             ret: e.ret,
             error: error_of(e.ret),
@@ -198,6 +271,7 @@ pub fn rates_record<'a>(snapshot: &'a Snapshot, clock: &WallClock) -> Record<'a>
             per_sec: (r.per_sec * 10.0).round() / 10.0,
             total: r.total,
             syscalls: by_name(r.syscalls.iter().map(|s| (s.nr, s.total))),
+            syscalls_unattributed: r.unattributed,
         })
         .collect();
     Record::Rates {
@@ -241,7 +315,9 @@ pub fn summary_record(snapshot: &Snapshot, duration_s: f64, clock: &WallClock) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::{ExitEvent, decode, tests::exec_record, tests::open_record};
+    use crate::collect::event::{
+        ExitEvent, ProcessCounts, decode, tests::exec_record, tests::open_record,
+    };
 
     fn json(record: &Record) -> serde_json::Value {
         serde_json::to_value(record).unwrap()
@@ -292,16 +368,42 @@ mod tests {
             comm: "x".into(),
             wait_status: 9,
             start_ns: 1_000_000,
-            syscalls: vec![
-                (libc::SYS_getppid as u32, 100_000),
-                (libc::SYS_read as u32, 2),
-            ],
+            counts: ProcessCounts {
+                syscalls: vec![
+                    (libc::SYS_getppid as u32, 100_000),
+                    (libc::SYS_read as u32, 2),
+                    (512 + 5, 1), // i386 open
+                ],
+                unattributed: 3,
+            },
         });
         let v = json(&event_record(&event, &clock, &mut Strace::default()));
         assert_eq!(v["signal"], "SIGKILL");
         assert_eq!(v["lifetime_ms"], 2.0);
         assert_eq!(v["syscalls"]["getppid"], 100_000);
         assert_eq!(v["syscalls"]["read"], 2);
+        assert_eq!(v["syscalls"]["i386:open"], 1);
+        assert_eq!(v["syscalls_unattributed"], 3);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_in_hex() {
+        let clock = WallClock::now();
+        let record = crate::collect::event::tests::exec_record_bytes(
+            b"/tmp/\xff",
+            b"/tmp/\xff",
+            &[b"ok", b"caf\xe9"],
+            0,
+        );
+        let event = decode(&record).unwrap();
+        let v = json(&event_record(&event, &clock, &mut Strace::default()));
+        assert_eq!(v["filename"], "/tmp/\u{fffd}");
+        assert_eq!(v["filename_hex"], "2f746d702fff");
+        assert_eq!(v["exe_hex"], "2f746d702fff");
+        assert_eq!(v["argv"], serde_json::json!(["ok", "caf\u{fffd}"]));
+        assert_eq!(v["argv_hex"], serde_json::json!(["6f6b", "636166e9"]));
+        assert_eq!(v["compat"], false);
+        assert!(v.get("argv_unreadable").is_none());
     }
 
     #[test]

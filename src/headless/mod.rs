@@ -36,7 +36,7 @@ pub struct Options {
 }
 
 /// Runs until `duration` ends, SIGINT or SIGTERM arrives, stdout closes, or
-/// the traced process exits. Returns the exit status to leave with: the
+/// the traced process (or --pid's) exits. Returns the exit status to leave with: the
 /// traced command's, as strace does, else 0.
 pub fn run(config: Config, options: Options) -> Result<i32> {
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -100,6 +100,12 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     // With --follow, the processes forked from the traced one.
     let mut family: HashSet<u32> = traced.into_iter().collect();
     let mut traced_exited = false;
+    // --pid's process, by its start too: its end is the end, and a later
+    // process that reuses its PID is not it.
+    let filtered = filter
+        .pid
+        .filter(|_| traced.is_none())
+        .and_then(collect::seed::process_key);
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
     loop {
@@ -119,6 +125,11 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
             Update::Ready | Update::Watching(_) => {}
             Update::Events(events) => {
                 for event in &events {
+                    if let (Event::Exit(e), Some(process)) = (event, filtered)
+                        && e.pid == process.pid
+                    {
+                        traced_exited = true;
+                    }
                     if let Some(pid) = traced {
                         if let Event::Fork(f) = event
                             && options.follow
@@ -145,7 +156,13 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
                 }
                 out.flush();
             }
-            Update::Tick(snapshot) => out.tick(&mut lost_before, &snapshot, false, started),
+            Update::Tick(snapshot) => {
+                out.tick(&mut lost_before, &snapshot, false, started);
+                // Its exit record may have been lost.
+                if filtered.is_some_and(|p| !collect::seed::is_running(p)) {
+                    traced_exited = true;
+                }
+            }
             Update::Stopped(snapshot) => {
                 out.tick(&mut lost_before, &snapshot, true, started);
                 break;

@@ -34,8 +34,10 @@ fn process(pid: u32, ppid: u32, uid: u32, argv: &[&str], age_secs: u64) -> Proce
 fn rate(pid: u32, per_sec: f64, total: u64, syscalls: &[(u32, f64, u64)]) -> ProcessRate {
     ProcessRate {
         pid,
+        start_ns: 0,
         per_sec,
         total,
+        unattributed: 0,
         syscalls: syscalls
             .iter()
             .map(|&(nr, per_sec, total)| SyscallRate { nr, total, per_sec })
