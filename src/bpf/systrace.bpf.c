@@ -868,20 +868,6 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
-/* The n-th pointer of a user array of native or 32-bit pointers. */
-static __always_inline long read_pointer(__u64 *out, __u64 array, int n, bool compat)
-{
-	__u32 ptr32 = 0;
-	long err;
-
-	*out = 0;
-	if (!compat)
-		return bpf_probe_read_user(out, sizeof(*out), (void *)(array + n * 8));
-	err = bpf_probe_read_user(&ptr32, sizeof(ptr32), (void *)(array + n * 4));
-	*out = ptr32;
-	return err;
-}
-
 /*
  * A failed exec, at its exit: the old image is still there, and the kernel
  * has faulted in what it read of the filename and argv, so reading them now
@@ -902,10 +888,15 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 	e->filename_len = read_user_path(e->data, (const char *)filename, &e->flags, false);
 	off = e->filename_len + 1;
 
+	/* argv holds native or 32-bit pointers: read that many bytes of each
+	 * into a zeroed u64 (little-endian: the low half), with no branch in
+	 * the loop, which the verifier would walk both ways each time. */
+	__u32 psize = compat ? 4 : 8;
+
 	for (int i = 0; i < EXEC_MAX_ARGS && argv; i++) {
 		__u64 arg = 0;
 
-		if (read_pointer(&arg, argv, i, compat)) {
+		if (bpf_probe_read_user(&arg, psize & 15, (void *)(argv + i * psize))) {
 			e->flags |= FLAG_ARGV_UNREADABLE;
 			goto done;
 		}
@@ -938,7 +929,7 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 	if (argv) {
 		__u64 arg = 0;
 
-		read_pointer(&arg, argv, EXEC_MAX_ARGS, compat);
+		bpf_probe_read_user(&arg, psize & 15, (void *)(argv + EXEC_MAX_ARGS * psize));
 		if (arg)
 			e->flags |= FLAG_ARGV_TRUNCATED;
 	}

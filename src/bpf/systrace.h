@@ -22,7 +22,7 @@ enum limits {
 	 * separated strings) in `data`, each at most EXEC_DATA_LEN. */
 	EXEC_DATA_LEN = 16384, /* power of two: offsets are masked with it */
 	EXEC_ARG_LEN = 4096,   /* bytes read of one string of a failed exec */
-	EXEC_MAX_ARGS = 256,   /* strings read of a failed exec's argv */
+	EXEC_MAX_ARGS = 64,    /* strings read of a failed exec (verified one by one) */
 	/* open: the path as passed, the directory it is relative to, then
 	 * the path of the file opened. */
 	PATH_LEN = 4096,       /* power of two; PATH_MAX, NUL included */
