@@ -183,6 +183,18 @@ fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
                 format::count(s.total as f64)
             ))
         }))
+        // The counter map was full: counted in the total, not by syscall.
+        .chain((rate.unattributed > 0).then(|| {
+            Line::styled(
+                format!(
+                    "{:<18}{:>9}{:>10}",
+                    "(unattributed)",
+                    "",
+                    format::count(rate.unattributed as f64)
+                ),
+                theme.warn(),
+            )
+        }))
         .collect(),
     };
     let title = "syscalls   calls/s     total";
