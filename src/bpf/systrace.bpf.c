@@ -647,13 +647,16 @@ complete:
 	return pos;
 }
 
-/* Whether the file behind `path` has been unlinked: /proc shows such a file
- * with " (deleted)". */
+/* Whether /proc would show the file behind `path` with " (deleted)": an
+ * unlinked file, or a file of no directory (a memfd), which the kernel
+ * names "/NAME (deleted)". */
 static __always_inline bool unlinked(const struct path *path)
 {
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 
-	return !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
+	if (BPF_CORE_READ(dentry, d_parent) == dentry)
+		return dentry != BPF_CORE_READ(path, mnt, mnt_root);
+	return !BPF_CORE_READ(dentry, d_hash.pprev);
 }
 
 /* Copies the absolute path of `path` to dst (at most PATH_LEN - 1 bytes);

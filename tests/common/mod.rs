@@ -154,3 +154,145 @@ pub fn of_type<'a>(records: &'a [Value], kind: &str) -> impl Iterator<Item = &'a
     let kind = kind.to_string();
     records.iter().filter(move |r| r["type"] == kind.as_str())
 }
+
+/// Compiles tests/progs/NAME.c with the machine's `cc -O1 -Wall -pthread`
+/// and EXTRA_FLAGS, once per test process, into a directory of this process
+/// under the target dir. Panics with the compiler's messages if it fails.
+pub fn compile_c(name: &str, extra_flags: &[&str]) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    static BUILT: LazyLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> =
+        LazyLock::new(Default::default);
+
+    let mut out_name = name.to_string();
+    for flag in extra_flags {
+        out_name.push('_');
+        out_name.extend(flag.chars().filter(char::is_ascii_alphanumeric));
+    }
+    // One slot per program: tests wanting the same one wait for one build.
+    let slot = BUILT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(out_name.clone())
+        .or_default()
+        .clone();
+    slot.get_or_init(|| {
+        let dir = DIR.get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            let target = exe.parent().and_then(|d| d.parent()).expect("target dir");
+            let root = target.join("c-progs");
+            std::fs::create_dir_all(&root).expect("creating target/c-progs");
+            // Programs of test processes that have ended are not kept.
+            for entry in std::fs::read_dir(&root)
+                .expect("reading target/c-progs")
+                .flatten()
+            {
+                let pid = entry.file_name().to_string_lossy().parse::<u32>();
+                if pid.is_ok_and(|p| !PathBuf::from(format!("/proc/{p}")).exists()) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+            let dir = root.join(std::process::id().to_string());
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("creating the programs' directory");
+            dir
+        });
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/progs")
+            .join(format!("{name}.c"));
+        let out = dir.join(&out_name);
+        let result = Command::new("cc")
+            .args(["-O1", "-Wall", "-pthread"])
+            .args(extra_flags)
+            .arg("-o")
+            .arg(&out)
+            .arg(&source)
+            .output()
+            .expect("running cc");
+        assert!(
+            result.status.success(),
+            "cc {} failed:\n{}",
+            source.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
+        out
+    })
+    .clone()
+}
+
+/// ROOT and the processes descended from it, as the fork records and the
+/// parent of each exec record tell.
+pub fn family(records: &[Value], root: u32) -> std::collections::HashSet<u64> {
+    let mut family = std::collections::HashSet::from([u64::from(root)]);
+    // Records of different CPUs can come out of order: until nothing is added.
+    loop {
+        let before = family.len();
+        for r in records {
+            let joins = match r["type"].as_str() {
+                Some("fork") => r["thread"] != true,
+                Some("exec") => true,
+                _ => false,
+            };
+            let parent = r["ppid"].as_u64().is_some_and(|p| family.contains(&p));
+            if let (true, true, Some(pid)) = (joins, parent, r["pid"].as_u64()) {
+                family.insert(pid);
+            }
+        }
+        if family.len() == before {
+            return family;
+        }
+    }
+}
+
+/// Lowercase hex of BYTES, as the records give bytes that are not UTF-8.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs COMMAND with stdout and stderr captured; returns its pid and output.
+pub fn run_captured(command: &mut Command) -> (u32, std::process::Output) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+    let pid = child.id();
+    let output = child.wait_with_output().expect("waiting for the child");
+    (pid, output)
+}
+
+impl Tracer {
+    /// The process id of systrace-top.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits, without signalling it, for systrace-top to end by itself (as
+    /// with `--pid P` once P has exited), for at most WITHIN; returns every
+    /// record after the start one. It must exit 0 with the summary last.
+    pub fn wait_exit(mut self, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("systrace-top did not end by itself within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "systrace-top exited with {status}");
+        let records: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+            .collect();
+        let last = records.last().expect("records after start");
+        assert_eq!(last["type"], "summary", "the last record is the summary");
+        records
+    }
+}
