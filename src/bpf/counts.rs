@@ -13,7 +13,8 @@ use super::{Probes, types};
 pub type SyscallCounts = Vec<(u32, u64)>;
 
 /// A process as the kernel keys its counters: a PID and the process's start
-/// (CLOCK_MONOTONIC ns), so that a reused PID is another process.
+/// (ns since boot, suspend included: the clock of /proc/PID/stat), so that a
+/// reused PID is another process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcessKey {
     pub pid: u32,
@@ -75,14 +76,14 @@ impl Probes<'_> {
         Ok(counts)
     }
 
-    /// Reads and removes the counters of a process that has exited.
+    /// Reads and removes the counters of a process that has exited: all
+    /// are read before any is removed, so that an error loses nothing.
     pub fn take_counts(&self, process: ProcessKey) -> Result<ProcessCounts> {
         let map = &self.skel.maps.process_counts;
         let key = process_key_bytes(process);
         let Some(value) = map.lookup(&key, MapFlags::ANY)? else {
             return Ok(ProcessCounts::default());
         };
-        let _ = map.delete(&key);
         let value: types::process_counts =
             read_pod(&value).context("a process_counts value of the wrong size")?;
         let counters = &self.skel.maps.syscall_counts;
@@ -90,16 +91,23 @@ impl Probes<'_> {
             syscalls: Vec::new(),
             unattributed: value.unattributed,
         };
-        for (word_index, &word) in value.bits.iter().enumerate() {
-            for bit in (0..64).filter(|b| word & (1 << b) != 0) {
-                let nr = (word_index * 64 + bit) as u32;
-                let key = count_key_bytes(process, nr);
-                if let Some(per_cpu) = counters.lookup_percpu(&key, MapFlags::ANY)? {
-                    counts.syscalls.push((nr, sum_u64(&per_cpu)));
-                    let _ = counters.delete(&key);
-                }
+        let nrs = value
+            .bits
+            .iter()
+            .enumerate()
+            .flat_map(|(word_index, &word)| {
+                (0..64)
+                    .filter(move |b| word & (1 << b) != 0)
+                    .map(move |bit| (word_index * 64 + bit) as u32)
+            });
+        for nr in nrs {
+            if let Some(per_cpu) =
+                counters.lookup_percpu(&count_key_bytes(process, nr), MapFlags::ANY)?
+            {
+                counts.syscalls.push((nr, sum_u64(&per_cpu)));
             }
         }
+        self.forget(process, counts.syscalls.iter().map(|&(nr, _)| nr));
         Ok(counts)
     }
 
@@ -120,19 +128,27 @@ impl Probes<'_> {
     }
 }
 
-fn process_key_bytes(process: ProcessKey) -> [u8; size_of::<types::process_key>()] {
-    let mut key = [0; size_of::<types::process_key>()];
-    key[..4].copy_from_slice(&process.pid.to_ne_bytes());
-    key[8..].copy_from_slice(&process.start_ns.to_ne_bytes());
-    key
+fn process_key_bytes(process: ProcessKey) -> Vec<u8> {
+    pod_bytes(&types::process_key {
+        tgid: process.pid,
+        start_ns: process.start_ns,
+        ..Default::default()
+    })
 }
 
-fn count_key_bytes(process: ProcessKey, nr: u32) -> [u8; size_of::<types::count_key>()] {
-    let mut key = [0; size_of::<types::count_key>()];
-    key[..4].copy_from_slice(&process.pid.to_ne_bytes());
-    key[4..8].copy_from_slice(&nr.to_ne_bytes());
-    key[8..].copy_from_slice(&process.start_ns.to_ne_bytes());
-    key
+fn count_key_bytes(process: ProcessKey, nr: u32) -> Vec<u8> {
+    pod_bytes(&types::count_key {
+        tgid: process.pid,
+        nr,
+        start_ns: process.start_ns,
+    })
+}
+
+/// The bytes of a skeleton type, as a map key.
+fn pod_bytes<T>(value: &T) -> Vec<u8> {
+    // SAFETY: T is a plain-old-data skeleton type; its keys here have no
+    // padding that is not a named, zeroed field.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
 }
 
 /// A skeleton type from a map's bytes, if there are exactly enough.

@@ -100,9 +100,18 @@ impl<'obj> Probes<'obj> {
         let (native, compat) = call_numbers();
         rodata.native_nr = native;
         rodata.compat_nr = compat;
-        for nr in native.into_iter().chain(compat).filter(|&nr| nr >= 0) {
-            rodata.call_bits[nr as usize / 64] |= 1 << (nr % 64);
+        for (bits, numbers) in rodata.call_bits.iter_mut().zip([native, compat]) {
+            for nr in numbers.into_iter().filter(|&nr| nr >= 0) {
+                bits[nr as usize / 64] |= 1 << (nr % 64);
+            }
         }
+        // One entry a live process: as many as there can be PIDs, so that
+        // no user's processes can crowd out another's totals. Allocated on
+        // use; the cap bounds the kernel's bucket array (16 bytes each).
+        open.maps
+            .process_counts
+            .set_max_entries(pid_max().clamp(1 << 15, 1 << 18))
+            .context("sizing the per-process counter map")?;
         // In force from the first event, not only once attached.
         let bss = open
             .maps
@@ -145,7 +154,11 @@ impl<'obj> Probes<'obj> {
     /// Streams every syscall of `tgid` (and, with `follow`, of the children
     /// it forks from now on).
     pub fn watch(&self, tgid: u32, follow: bool) -> Result<()> {
-        let flags: u32 = if follow { 1 } else { 0 }; // WATCH_FOLLOW
+        let flags: u32 = if follow {
+            types::watch_flags::WATCH_FOLLOW.0
+        } else {
+            0
+        };
         self.skel
             .maps
             .watched
@@ -233,12 +246,22 @@ fn write_filter(f: &mut types::filter, filter: &Filter) {
     f.tgid = filter.pid.unwrap_or(0);
 }
 
+/// The kernel's PID limit: how many processes can exist at once.
+fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 22)
+}
+
+const CALL_KINDS: usize = types::call::CALL_KINDS.0 as usize;
+
 /// The open and exec syscalls' numbers on this architecture, native and
 /// 32-bit, indexed by `enum call`; -1 where there is none.
-fn call_numbers() -> ([i32; 7], [i32; 7]) {
+fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
     use types::call as c;
-    let mut native = [-1; 7];
-    let mut compat = [-1; 7];
+    let mut native = [-1; CALL_KINDS];
+    let mut compat = [-1; CALL_KINDS];
     #[cfg(target_arch = "x86_64")]
     {
         use syscalls::Sysno;

@@ -85,9 +85,9 @@ const volatile __u32 self_tgid = 0;  /* the tool's own events are not streamed *
  * call, from Rust's per-arch tables; -1 where an arch has none. */
 const volatile int native_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
 const volatile int compat_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
-/* Bit n: n is one of those numbers, native or 32-bit: the one test the
- * hot paths pay. */
-const volatile __u64 call_bits[COMPAT_BASE / 64] = {};
+/* Bit n of [0]: native syscall n is one of those; of [1], 32-bit syscall n:
+ * the one test the hot paths pay. */
+const volatile __u64 call_bits[2][COMPAT_BASE / 64] = {};
 
 /* Set while running. */
 struct filter filter = {};
@@ -144,6 +144,8 @@ struct inflight {
 	__u64 args[4];
 	__u32 call; /* enum call; CALL_NONE: nothing in flight */
 	__u32 compat;
+	__u32 nr; /* must be the exiting syscall's, or the state is stale */
+	__u32 pad;
 };
 
 struct {
@@ -210,6 +212,7 @@ enum limits _limits = COMM_LEN;
 enum lost_kind _lost_kind = LOST_EXEC;
 enum record_flags _record_flags = FLAG_COMPAT;
 enum slot_kind _slot_kind = SLOT_NONE;
+enum watch_flags _watch_flags = WATCH_FOLLOW;
 
 /* Wakes the collector when this record takes the waiting data across
  * WAKEUP_BYTES, not on every record past it: each wakeup is an interrupt
@@ -255,14 +258,14 @@ static __always_inline bool passes(__u32 tgid)
 	return comm_passes();
 }
 
-/* Whether syscall number `id` (native or 32-bit) may be an open or exec. */
-static __always_inline bool maybe_call(long id)
+/* Whether syscall number `id` is an open or exec. */
+static __always_inline bool maybe_call(long id, bool compat)
 {
 	__u64 nr = id;
 
 	if (nr >= COMPAT_BASE)
 		return false;
-	return (call_bits[(nr / 64) & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
+	return (call_bits[compat][(nr / 64) & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
 }
 
 /* Which open or exec call `id` is, if any. */
@@ -406,8 +409,10 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	case SLOT_SOCKADDR: {
 		__u64 len = e->args[2] < SYSCALL_STR_LEN ? e->args[2] : SYSCALL_STR_LEN;
 
-		if (bpf_probe_read_user(dst, len & (SYSCALL_STR_LEN - 1), ptr) == 0)
-			n = len & (SYSCALL_STR_LEN - 1);
+		if (len > SYSCALL_STR_LEN - 1)
+			len = SYSCALL_STR_LEN - 1; /* a 256-byte one is cut by a byte */
+		if (bpf_probe_read_user(dst, len, ptr) == 0)
+			n = len;
 		break;
 	}
 	case SLOT_BUFFER:
@@ -576,6 +581,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	e->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;
@@ -628,6 +634,9 @@ static __always_inline __u32 path_walk(const struct path *path, struct task_stru
 		}
 		name = BPF_CORE_READ(dentry, d_name);
 		len = name.len;
+		/* Pipes and sockets: the kernel makes their names up. */
+		if (!len)
+			return PATH_LEN;
 		if (len + 2 > pos || pos > PATH_LEN)
 			return PATH_LEN; /* too long */
 		pos -= len + 1;
@@ -727,6 +736,9 @@ static __always_inline void call_enter(struct task_struct *task, struct pt_regs 
 
 	if (call == CALL_NONE || task->tgid == self_tgid)
 		return;
+	/* An exec is filtered by the name it takes, at its end. */
+	if (!is_exec(call) && !passes(task->tgid))
+		return;
 	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
 		count_lost(is_exec(call) ? LOST_EXEC : LOST_OPEN);
@@ -739,6 +751,7 @@ static __always_inline void call_enter(struct task_struct *task, struct pt_regs 
 	st->args[2] = args[2];
 	st->args[3] = args[3];
 	st->compat = compat;
+	st->nr = id;
 	st->call = call;
 }
 
@@ -753,18 +766,18 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 
 	if (watching)
 		trace_enter(regs, id, tgid, compat);
+	if (maybe_call(id, compat))
+		call_enter(task, regs, id, compat);
 	if (!passes(tgid))
 		return 0;
 	key.tgid = tgid;
 	key.nr = syscall_slot(id, compat);
-	key.start_ns = task->group_leader->start_time;
+	key.start_ns = task->group_leader->start_boottime;
 	n = bpf_map_lookup_elem(&syscall_counts, &key);
 	if (n)
 		*n += 1;
 	else
 		count_first(&key);
-	if (maybe_call(id))
-		call_enter(task, regs, id, compat);
 	return 0;
 }
 
@@ -851,6 +864,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		if (unlinked(path))
 			e->flags |= FLAG_DELETED;
 	}
+	if (!e->exe_len)
+		e->flags |= FLAG_FILE_UNKNOWN;
 
 	mm = BPF_CORE_READ(task, mm);
 	start = BPF_CORE_READ(mm, arg_start);
@@ -881,10 +896,13 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 	bool compat = st->compat;
 	__u64 filename = st->call == CALL_EXECVEAT ? st->args[1] : st->args[0];
 	__u64 argv = st->call == CALL_EXECVEAT ? st->args[2] : st->args[1];
-	struct exec_event *e = exec_start(task, st->ts, st->call, compat);
+	struct exec_event *e;
 	__u32 off;
 	long n;
 
+	if (!passes(task->tgid))
+		return;
+	e = exec_start(task, st->ts, st->call, compat);
 	if (!e)
 		return;
 	e->ret = ret;
@@ -1029,7 +1047,7 @@ static __noinline void open_exit(struct task_struct *task, struct inflight *st, 
 				flags |= FLAG_DELETED;
 		}
 		if (!e->opened_len)
-			flags |= FLAG_OPENED_UNKNOWN;
+			flags |= FLAG_FILE_UNKNOWN;
 	}
 	e->record_flags = flags;
 
@@ -1049,15 +1067,20 @@ static __noinline void open_exit(struct task_struct *task, struct inflight *st, 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	long id = SYSCALL_NR(regs);
+	bool compat = is_compat(task);
 	struct inflight *st;
 
-	if (!maybe_call(SYSCALL_NR(regs)))
+	if (!maybe_call(id, compat))
 		return 0;
-	task = bpf_get_current_task_btf();
 	st = bpf_task_storage_get(&inflight, task, 0, 0);
 	if (!st || st->call == CALL_NONE)
 		return 0;
+	if (st->nr != id || st->compat != compat) {
+		st->call = CALL_NONE; /* not this call's: never send it */
+		return 0;
+	}
 	if (is_exec(st->call)) {
 		/* A success was sent from the new image. */
 		if (ret < 0)

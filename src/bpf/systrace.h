@@ -71,7 +71,7 @@ enum record_flags {
 	FLAG_ARGV_TRUNCATED = 8,       /* more of argv than the record holds */
 	FLAG_ARGV_UNREADABLE = 16,     /* part of argv could not be read */
 	FLAG_DELETED = 32,             /* the executed or opened file is unlinked */
-	FLAG_OPENED_UNKNOWN = 64,      /* the opened file's path could not be walked */
+	FLAG_FILE_UNKNOWN = 64,        /* the executed or opened file's path could not be walked */
 	FLAG_DIR_UNKNOWN = 128,        /* a relative path's directory could not be walked */
 };
 
@@ -117,6 +117,7 @@ struct exit_event {
 	__u32 pad;
 	__u64 ts;
 	__u64 start_ns; /* CLOCK_MONOTONIC ns when the process started */
+	__u64 start_boottime; /* the same on /proc's clock: the key of its counters */
 	char comm[COMM_LEN];
 };
 
@@ -167,9 +168,14 @@ struct syscall_event {
 };
 
 /* Watched processes: value flags. */
-#define WATCH_FOLLOW 1 /* children are watched too */
+enum watch_flags {
+	WATCH_FOLLOW = 1, /* children are watched too */
+};
 
-/* A process: its tgid and start time, so that a reused PID is another. */
+/* A process: its tgid and start time, so that a reused PID is another. The
+ * start is the group leader's start_boottime: the clock /proc/PID/stat
+ * gives start times on, so the collector can tell whether a process with
+ * counters still runs. */
 struct process_key {
 	__u32 tgid;
 	__u32 pad;
@@ -180,7 +186,7 @@ struct process_key {
 struct count_key {
 	__u32 tgid;
 	__u32 nr;
-	__u64 start_ns;
+	__u64 start_ns; /* as in process_key */
 };
 
 /* Per process: which syscall numbers it has counters for, so the collector

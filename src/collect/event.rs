@@ -104,6 +104,8 @@ pub struct ExecEvent {
     /// The file executed, as its dentries name it (successful execs only);
     /// " (deleted)" appended when it is unlinked, as /proc/PID/exe does.
     pub exe: Option<Bytes>,
+    /// A successful exec whose file could not be named (too deep a path).
+    pub exe_unknown: bool,
     /// For a successful exec, what the new image received (for a script:
     /// the interpreter's argv).
     pub argv: Vec<Bytes>,
@@ -137,7 +139,10 @@ pub struct ExitEvent {
     pub comm: String,
     /// As wait(2) reports it.
     pub wait_status: u32,
+    /// CLOCK_MONOTONIC ns.
     pub start_ns: u64,
+    /// The same on /proc's clock (suspend included): the counters' key.
+    pub start_boottime: u64,
     /// The whole process's syscall totals, filled in by the collector from
     /// the count maps; decoding leaves them empty.
     pub counts: ProcessCounts,
@@ -147,7 +152,7 @@ impl ExitEvent {
     pub fn process(&self) -> ProcessKey {
         ProcessKey {
             pid: self.pid,
-            start_ns: self.start_ns,
+            start_ns: self.start_boottime,
         }
     }
 
@@ -190,9 +195,16 @@ pub struct OpenEvent {
     pub path: Bytes,
     /// The path passed was longer than what was read (PATH_MAX).
     pub path_truncated: bool,
+    /// The path could not be read (a bad pointer): `path` is empty.
+    pub path_unreadable: bool,
+    /// A relative path whose directory could not be named: `path` is as
+    /// passed.
+    pub dir_unknown: bool,
     /// For a success, the file behind the fd as its dentries name it, when
     /// that is not `path` (a symlink, or a buffer rewritten meanwhile).
     pub opened: Option<Bytes>,
+    /// A success whose file could not be named (a pipe, too deep a path).
+    pub opened_unknown: bool,
 }
 
 /// Decodes one ring buffer record.
@@ -225,6 +237,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
                 comm: c_string(&e.comm),
                 wait_status: e.exit_code,
                 start_ns: e.start_ns,
+                start_boottime: e.start_boottime,
                 counts: ProcessCounts::default(),
             }))
         }
@@ -259,11 +272,11 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
     at += 1; // its NUL
     let exe = take(data, &mut at, e.exe_len as usize, "exec file")?;
     let args = take(data, &mut at, e.args_len as usize, "argv")?;
-    let args = args.strip_suffix(&[0]).unwrap_or(args);
-    let argv = if args.is_empty() {
-        Vec::new()
-    } else {
-        args.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+    // NUL-terminated strings, the last one without its NUL if it was cut;
+    // [""] is one empty argument, not none.
+    let argv = match args.strip_suffix(&[0]).unwrap_or(args) {
+        _ if args.is_empty() => Vec::new(),
+        args => args.split(|&b| b == 0).map(<[u8]>::to_vec).collect(),
     };
     let exe = (e.exe_len > 0).then(|| {
         let mut exe = exe.to_vec();
@@ -285,6 +298,7 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
         filename,
         filename_truncated: has(e.flags, record_flags::FLAG_FILENAME_TRUNCATED),
         filename_unreadable: has(e.flags, record_flags::FLAG_FILENAME_UNREADABLE),
+        exe_unknown: e.ret == 0 && has(e.flags, record_flags::FLAG_FILE_UNKNOWN),
         exe,
         argv,
         argv_truncated: has(e.flags, record_flags::FLAG_ARGV_TRUNCATED),
@@ -329,6 +343,9 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
         opened: opened.filter(|o| *o != path),
         path,
         path_truncated: has(e.record_flags, record_flags::FLAG_FILENAME_TRUNCATED),
+        path_unreadable: has(e.record_flags, record_flags::FLAG_FILENAME_UNREADABLE),
+        dir_unknown: has(e.record_flags, record_flags::FLAG_DIR_UNKNOWN),
+        opened_unknown: has(e.record_flags, record_flags::FLAG_FILE_UNKNOWN),
     })
 }
 
@@ -497,7 +514,10 @@ pub(crate) mod tests {
             ret,
             path: path.into(),
             path_truncated: false,
+            path_unreadable: false,
+            dir_unknown: false,
             opened: None,
+            opened_unknown: false,
         }
     }
 
@@ -564,6 +584,18 @@ pub(crate) mod tests {
         assert_eq!(e.exe.as_deref(), Some(&b"/usr/bin/x"[..]));
         assert_eq!(e.argv, [&b"a\xfe"[..], b""]);
         assert_eq!(e.call, Some("execve"));
+    }
+
+    #[test]
+    fn one_empty_argument_is_not_none() {
+        let Event::Exec(e) = decode(&exec_record("/bin/x", &[""], 0)).unwrap() else {
+            panic!("not an exec")
+        };
+        assert_eq!(e.argv, [Vec::<u8>::new()]);
+        let Event::Exec(e) = decode(&exec_record("/bin/x", &[], 0)).unwrap() else {
+            panic!("not an exec")
+        };
+        assert!(e.argv.is_empty());
     }
 
     #[test]

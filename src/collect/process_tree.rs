@@ -123,7 +123,7 @@ impl ProcessTree {
 
     fn exec(&mut self, e: &ExecEvent) {
         let info = (self.procs.entry(e.pid))
-            .or_insert_with(|| ProcessInfo::new(e.pid, e.ppid, e.uid, e.comm.clone(), e.ts_ns));
+            .or_insert_with(|| ProcessInfo::new(e.pid, e.ppid, e.uid, e.comm.clone(), e.start_ns));
         if e.ret < 0 {
             if info.failed_execs.len() == MAX_FAILED_EXECS {
                 info.failed_execs.remove(0);
@@ -248,6 +248,7 @@ mod tests {
             comm: "x".into(),
             wait_status: status,
             start_ns: 0,
+            start_boottime: 0,
             counts: Default::default(),
         })
     }

@@ -1,6 +1,7 @@
 //! The processes that already run when the tool starts, read from /proc.
 
 use super::process_tree::SeedProcess;
+use crate::bpf::ProcessKey;
 
 /// Every process readable in /proc. Processes that vanish while being read
 /// are skipped: they will not produce events either.
@@ -43,26 +44,31 @@ pub fn is_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// A running process's PID and start, as the kernel keys it.
-pub fn process_key(pid: u32) -> Option<crate::bpf::ProcessKey> {
+/// Nanoseconds in one of /proc's clock ticks.
+fn tick_ns() -> u64 {
+    1_000_000_000 / procfs::ticks_per_second().max(1)
+}
+
+/// A running process's PID and start, as the kernel keys it (to the
+/// precision of /proc's clock ticks).
+pub fn process_key(pid: u32) -> Option<ProcessKey> {
     let stat = procfs::process::Process::new(pid as i32)
         .and_then(|p| p.stat())
         .ok()?;
-    Some(crate::bpf::ProcessKey {
+    Some(ProcessKey {
         pid,
-        start_ns: start_ns(stat.starttime),
+        start_ns: stat.starttime * tick_ns(),
     })
 }
 
 /// Whether `process` still runs: its PID exists and started when it did,
-/// not a later process that reused the PID. /proc gives start times in
-/// clock ticks, so they are compared to within two ticks.
-pub fn is_running(process: crate::bpf::ProcessKey) -> bool {
+/// not a later process that reused the PID. The kernel keys processes by
+/// their start since boot, the clock /proc's start times are on, in ticks.
+pub fn is_running(process: ProcessKey) -> bool {
     let Ok(stat) = procfs::process::Process::new(process.pid as i32).and_then(|p| p.stat()) else {
         return false;
     };
-    let tick_ns = 1_000_000_000 / procfs::ticks_per_second().max(1);
-    start_ns(stat.starttime).abs_diff(process.start_ns) <= 2 * tick_ns
+    stat.starttime == process.start_ns / tick_ns()
 }
 
 #[cfg(test)]
@@ -80,13 +86,10 @@ mod tests {
         assert_eq!(seed.ppid, nix::unistd::getppid().as_raw() as u32);
         assert_eq!(seed.argv, std::env::args().collect::<Vec<_>>());
         assert!(is_alive(me));
-        let me_started = crate::bpf::ProcessKey {
-            pid: me,
-            start_ns: seed.start_ns,
-        };
+        let me_started = process_key(me).expect("this process's key");
         assert!(is_running(me_started));
-        let reused = crate::bpf::ProcessKey {
-            start_ns: seed.start_ns + 1_000_000_000,
+        let reused = ProcessKey {
+            start_ns: me_started.start_ns + 1_000_000_000,
             ..me_started
         };
         assert!(!is_running(reused));

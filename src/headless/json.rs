@@ -43,6 +43,8 @@ pub enum Record<'a> {
         exe: Option<Cow<'a, str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         exe_hex: Option<String>,
+        #[serde(skip_serializing_if = "is_false")]
+        exe_unknown: bool,
         argv: Vec<Cow<'a, str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         argv_hex: Option<Vec<String>>,
@@ -86,10 +88,16 @@ pub enum Record<'a> {
         path_hex: Option<String>,
         #[serde(skip_serializing_if = "is_false")]
         path_truncated: bool,
+        #[serde(skip_serializing_if = "is_false")]
+        path_unreadable: bool,
+        #[serde(skip_serializing_if = "is_false")]
+        dir_unknown: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         opened: Option<Cow<'a, str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         opened_hex: Option<String>,
+        #[serde(skip_serializing_if = "is_false")]
+        opened_unknown: bool,
         flags: String,
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,6 +216,7 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             filename_unreadable: e.filename_unreadable,
             exe: e.exe.as_deref().map(text),
             exe_hex: e.exe.as_deref().and_then(hex_if_not_utf8),
+            exe_unknown: e.exe_unknown,
             argv: e.argv.iter().map(|a| text(a)).collect(),
             argv_hex: e
                 .argv
@@ -249,8 +258,11 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             path: text(&e.path),
             path_hex: hex_if_not_utf8(&e.path),
             path_truncated: e.path_truncated,
+            path_unreadable: e.path_unreadable,
+            dir_unknown: e.dir_unknown,
             opened: e.opened.as_deref().map(text),
             opened_hex: e.opened.as_deref().and_then(hex_if_not_utf8),
+            opened_unknown: e.opened_unknown,
             flags: open_flags(e.flags),
             ret: e.ret,
             error: error_of(e.ret),
@@ -368,6 +380,7 @@ mod tests {
             comm: "x".into(),
             wait_status: 9,
             start_ns: 1_000_000,
+            start_boottime: 0,
             counts: ProcessCounts {
                 syscalls: vec![
                     (libc::SYS_getppid as u32, 100_000),
