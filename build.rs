@@ -46,7 +46,16 @@ fn main() {
     }
 
     println!("cargo:rerun-if-changed={SRC}");
-    println!("cargo:rerun-if-changed=src/bpf/systrace.h");
+    // The interface header and the parts systrace.bpf.c includes.
+    for entry in std::fs::read_dir("src/bpf")
+        .expect("src/bpf is readable")
+        .flatten()
+    {
+        let name = entry.file_name();
+        if name.to_string_lossy().ends_with(".h") {
+            println!("cargo:rerun-if-changed=src/bpf/{}", name.to_string_lossy());
+        }
+    }
     println!("cargo:rerun-if-changed=src/bpf/vmlinux/{arch}/vmlinux.h");
     println!("cargo:rerun-if-env-changed=CLANG");
     println!("cargo:rerun-if-env-changed=BPF_CFLAGS");

@@ -153,7 +153,7 @@ impl FileTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::tests::open_event;
+    use crate::collect::decode::tests::open_event;
 
     fn open(path: &str, pid: u32, ret: i32, ts: u64) -> OpenEvent {
         open_event(pid, &format!("p{pid}"), path, ret, ts)

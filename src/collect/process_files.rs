@@ -63,7 +63,7 @@ impl ProcessFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::tests::open_event;
+    use crate::collect::decode::tests::open_event;
 
     fn open(pid: u32, path: &str, ret: i32) -> OpenEvent {
         open_event(pid, "x", path, ret, 1)

@@ -327,9 +327,8 @@ pub fn summary_record(snapshot: &Snapshot, duration_s: f64, clock: &WallClock) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::event::{
-        ExitEvent, ProcessCounts, decode, tests::exec_record, tests::open_record,
-    };
+    use crate::collect::decode::tests::{exec_record, open_record};
+    use crate::collect::event::{ExitEvent, ProcessCounts, decode};
 
     fn json(record: &Record) -> serde_json::Value {
         serde_json::to_value(record).unwrap()
@@ -402,7 +401,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_utf8_are_kept_in_hex() {
         let clock = WallClock::now();
-        let record = crate::collect::event::tests::exec_record_bytes(
+        let record = crate::collect::decode::tests::exec_record_bytes(
             b"/tmp/\xff",
             b"/tmp/\xff",
             &[b"ok", b"caf\xe9"],

@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use super::app::{Action, App, RowKey, View};
 use super::render::render;
 use super::theme::Theme;
-use crate::collect::event::tests::open_event as open;
+use crate::collect::decode::tests::open_event as open;
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
 use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};

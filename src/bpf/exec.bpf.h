@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Exec records: successful ones from the new image, failed ones at exit.
+ * Included by systrace.bpf.c, after its maps. */
+#ifndef EXEC_BPF_H
+#define EXEC_BPF_H
+
+static __always_inline struct exec_event *exec_start(struct task_struct *task, __u64 ts,
+						     __u32 call, bool compat)
+{
+	__u32 zero = 0;
+	struct exec_event *e = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	if (!e)
+		return NULL;
+	e->kind = EVENT_EXEC;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ret = 0;
+	e->ts = ts;
+	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	e->call = call;
+	e->flags = compat ? FLAG_COMPAT : 0;
+	e->filename_len = 0;
+	e->exe_len = 0;
+	e->args_len = 0;
+	e->args_size = 0;
+	return e;
+}
+
+static __always_inline void exec_send(struct exec_event *e)
+{
+	__u64 size = offsetof(struct exec_event, data) + e->filename_len + 1 + e->exe_len +
+		     e->args_len;
+
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
+		count_lost(LOST_EXEC);
+}
+
+/*
+ * A successful exec, right after the new image is loaded: argv is read from
+ * the new stack (the kernel has just written it there, so it is resident,
+ * unlike the old image's strings, which a fork child may never have touched),
+ * the filename from the kernel's copy, the executed file from its dentries.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *st = bpf_task_storage_get(&inflight, task, 0, 0);
+	__u64 ts, start, end, size, len;
+	__u32 call = CALL_NONE, off;
+	bool compat = false;
+	struct exec_event *e;
+	struct file *file;
+	struct mm_struct *mm;
+
+	if (st && is_exec(st->call)) {
+		ts = st->ts;
+		call = st->call;
+		compat = st->compat;
+		st->call = CALL_NONE;
+	} else {
+		ts = bpf_ktime_get_ns(); /* the kernel's own exec, or began before us */
+	}
+	if (task->tgid == self_tgid || !passes(task->tgid))
+		return 0;
+	e = exec_start(task, ts, call, compat);
+	if (!e)
+		return 0;
+	e->tid = old_pid;
+	e->filename_len =
+		read_user_path(e->data, BPF_CORE_READ(bprm, filename), &e->flags, true);
+
+	file = BPF_CORE_READ(bprm, file);
+	if (file) {
+		const struct path *path = __builtin_preserve_access_index(&file->f_path);
+
+		off = (e->filename_len + 1) & (PATH_LEN * 2 - 1);
+		e->exe_len = copy_path(path, task, &e->data[off]);
+		if (unlinked(path))
+			e->flags |= FLAG_DELETED;
+	}
+	if (!e->exe_len)
+		e->flags |= FLAG_FILE_UNKNOWN;
+
+	mm = BPF_CORE_READ(task, mm);
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	size = end > start ? end - start : 0;
+	len = size < EXEC_DATA_LEN ? size : EXEC_DATA_LEN;
+	/* At most PATH_LEN * 2 - 1 already: the mask only says so. */
+	off = (e->filename_len + 1 + e->exe_len) & (PATH_LEN * 2 - 1);
+	if (len && bpf_probe_read_user(&e->data[off], len, (void *)start)) {
+		e->flags |= FLAG_ARGV_UNREADABLE;
+		len = 0;
+	}
+	e->args_len = len;
+	e->args_size = size;
+	if (size > len)
+		e->flags |= FLAG_ARGV_TRUNCATED;
+	exec_send(e);
+	return 0;
+}
+
+/*
+ * A failed exec, at its exit: the old image is still there, and the kernel
+ * has faulted in what it read of the filename and argv, so reading them now
+ * succeeds where reading at entry may not have.
+ */
+static __noinline void exec_failed(struct task_struct *task, struct inflight *st, long ret)
+{
+	bool compat = st->compat;
+	__u64 filename = st->call == CALL_EXECVEAT ? st->args[1] : st->args[0];
+	__u64 argv = st->call == CALL_EXECVEAT ? st->args[2] : st->args[1];
+	struct exec_event *e;
+	__u32 off;
+	long n;
+
+	if (!passes(task->tgid))
+		return;
+	e = exec_start(task, st->ts, st->call, compat);
+	if (!e)
+		return;
+	e->ret = ret;
+	e->filename_len = read_user_path(e->data, (const char *)filename, &e->flags, false);
+	off = e->filename_len + 1;
+
+	/* argv holds native or 32-bit pointers: read that many bytes of each
+	 * into a zeroed u64 (little-endian: the low half), with no branch in
+	 * the loop, which the verifier would walk both ways each time. */
+	__u32 psize = compat ? 4 : 8;
+
+	for (int i = 0; i < EXEC_MAX_ARGS && argv; i++) {
+		__u64 arg = 0;
+
+		if (bpf_probe_read_user(&arg, psize & 15, (void *)(argv + i * psize))) {
+			e->flags |= FLAG_ARGV_UNREADABLE;
+			goto done;
+		}
+		if (!arg)
+			goto done;
+		if (off >= EXEC_DATA_LEN) {
+			e->flags |= FLAG_ARGV_TRUNCATED;
+			goto done;
+		}
+		n = bpf_probe_read_user_str(&e->data[off & (EXEC_DATA_LEN - 1)], EXEC_ARG_LEN,
+					    (void *)arg);
+		if (n <= 0) {
+			e->flags |= FLAG_ARGV_UNREADABLE;
+			goto done;
+		}
+		off += n;
+		/* It filled its read: was there more? Then it is the last
+		 * string kept, and marked. */
+		if (n == EXEC_ARG_LEN) {
+			char next = 0;
+
+			bpf_probe_read_user(&next, 1, (void *)(arg + EXEC_ARG_LEN - 1));
+			if (next) {
+				e->flags |= FLAG_ARGV_TRUNCATED;
+				goto done;
+			}
+		}
+	}
+	/* Read EXEC_MAX_ARGS: is there one more? */
+	if (argv) {
+		__u64 arg = 0;
+
+		bpf_probe_read_user(&arg, psize & 15, (void *)(argv + EXEC_MAX_ARGS * psize));
+		if (arg)
+			e->flags |= FLAG_ARGV_TRUNCATED;
+	}
+done:
+	e->args_len = off - (e->filename_len + 1);
+	e->args_size = e->args_len;
+	exec_send(e);
+}
+
+#endif /* EXEC_BPF_H */
