@@ -63,6 +63,7 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
             // Like strace: the trace on stderr, the command's output on stdout.
             Box::new(BufWriter::with_capacity(1 << 16, io::stderr()))
         },
+        line: Vec::with_capacity(4096),
         json: options.json,
         closed: false,
         strace: Strace::default(),
@@ -194,6 +195,10 @@ fn wait_for_watch(updates: &crossbeam_channel::Receiver<Update>, pid: u32) -> Re
 /// quietly instead of failing every write after it.
 struct Output {
     lines: Box<dyn Write>,
+    /// One record, serialized here and written to `lines` at once: serde
+    /// writes a record in dozens of small pieces, each a call through the
+    /// `dyn Write`, which cost more than the rest of the record's way.
+    line: Vec<u8>,
     json: bool,
     closed: bool,
     strace: Strace,
@@ -205,9 +210,13 @@ impl Output {
         if self.closed {
             return;
         }
-        let result = serde_json::to_writer(&mut self.lines, record)
+        self.line.clear();
+        let result = serde_json::to_writer(&mut self.line, record)
             .map_err(io::Error::from)
-            .and_then(|()| self.lines.write_all(b"\n"));
+            .and_then(|()| {
+                self.line.push(b'\n');
+                self.lines.write_all(&self.line)
+            });
         self.closed |= result.is_err();
     }
 
