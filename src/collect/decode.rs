@@ -254,12 +254,9 @@ fn with_record<T, R>(bytes: &[u8], needed: usize, f: impl FnOnce(&T) -> R) -> Re
 }
 
 fn c_string(chars: &[i8]) -> String {
-    let bytes: Vec<u8> = chars
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
-    lossy(&bytes)
+    let end = chars.iter().position(|&c| c == 0).unwrap_or(chars.len());
+    let bytes: Vec<u8> = chars[..end].iter().map(|&c| c as u8).collect();
+    String::from_utf8(bytes).unwrap_or_else(|e| lossy(e.as_bytes()))
 }
 
 #[cfg(test)]

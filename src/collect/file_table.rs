@@ -67,9 +67,15 @@ impl FileStats {
     }
 }
 
+/// Bytes of paths the table keeps at most: paths are up to 4 KiB long, and
+/// any user can open as many distinct ones as it likes.
+const MAX_PATH_BYTES: usize = 8 << 20;
+
 pub struct FileTable {
     files: HashMap<String, FileStats>,
     capacity: usize,
+    /// Bytes of the paths held.
+    path_bytes: usize,
     /// Paths dropped to stay within capacity.
     pub evicted: u64,
 }
@@ -79,15 +85,20 @@ impl FileTable {
         Self {
             files: HashMap::new(),
             capacity,
+            path_bytes: 0,
             evicted: 0,
         }
     }
 
     pub fn apply(&mut self, e: &OpenEvent) {
         let path = lossy(&e.path);
-        if !self.files.contains_key(&path) && self.files.len() >= self.capacity + self.capacity / 4
-        {
-            self.evict();
+        if !self.files.contains_key(&path) {
+            if self.files.len() >= self.capacity + self.capacity / 4
+                || self.path_bytes + path.len() > MAX_PATH_BYTES
+            {
+                self.evict();
+            }
+            self.path_bytes += path.len();
         }
         let stats = self
             .files
@@ -110,8 +121,9 @@ impl FileTable {
         stats.last_ns = e.ts_ns;
     }
 
-    /// Keeps the `capacity` files most opened (most recent first on ties):
-    /// amortised, since it runs once per capacity/4 new paths.
+    /// Keeps the `capacity` files most opened (most recent first on ties),
+    /// in three quarters of MAX_PATH_BYTES at most: amortised, since it runs
+    /// once per capacity/4 new paths or MAX_PATH_BYTES/4 new bytes.
     fn evict(&mut self) {
         let mut ranked: Vec<(u64, u64, String)> = self
             .files
@@ -119,10 +131,16 @@ impl FileTable {
             .map(|f| (f.opens, f.last_ns, f.path.clone()))
             .collect();
         ranked.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1)));
-        for (_, _, path) in ranked.into_iter().skip(self.capacity) {
-            self.files.remove(&path);
-            self.evicted += 1;
+        let mut kept_bytes = 0;
+        for (i, (_, _, path)) in ranked.into_iter().enumerate() {
+            if i < self.capacity && kept_bytes + path.len() <= MAX_PATH_BYTES / 4 * 3 {
+                kept_bytes += path.len();
+            } else {
+                self.files.remove(&path);
+                self.evicted += 1;
+            }
         }
+        self.path_bytes = kept_bytes;
     }
 
     /// The `n` most opened files since start.
@@ -203,5 +221,18 @@ mod tests {
         assert!(t.len() <= 125, "{} files kept", t.len());
         assert_eq!(t.top(1)[0].path, "/hot");
         assert!(t.evicted >= 100_000 - 125);
+    }
+
+    #[test]
+    fn long_paths_are_bounded_by_bytes() {
+        let mut t = FileTable::new(10_000);
+        let long = "x".repeat(4000);
+        for i in 0..5000 {
+            t.apply(&open(&format!("/{i}/{long}"), 1, -2, i));
+        }
+        assert!(t.path_bytes <= MAX_PATH_BYTES, "{}", t.path_bytes);
+        let held: usize = t.files.keys().map(String::len).sum();
+        assert_eq!(held, t.path_bytes);
+        assert!(t.evicted > 0);
     }
 }

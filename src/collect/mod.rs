@@ -42,8 +42,17 @@ const MAX_ACTIVITY: usize = 1000;
 const MAX_FILES: usize = 10_000;
 /// Files sent in a snapshot.
 const SNAPSHOT_FILES: usize = 500;
-/// Records taken from the ring buffer at once: bounds what one update holds.
+/// Records taken from the ring buffer at once...
 const MAX_BATCH: usize = 4096;
+/// ...and their bytes: records are up to 24 KiB long, and a consumer that
+/// falls behind holds up to a channel's worth of batches. Past that, records
+/// wait in the ring buffer, and what does not fit is counted lost there.
+const MAX_BATCH_BYTES: usize = 256 << 10;
+/// What the callback returns to stop a batch that reached MAX_BATCH_BYTES.
+const BATCH_FULL: i32 = -libc::ENOBUFS;
+/// How long the records already sent are drained for, once asked to stop:
+/// a storm still going on must not keep the tool from ending.
+const STOP_DRAIN: Duration = Duration::from_millis(500);
 /// Longest sleep waiting for records: the kernel wakes the collector only
 /// when records pile up, so this bounds how late a trickle of them (and a
 /// command) is seen.
@@ -204,17 +213,25 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     unsafe { libc::malloc_trim(0) };
 
     let received: Rc<RefCell<Vec<Event>>> = Rc::default();
+    let received_bytes = Rc::new(RefCell::new(0usize));
     let malformed = Rc::new(RefCell::new(0u64));
     let mut builder = RingBufferBuilder::new();
     {
         let received = received.clone();
+        let received_bytes = received_bytes.clone();
         let malformed = malformed.clone();
         builder.add(probes.events_map(), move |bytes: &[u8]| {
             match event::decode(bytes) {
                 Ok(e) => received.borrow_mut().push(e),
                 Err(_) => *malformed.borrow_mut() += 1,
             }
-            0
+            let mut total = received_bytes.borrow_mut();
+            *total += bytes.len();
+            if *total >= MAX_BATCH_BYTES {
+                BATCH_FULL
+            } else {
+                0
+            }
         })?;
     }
     let ring = builder.build().context("setting up the ring buffer")?;
@@ -236,10 +253,12 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     // that many, so more may be waiting.
     let pump = |tables: &mut Tables| -> Result<bool> {
         let consumed = ring.consume_raw_n(MAX_BATCH);
-        if consumed < 0 && consumed != -libc::EINTR {
+        let batch_full = consumed == BATCH_FULL;
+        if consumed < 0 && consumed != -libc::EINTR && !batch_full {
             return Err(std::io::Error::from_raw_os_error(-consumed))
                 .context("reading the ring buffer");
         }
+        *received_bytes.borrow_mut() = 0;
         let events = std::mem::take(&mut *received.borrow_mut());
         tables.malformed = *malformed.borrow();
         if !events.is_empty() {
@@ -250,13 +269,14 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
                 let _ = updates.send(Update::Events(events));
             }
         }
-        Ok(consumed >= MAX_BATCH as i32)
+        Ok(batch_full || consumed >= MAX_BATCH as i32)
     };
     loop {
         let more = pump(&mut tables)?;
         if drain_commands(commands, updates, &probes, &mut filter, &mut tables)? {
             // Deliver what the kernel already sent, then the final tick.
-            while pump(&mut tables)? {}
+            let deadline = Instant::now() + STOP_DRAIN;
+            while pump(&mut tables)? && Instant::now() < deadline {}
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             let _ = updates.send(Update::Stopped(snapshot));
             return Ok(());
@@ -322,7 +342,9 @@ struct Tables {
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
-    keep_activity: bool,
+    /// Keep what only a screen shows: the watched process's activity and
+    /// the files tables (headless modes format the events themselves).
+    for_screen: bool,
     own_cpu: OwnCpu,
     malformed: u64,
     ticks: u64,
@@ -333,7 +355,7 @@ struct Tables {
 }
 
 impl Tables {
-    fn new(keep_activity: bool) -> Self {
+    fn new(for_screen: bool) -> Self {
         Self {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
@@ -345,7 +367,7 @@ impl Tables {
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::default(),
-            keep_activity,
+            for_screen,
             own_cpu: OwnCpu::default(),
             malformed: 0,
             ticks: 0,
@@ -367,7 +389,7 @@ impl Tables {
                     exit.counts = probes.take_counts(exit.process()).unwrap_or_default();
                 }
                 Event::Fork(fork) if !fork.thread => self.process_files.forget(fork.pid),
-                Event::Open(open) => {
+                Event::Open(open) if self.for_screen => {
                     self.files.apply(open);
                     self.process_files.apply(open);
                 }
@@ -375,9 +397,7 @@ impl Tables {
             }
             self.captured.add(&event);
             self.tree.apply(&event);
-            // A screen shows the watched process's activity; headless
-            // modes format the events themselves.
-            if self.keep_activity && self.watched.is_some_and(|pid| concerns(&event, pid)) {
+            if self.for_screen && self.watched.is_some_and(|pid| concerns(&event, pid)) {
                 self.record_activity(&event);
             }
             applied.push(event);

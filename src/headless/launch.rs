@@ -65,6 +65,23 @@ impl Launched {
         Ok(())
     }
 
+    /// Whether it has ended, from the kernel's wait status and not from a
+    /// record, which may be lost; it is left to be reaped by `wait`.
+    pub fn has_ended(&self) -> bool {
+        // SAFETY: waitid writes only the siginfo_t it is given; WNOWAIT
+        // leaves the child waitable.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let ret = libc::waitid(
+                libc::P_PID,
+                self.pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            ret == 0 && info.si_pid() != 0
+        }
+    }
+
     /// Its exit status, as a shell would give it: 128 + signal if killed.
     pub fn wait(self) -> Result<i32> {
         self.release()?;

@@ -3,11 +3,9 @@
 
 pub mod json;
 mod launch;
+mod stop;
 
 use std::collections::HashSet;
-use std::io::{self, BufWriter, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -39,15 +37,12 @@ pub struct Options {
 /// the traced process (or --pid's) exits. Returns the exit status to leave with: the
 /// traced command's, as strace does, else 0.
 pub fn run(config: Config, options: Options) -> Result<i32> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, interrupted.clone())
-            .context("installing signal handlers")?;
+    if options.json && stop::stdout_was_closed() {
+        bail!("stdout is closed: nothing could be written (redirect it, e.g. > FILE)");
     }
-
     let filter = config.filter.clone();
     let interval = config.interval;
-    let (collector, commands, updates) = collect::spawn(config);
+    let (collector, commands, updates) = stop::install(|| collect::spawn(config))?;
     match updates.recv() {
         Ok(Update::Ready) => {}
         Ok(Update::Failed(err)) => return Err(err),
@@ -57,15 +52,16 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     let clock = WallClock::now();
     let started = Instant::now();
     let mut out = Output {
-        lines: if options.json {
-            Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+        // Like strace: the trace on stderr, the command's output on stdout.
+        fd: if options.json {
+            libc::STDOUT_FILENO
         } else {
-            // Like strace: the trace on stderr, the command's output on stdout.
-            Box::new(BufWriter::with_capacity(1 << 16, io::stderr()))
+            libc::STDERR_FILENO
         },
-        line: Vec::with_capacity(4096),
+        pending: Vec::with_capacity(2 * WRITE_CHUNK),
         json: options.json,
         closed: false,
+        error: None,
         strace: Strace::default(),
         clock,
     };
@@ -109,13 +105,19 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
         .and_then(collect::seed::process_key);
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
+    if let Some(duration) = options.duration {
+        // Rings even while a write is blocked on a reader that reads not.
+        stop::set_alarm(duration);
+    }
     loop {
         let out_of_time = options.duration.is_some_and(|d| started.elapsed() >= d);
-        let done =
-            out_of_time || interrupted.load(Ordering::Relaxed) || out.closed || traced_exited;
+        let done = out_of_time || stop::requested() || out.closed || traced_exited;
         if !stopping && done {
             let _ = commands.send(Command::Stop);
             stopping = true;
+            // The last records and the summary get a second to be written,
+            // whatever the reader does.
+            stop::start_grace();
         }
         let update = match updates.recv_timeout(Duration::from_millis(100)) {
             Ok(update) => update,
@@ -159,6 +161,12 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
             }
             Update::Tick(snapshot) => {
                 out.tick(&mut lost_before, &snapshot, false, started);
+                // The traced command's exit record may have been lost.
+                if let Some(TraceTarget::Command(launched)) = &options.trace
+                    && launched.has_ended()
+                {
+                    traced_exited = true;
+                }
                 // Its exit record may have been lost.
                 if filtered.is_some_and(|p| !collect::seed::is_running(p)) {
                     traced_exited = true;
@@ -173,6 +181,9 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     }
     drop(commands);
     let _ = collector.join();
+    if let Some(err) = out.error {
+        return Err(err).context("writing the records failed");
+    }
     match options.trace {
         Some(TraceTarget::Command(launched)) => launched.wait(),
         _ => Ok(0),
@@ -193,14 +204,22 @@ fn wait_for_watch(updates: &crossbeam_channel::Receiver<Update>, pid: u32) -> Re
 
 /// Where records go. A closed output (a pipe into `head`) ends the run
 /// quietly instead of failing every write after it.
+/// Output is written in chunks of about this size.
+const WRITE_CHUNK: usize = 1 << 16;
+
 struct Output {
-    lines: Box<dyn Write>,
-    /// One record, serialized here and written to `lines` at once: serde
-    /// writes a record in dozens of small pieces, each a call through the
-    /// `dyn Write`, which cost more than the rest of the record's way.
-    line: Vec<u8>,
+    /// Where the lines go: written to directly, with no buffer but
+    /// `pending` (std's stdout would copy and scan each chunk again).
+    fd: i32,
+    /// Lines not yet written: serde writes a record in dozens of small
+    /// pieces, which cost least appended to a Vec.
+    pending: Vec<u8>,
     json: bool,
+    /// Nothing more is written: the reader went away, a write failed, or a
+    /// stop did not wait for a blocked one.
     closed: bool,
+    /// Why writing failed, if not for a normal end (a closed pipe, a stop).
+    error: Option<std::io::Error>,
     strace: Strace,
     clock: WallClock,
 }
@@ -210,19 +229,26 @@ impl Output {
         if self.closed {
             return;
         }
-        self.line.clear();
-        let result = serde_json::to_writer(&mut self.line, record)
-            .map_err(io::Error::from)
-            .and_then(|()| {
-                self.line.push(b'\n');
-                self.lines.write_all(&self.line)
-            });
-        self.closed |= result.is_err();
+        let start = self.pending.len();
+        if serde_json::to_writer(&mut self.pending, record).is_err() {
+            self.pending.truncate(start); // not serializable: a bug, not output
+            return;
+        }
+        self.pending.push(b'\n');
+        self.write_if_full();
     }
 
     fn text(&mut self, line: &str) {
         if !self.closed {
-            self.closed |= writeln!(self.lines, "{line}").is_err();
+            self.pending.extend_from_slice(line.as_bytes());
+            self.pending.push(b'\n');
+            self.write_if_full();
+        }
+    }
+
+    fn write_if_full(&mut self) {
+        if self.pending.len() >= WRITE_CHUNK {
+            self.flush();
         }
     }
 
@@ -281,8 +307,23 @@ impl Output {
     }
 
     fn flush(&mut self) {
-        if !self.closed && self.lines.flush().is_err() {
+        // A stop's grace is over: a write now could block for good.
+        if stop::grace_over() {
             self.closed = true;
         }
+        if !self.closed
+            && let Err(err) = stop::write_all(self.fd, &self.pending)
+        {
+            self.closed = true;
+            // A reader that went away is a normal end; so is a stop that
+            // did not wait for a blocked write.
+            if !matches!(
+                err.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::Interrupted
+            ) {
+                self.error = Some(err);
+            }
+        }
+        self.pending.clear();
     }
 }
