@@ -52,7 +52,7 @@ const MAX_BATCH_BYTES: usize = 256 << 10;
 const BATCH_FULL: i32 = -libc::ENOBUFS;
 /// How long the records already sent are drained for, once asked to stop:
 /// a storm still going on must not keep the tool from ending.
-const STOP_DRAIN: Duration = Duration::from_millis(500);
+const STOP_DRAIN: Duration = Duration::from_millis(300);
 /// Longest sleep waiting for records: the kernel wakes the collector only
 /// when records pile up, so this bounds how late a trickle of them (and a
 /// command) is seen.
