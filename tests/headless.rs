@@ -193,7 +193,9 @@ fn sighup_ends_it_with_the_summary() {
     if !can_trace("sighup_ends_it_with_the_summary") {
         return;
     }
-    let mut tracer = start(&[], Stdio::piped());
+    // Only this test's (absent) command: other tests' floods would fill its
+    // grace with their records.
+    let mut tracer = start(&["--comm", "no-such-comm"], Stdio::piped());
     let mut stdout = tracer.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = String::new();
