@@ -29,20 +29,38 @@ struct Cli {
     #[arg(long)]
     json: bool,
 
+    // Negative numbers are taken as values, to be refused with the range
+    // rather than as an unknown flag.
     /// Stop after SECS seconds and print a summary
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        value_parser = parse_seconds,
+        allow_negative_numbers = true
+    )]
     duration: Option<Duration>,
 
     /// Seconds between rate snapshots
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "1",
+        value_parser = parse_seconds,
+        allow_negative_numbers = true
+    )]
     interval: Duration,
 
     /// Only this process (its threads included)
-    #[arg(long, value_name = "PID")]
+    #[arg(
+        long,
+        value_name = "PID",
+        value_parser = parse_pid,
+        allow_negative_numbers = true
+    )]
     pid: Option<u32>,
 
     /// Only processes whose command name (comm, 15 bytes at most) is NAME
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_comm)]
     comm: Option<String>,
 
     /// Print every syscall of --pid PID, or of the command after --, as
@@ -51,7 +69,7 @@ struct Cli {
     trace: bool,
 
     /// With --trace: the processes it forks too
-    #[arg(long, requires = "trace")]
+    #[arg(long)]
     follow: bool,
 
     /// With --trace: the command to start and trace (after --); systrace-top
@@ -60,14 +78,88 @@ struct Cli {
     command: Vec<String>,
 }
 
+/// A year: longer is surely a typo.
+const MAX_SECONDS: f64 = 86_400.0 * 365.0;
+
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(0.01..=86_400.0 * 365.0).contains(&secs) {
-        return Err(format!("`{s}` seconds is out of range (0.01 or more)"));
+    if !(0.01..=MAX_SECONDS).contains(&secs) {
+        return Err(format!("must be from 0.01 to {MAX_SECONDS} seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_pid(s: &str) -> Result<u32, String> {
+    s.parse()
+        .map_err(|_| "must be a process ID (a number, 1 or more)".to_string())
+}
+
+/// The kernel keeps 15 bytes of a command name (TASK_COMM_LEN, 16 with the
+/// NUL): a longer NAME would never match, or match only once cut.
+const COMM_LEN: usize = 15;
+
+fn parse_comm(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("must be a command name, not empty".into());
+    }
+    if s.len() > COMM_LEN {
+        let hint = match s.get(..COMM_LEN) {
+            Some(cut) => format!(": use '{cut}'"),
+            None => String::new(),
+        };
+        return Err(format!(
+            "{} bytes, but the kernel keeps {COMM_LEN} bytes of a command name{hint}",
+            s.len()
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Flags that only make sense together; refused before anything starts.
+fn check_usage(cli: &Cli) -> Result<(), String> {
+    if cli.follow && !cli.trace {
+        return Err("--follow only works with --trace: add --trace".into());
+    }
+    if !cli.command.is_empty() && !cli.trace {
+        return Err("a command after -- is traced with --trace: add --trace".into());
+    }
+    if cli.trace && cli.pid.is_none() && cli.command.is_empty() {
+        return Err("--trace needs --pid PID or a command after --".into());
+    }
+    if cli.trace && cli.pid.is_some() && !cli.command.is_empty() {
+        return Err("--trace takes --pid PID or a command, not both".into());
+    }
+    Ok(())
+}
+
+/// A traced command that could not be started.
+#[derive(Debug)]
+struct CommandNotStarted {
+    /// As a shell gives it: 127 when the command does not exist, 126 when
+    /// it cannot be run.
+    status: u8,
+    error: anyhow::Error,
+}
+
+impl std::fmt::Display for CommandNotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for CommandNotStarted {}
+
+/// Starting the command fails with an io::Error when it is missing or not
+/// executable (see headless::launch's `resolve`); other failures are ours.
+fn command_not_started(error: anyhow::Error) -> anyhow::Error {
+    let status = match error.downcast_ref::<std::io::Error>() {
+        Some(e) if e.kind() == std::io::ErrorKind::NotFound => 127,
+        Some(_) => 126,
+        None => return error,
+    };
+    CommandNotStarted { status, error }.into()
 }
 
 /// `--pid` must name a running process, not one of its threads: the kernel
@@ -97,11 +189,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(usage) = check_usage(&cli) {
+        eprintln!("systrace-top: {usage}");
+        return ExitCode::from(2);
+    }
     match run(cli) {
         Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
         Err(err) => {
             eprintln!("systrace-top: {err:#}");
-            ExitCode::FAILURE
+            let status = err
+                .downcast_ref::<CommandNotStarted>()
+                .map_or(1, |e| e.status);
+            ExitCode::from(status)
         }
     }
 }
@@ -111,23 +210,13 @@ fn run(cli: Cli) -> Result<i32> {
     if let Some(pid) = cli.pid {
         check_pid(pid)?;
     }
-    if cli.comm.as_deref().is_some_and(str::is_empty) {
-        bail!("--comm needs a non-empty command name");
-    }
-    if !cli.command.is_empty() && !cli.trace {
-        bail!("a command after -- is traced with --trace");
-    }
-    if cli.trace && cli.pid.is_none() && cli.command.is_empty() {
-        bail!("--trace needs --pid PID or a command after --");
-    }
-    if cli.trace && cli.pid.is_some() && !cli.command.is_empty() {
-        bail!("--trace takes --pid PID or a command, not both");
-    }
     bpf::env::prepare()?;
     let trace = match (cli.trace, cli.pid) {
         (false, _) => None,
         (true, Some(pid)) => Some(TraceTarget::Pid(pid)),
-        (true, None) => Some(TraceTarget::Command(headless::launch(&cli.command)?)),
+        (true, None) => Some(TraceTarget::Command(
+            headless::launch(&cli.command).map_err(command_not_started)?,
+        )),
     };
     let config = Config {
         interval: cli.interval,

@@ -99,14 +99,20 @@ fn a_reader_that_never_reads_bounds_memory_and_does_not_stop_sigterm() {
     assert!(storm.wait().unwrap().success(), "the storm ran");
     peak = peak.max(rss_kb(tracer.id()));
     eprintln!("never-read pipe: peak RSS {} MB", peak / 1024);
-    assert!(peak < 64 * 1024, "RSS {peak} kB behind a reader that never reads");
+    assert!(
+        peak < 64 * 1024,
+        "RSS {peak} kB behind a reader that never reads"
+    );
 
     let asked = Instant::now();
     kill(Pid::from_raw(tracer.id() as i32), Signal::SIGTERM).unwrap();
     let status = ended_within(&mut tracer, Duration::from_secs(5));
     let took = asked.elapsed();
     assert!(status.is_some(), "still running 5 s after SIGTERM");
-    assert!(took < Duration::from_secs(1), "SIGTERM took {took:?} with a full pipe");
+    assert!(
+        took < Duration::from_secs(1),
+        "SIGTERM took {took:?} with a full pipe"
+    );
 }
 
 /// --duration ends it on time even when its pipe is full.
@@ -126,7 +132,10 @@ fn duration_ends_it_with_a_full_pipe() {
     let status = ended_within(&mut tracer, Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(4), "--duration 2 ended after {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "--duration 2 ended after {took:?}"
+    );
 }
 
 /// No space left: one line on stderr and a non-zero exit, not a quiet 0.
@@ -182,7 +191,12 @@ fn a_reader_that_goes_away_is_a_normal_end() {
     Command::new("/bin/true").status().unwrap();
     let status = ended_within(&mut tracer, Duration::from_secs(10)).expect("it ends");
     let mut stderr = String::new();
-    tracer.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    tracer
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }

@@ -142,3 +142,63 @@ fn trace_follow_includes_the_children() {
     );
     assert_eq!(trace.matches("+++ exited with 0 +++").count(), 2, "{trace}");
 }
+
+#[test]
+fn trace_escapes_what_the_process_names_and_reads() {
+    if !can_trace("trace_escapes_what_the_process_names_and_reads") {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    // A name that would set the terminal's title, ring its bell and forge
+    // a line if written raw, with a byte that is not UTF-8.
+    let dir = std::env::temp_dir().join(common::unique("systrace-hostile"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = b"x\x1b]0;TITLE\x07\nFAKE LINE\xff";
+    std::fs::write(
+        dir.join(std::ffi::OsStr::from_bytes(name)),
+        b"hi\x1b[31m\x07\n",
+    )
+    .unwrap();
+    // The shell's glob passes the name: a command line must be UTF-8.
+    let out = Command::new(BIN)
+        .args(["--trace", "--", "sh", "-c", r#"exec cat -- "$1"/*"#, "sh"])
+        .arg(&dir)
+        .output()
+        .expect("running systrace-top --trace");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "cat's status; trace:\n{trace}");
+    assert_eq!(
+        out.stdout, b"hi\x1b[31m\x07\n",
+        "cat's own output is untouched"
+    );
+
+    let raw: Vec<u8> = out
+        .stderr
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\n' && !(0x20..=0x7e).contains(&b))
+        .collect();
+    assert!(raw.is_empty(), "raw bytes {raw:x?} in:\n{trace}");
+    // Every line is a call or an end: none was forged by the name.
+    for line in trace.lines() {
+        assert!(is_trace_line(line), "not a trace line: {line:?}\n{trace}");
+    }
+    let escaped = format!(r"{}/x\33]0;TITLE\7\nFAKE LINE\377", dir.display());
+    assert!(
+        trace.contains(&format!(r#"openat(AT_FDCWD, "{escaped}", O_RDONLY) = 3 <"#)),
+        "the name, escaped, in the open:\n{trace}"
+    );
+    // strace -y escapes an fd's path too.
+    assert!(
+        trace.contains(&format!(r#"read(3<{escaped}>, "hi\33[31m\7\n", "#)),
+        "the name, escaped, on the fd; the buffer escaped:\n{trace}"
+    );
+}
+
+/// `name(...` or `+++ ...`.
+fn is_trace_line(line: &str) -> bool {
+    let name = line.split('(').next().unwrap_or_default();
+    let is_name = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+    line.starts_with("+++ ") || (!name.is_empty() && name.bytes().all(is_name))
+}

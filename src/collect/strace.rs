@@ -2,6 +2,8 @@
 //! `openat(AT_FDCWD, "/etc/hosts", O_RDONLY|O_CLOEXEC) = 3 <0.000012>`.
 
 use std::collections::HashMap;
+use std::fmt::Write;
+use std::os::unix::ffi::OsStringExt;
 
 use super::event::{Event, Slot, SlotKind, SyscallEvent};
 use super::names::{errno_description, errno_name, open_flags, signal_name, syscall_name};
@@ -91,8 +93,10 @@ fn signature(name: &str) -> Option<&'static [Arg]> {
 /// holds, from the opens and closes it sees.
 #[derive(Default)]
 pub struct Strace {
-    /// (pid, fd) → its path; None when /proc could not say.
-    fds: HashMap<(u32, i64), Option<String>>,
+    /// (pid, fd) → its path, as the bytes the process or /proc gave (the
+    /// process picks them: escaped only when shown); None when /proc could
+    /// not say.
+    fds: HashMap<(u32, i64), Option<Vec<u8>>>,
 }
 
 impl Strace {
@@ -149,9 +153,7 @@ impl Strace {
         match name {
             "open" | "creat" | "openat" | "openat2" => {
                 let path_arg = if name.starts_with("openat") { 1 } else { 0 };
-                let path = e
-                    .slot(path_arg)
-                    .map(|s| String::from_utf8_lossy(&s.bytes).into_owned());
+                let path = e.slot(path_arg).map(|s| s.bytes.clone());
                 self.fds.insert((pid, ret), path);
             }
             "dup" | "dup2" | "dup3" => {
@@ -176,10 +178,10 @@ impl Strace {
         }
         let path = self.fds.entry((pid, fd)).or_insert_with(|| {
             let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
-            Some(link.display().to_string())
+            Some(link.into_os_string().into_vec())
         });
         match path {
-            Some(path) => format!("{fd}<{path}>"),
+            Some(path) => fd_with_path(fd, path),
             None => fd.to_string(),
         }
     }
@@ -313,25 +315,7 @@ fn flag_names(raw: u64, table: &[(u64, &str)], zero: &str) -> String {
 pub fn quote(bytes: &[u8], more: bool) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
     out.push('"');
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                // Short octal unless a digit follows, which would join it.
-                let next_is_digit = bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-                if next_is_digit {
-                    out.push_str(&format!("\\{b:03o}"));
-                } else {
-                    out.push_str(&format!("\\{b:o}"));
-                }
-            }
-        }
-    }
+    escape_into(&mut out, bytes, b"");
     out.push('"');
     if more {
         out.push_str("...");
@@ -339,11 +323,55 @@ pub fn quote(bytes: &[u8], more: bool) -> String {
     out
 }
 
+/// `3</etc/hosts>`, the path escaped as strace -y does: `<` and `>` too,
+/// so that a file name cannot end the annotation and forge what follows.
+fn fd_with_path(fd: i64, path: &[u8]) -> String {
+    let mut out = format!("{fd}<");
+    escape_into(&mut out, path, b"<>");
+    out.push('>');
+    out
+}
+
+/// Appends bytes of a traced process as strace escapes them: printable
+/// ASCII stays, anything else (and `extra`) becomes an escape, so that no
+/// control byte reaches a terminal and no line can be forged.
+fn escape_into(out: &mut String, bytes: &[u8], extra: &[u8]) {
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\r' => out.push_str("\\r"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            0x20..=0x7e if !extra.contains(&b) => out.push(b as char),
+            _ => {
+                // Short octal unless an octal digit follows, which would
+                // join it: strace's `\0331` for ESC then '1', `\338` for
+                // ESC then '8'.
+                let next_is_octal = bytes.get(i + 1).is_some_and(|c| (b'0'..=b'7').contains(c));
+                // Writing to a String cannot fail.
+                let _ = if next_is_octal {
+                    write!(out, "\\{b:03o}")
+                } else {
+                    write!(out, "\\{b:o}")
+                };
+            }
+        }
+    }
+}
+
 /// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("1.2.3.4")}`.
 fn sockaddr(slot: &Slot) -> String {
     let b = &slot.bytes;
     let family = b.get(..2).map_or(0, |f| u16::from_ne_bytes([f[0], f[1]]));
     match (family as i32, b.len()) {
+        // An abstract name: a leading NUL, then bytes up to the length
+        // passed, NULs included.
+        (libc::AF_UNIX, 4..) if b[2] == 0 => {
+            format!("{{sa_family=AF_UNIX, sun_path=@{}}}", quote(&b[3..], false))
+        }
         (libc::AF_UNIX, _) => {
             let path: Vec<u8> = b[2..].iter().copied().take_while(|&c| c != 0).collect();
             format!("{{sa_family=AF_UNIX, sun_path={}}}", quote(&path, false))
@@ -558,6 +586,79 @@ mod tests {
         assert_eq!(quote(b"a\"b\\c\td", false), r#""a\"b\\c\td""#);
         assert_eq!(quote(&[0, b'1', 0xff], true), r#""\0001\377"..."#);
         assert_eq!(quote("日".as_bytes(), false), r#""\346\227\245""#);
+        // strace 6's own output for these bytes.
+        assert_eq!(
+            quote(b"x\x1b]0;TITLE\x07\nFAKE LINE", false),
+            r#""x\33]0;TITLE\7\nFAKE LINE""#
+        );
+        assert_eq!(quote(b"\x1b1\x1b8\x087", false), r#""\0331\338\0107""#);
+        assert_eq!(quote(b"<>\x7f\x01\x0b\x0c\r", false), r#""<>\177\1\v\f\r""#);
+    }
+
+    #[test]
+    fn no_byte_of_a_traced_process_reaches_the_text_raw() {
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let mut strace = Strace::default();
+        let open = call(
+            libc::SYS_openat,
+            [-100i64 as u64, 1, 0, 0, 0, 0],
+            Some(3),
+            vec![string(1, &every_byte)],
+        );
+        let read = call(
+            libc::SYS_read,
+            [3, 0x1000, 256, 0, 0, 0],
+            Some(256),
+            vec![buffer(1, &every_byte)],
+        );
+        let mut unix = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        unix.extend(1..=255u8);
+        let connect = call(
+            libc::SYS_connect,
+            [3, 0x1000, unix.len() as u64, 0, 0, 0],
+            Some(0),
+            vec![Slot {
+                kind: SlotKind::Sockaddr,
+                arg: 1,
+                bytes: unix,
+            }],
+        );
+        for e in [&open, &read, &connect] {
+            let line = strace.line(e);
+            assert!(
+                line.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+                "only printable ASCII: {line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fd_paths_are_escaped_like_strace_y() {
+        let mut strace = Strace::default();
+        let hostile = b"/tmp/x\x1b]0;TITLE\x07\nFAKE LINE\xff<a>\"";
+        let open = call(
+            libc::SYS_openat,
+            [-100i64 as u64, 1, 0, 0, 0, 0],
+            Some(3),
+            vec![string(1, hostile)],
+        );
+        assert_eq!(
+            strace.line(&open),
+            r#"openat(AT_FDCWD, "/tmp/x\33]0;TITLE\7\nFAKE LINE\377<a>\"", O_RDONLY) = 3 <0.000012>"#
+        );
+        // strace -y: `<` and `>` in octal, so the name cannot close the
+        // annotation.
+        let read = call(
+            libc::SYS_read,
+            [3, 0x1000, 2, 0, 0, 0],
+            Some(2),
+            vec![buffer(1, b"\x1b[")],
+        );
+        assert_eq!(
+            strace.line(&read),
+            r#"read(3</tmp/x\33]0;TITLE\7\nFAKE LINE\377\74a\76\">, "\33[", 2) = 2 <0.000012>"#
+        );
+        assert_eq!(fd_with_path(4, b"pipe:[7]"), "4<pipe:[7]>");
     }
 
     #[test]
@@ -574,6 +675,17 @@ mod tests {
         assert_eq!(
             sockaddr(&slot),
             r#"{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("10.0.0.1")}"#
+        );
+        let mut abstract_name = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        abstract_name.extend(b"\0bus\0\n");
+        let slot = Slot {
+            kind: SlotKind::Sockaddr,
+            arg: 1,
+            bytes: abstract_name,
+        };
+        assert_eq!(
+            sockaddr(&slot),
+            r#"{sa_family=AF_UNIX, sun_path=@"bus\0\n"}"#
         );
     }
 

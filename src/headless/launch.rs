@@ -106,24 +106,63 @@ impl Drop for Launched {
     }
 }
 
-/// The command's path: as given if it has a slash, else found in PATH.
+/// The command's path: as given if it has a slash, else the first file in
+/// PATH that can be run, as a shell finds it. A command that is missing or
+/// cannot be run is an `io::Error` (NotFound, or the errno its exec would
+/// give) saying which: the caller exits 127 or 126 for it, as a shell does.
 fn resolve(program: &str) -> Result<PathBuf> {
+    use crate::collect::names::{errno_description, errno_name};
+    let refused = |what: &str, errno: nix::errno::Errno| {
+        let errno = errno as i32;
+        let kind = std::io::Error::from_raw_os_error(errno).kind();
+        let text = format!(
+            "{what}: {} ({})",
+            errno_description(errno),
+            errno_name(errno)
+        );
+        anyhow::Error::new(std::io::Error::new(kind, text))
+    };
     if program.contains('/') {
         let path = Path::new(program);
-        if !path.exists() {
-            bail!("{program}: no such file");
-        }
-        return Ok(path.to_path_buf());
+        return match is_executable(path) {
+            Ok(()) => Ok(path.to_path_buf()),
+            Err(errno) => Err(refused(program, errno)),
+        };
     }
+    // Like execvp: a file found but not executable is the error only when
+    // no later directory has one that is; directories are not commands.
+    let mut denied = None;
     let paths = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(OsStr::new(program)))
-        .find(|candidate| is_executable(candidate))
-        .with_context(|| format!("{program}: command not found in PATH"))
+    for candidate in std::env::split_paths(&paths).map(|dir| dir.join(OsStr::new(program))) {
+        if !candidate.is_file() {
+            continue;
+        }
+        match is_executable(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(errno) => {
+                denied.get_or_insert((candidate, errno));
+            }
+        }
+    }
+    Err(match denied {
+        Some((path, errno)) => refused(&path.display().to_string(), errno),
+        None => refused(
+            &format!("{program}: not found in PATH"),
+            nix::errno::Errno::ENOENT,
+        ),
+    })
 }
 
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+/// Ok when exec could run it: a regular file that access(2) lets us
+/// execute (it knows root's rules, ACLs and noexec mounts); else the errno
+/// exec would give.
+fn is_executable(path: &Path) -> Result<(), nix::errno::Errno> {
+    use nix::errno::Errno;
+    let meta = path
+        .metadata()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))?;
+    if !meta.is_file() {
+        return Err(Errno::EACCES);
+    }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK)
 }
