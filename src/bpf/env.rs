@@ -1,14 +1,14 @@
 //! What the kernel programs need from the machine, checked before loading so
 //! that a missing piece gets one clear sentence instead of a bare errno.
 
-use std::fs;
+mod caps;
+
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
+pub use caps::drop_capabilities;
+use caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, bit, thread_caps};
 
 /// The oldest kernel with everything used: atomic OR in BPF (5.12), the
 /// ring buffer (5.8), BTF raw tracepoints (5.5), bounded loops (5.3).
@@ -28,21 +28,66 @@ pub fn prepare() -> Result<()> {
     Ok(())
 }
 
+/// Loading BTF, maps and programs needs CAP_BPF; tracing programs (raw
+/// tracepoints that read kernel memory) need CAP_PERFMON too. The kernel
+/// takes CAP_SYS_ADMIN for either, which root has. Nothing else is: /proc's
+/// cmdline, stat, status and comm are world-readable, and the kernel
+/// accounts BPF memory to the cgroup, not RLIMIT_MEMLOCK (since 5.11).
 fn check_privileges() -> Result<()> {
-    let status = fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
-    let has = |cap: u32| caps & (1 << cap) != 0;
-    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+    let missing = missing_caps(thread_caps()?.effective);
+    if missing.is_empty() {
         return Ok(());
     }
+    let binary = std::env::current_exe().ok();
+    let ignored = binary
+        .as_deref()
+        .and_then(file_caps_ignored)
+        .map(|why| format!(" (its file capabilities are ignored: {why})"))
+        .unwrap_or_default();
+    let binary = binary.map_or_else(|| "BINARY".into(), |p| p.display().to_string());
+    let missing = format!(
+        "{} {} missing",
+        missing.join(" and "),
+        if missing.len() == 1 { "is" } else { "are" }
+    );
+    if nix::unistd::geteuid().is_root() {
+        bail!(
+            "tracing needs the capabilities CAP_BPF and CAP_PERFMON, and {missing} even as root: \
+             the container or service this runs in must grant them"
+        );
+    }
     bail!(
-        "tracing needs root or the CAP_BPF and CAP_PERFMON capabilities: run it with sudo, \
-         or grant them with `sudo setcap cap_bpf,cap_perfmon,cap_sys_admin+ep <binary>`"
+        "tracing needs root or the capabilities CAP_BPF and CAP_PERFMON, and {missing}{ignored}: \
+         run it with sudo, or grant them with `sudo setcap cap_bpf,cap_perfmon+ep {binary}`"
     )
+}
+
+/// Why the kernel did not apply `binary`'s file capabilities, if it has
+/// some: the usual reason a `setcap` seems to do nothing.
+fn file_caps_ignored(binary: &Path) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(binary.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a size query: no buffer is written.
+    let size = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    let flags = nix::sys::statvfs::statvfs(binary).ok()?.flags();
+    (size > 0 && flags.contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
+        .then_some("its filesystem is mounted nosuid")
+}
+
+/// Which of CAP_BPF and CAP_PERFMON an effective set lacks.
+fn missing_caps(effective: u64) -> Vec<&'static str> {
+    [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
+        .into_iter()
+        .filter(|&(cap, _)| effective & (bit(cap) | bit(CAP_SYS_ADMIN)) == 0)
+        .map(|(_, name)| name)
+        .collect()
 }
 
 fn check_kernel_version() -> Result<()> {
@@ -83,5 +128,14 @@ mod tests {
         assert_eq!(parse_kernel_version("5.4.0-150-generic"), Some((5, 4)));
         assert_eq!(parse_kernel_version("garbage"), None);
         assert!(parse_kernel_version("5.4.0").unwrap() < MIN_KERNEL);
+    }
+
+    #[test]
+    fn names_each_missing_capability() {
+        assert_eq!(missing_caps(0), ["CAP_BPF", "CAP_PERFMON"]);
+        assert_eq!(missing_caps(bit(CAP_BPF)), ["CAP_PERFMON"]);
+        assert_eq!(missing_caps(bit(CAP_PERFMON)), ["CAP_BPF"]);
+        assert!(missing_caps(bit(CAP_BPF) | bit(CAP_PERFMON)).is_empty());
+        assert!(missing_caps(bit(CAP_SYS_ADMIN)).is_empty());
     }
 }

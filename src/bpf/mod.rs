@@ -144,6 +144,10 @@ impl<'obj> Probes<'obj> {
             trace_exit: RefCell::new(None),
             ncpus,
         };
+        // Loaded and attached: the capabilities are given back. Reading the
+        // lost counters tells whether this kernel still wants CAP_BPF for
+        // the maps and links used from now on (ticks, ring buffer, watch).
+        env::drop_capabilities(|| probes.lost().is_ok())?;
         Ok((probes, FilterHandle { bss }))
     }
 

@@ -50,9 +50,6 @@ const MAX_BATCH: usize = 4096;
 const MAX_BATCH_BYTES: usize = 256 << 10;
 /// What the callback returns to stop a batch that reached MAX_BATCH_BYTES.
 const BATCH_FULL: i32 = -libc::ENOBUFS;
-/// How long the records already sent are drained for, once asked to stop:
-/// a storm still going on must not keep the tool from ending.
-const STOP_DRAIN: Duration = Duration::from_millis(300);
 /// Longest sleep waiting for records: the kernel wakes the collector only
 /// when records pile up, so this bounds how late a trickle of them (and a
 /// command) is seen.
@@ -274,9 +271,9 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     loop {
         let more = pump(&mut tables)?;
         if drain_commands(commands, updates, &probes, &mut filter, &mut tables)? {
-            // Deliver what the kernel already sent, then the final tick.
-            let deadline = Instant::now() + STOP_DRAIN;
-            while pump(&mut tables)? && Instant::now() < deadline {}
+            // Deliver what the kernel already sent, then the final tick:
+            // records left in the ring buffer would be lost uncounted.
+            while pump(&mut tables)? {}
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             let _ = updates.send(Update::Stopped(snapshot));
             return Ok(());

@@ -115,8 +115,7 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
         if !stopping && done {
             let _ = commands.send(Command::Stop);
             stopping = true;
-            // The last records and the summary get a second to be written,
-            // whatever the reader does.
+            // From now on a write that a reader leaves blocked is given up.
             stop::start_grace();
         }
         let update = match updates.recv_timeout(Duration::from_millis(100)) {
@@ -309,8 +308,8 @@ impl Output {
     }
 
     fn flush(&mut self) {
-        // A stop's grace is over: a write now could block for good.
-        if stop::grace_over() {
+        // A write stayed blocked for a whole grace: the next one would too.
+        if stop::gave_up() {
             self.closed = true;
         }
         if !self.closed

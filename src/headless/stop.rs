@@ -12,13 +12,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-/// How long the last records and the summary may take to be written once
-/// stopping: a reader that reads not must not hold the tool.
+/// Once stopping, how long one write may stay blocked before the rest of
+/// the output is given up: a reader that reads not must not hold the tool,
+/// one that reads slowly still gets every record.
 const GRACE: Duration = Duration::from_millis(500);
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static ALARM: AtomicBool = AtomicBool::new(false);
-static GRACE_STARTED: AtomicBool = AtomicBool::new(false);
+static STOPPING: AtomicBool = AtomicBool::new(false);
+static GAVE_UP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop(_: libc::c_int) {
     REQUESTED.store(true, Ordering::Relaxed);
@@ -82,17 +84,16 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)
 }
 
-/// Stopping from now on: what is still written gets GRACE. Only the first
-/// call sets the alarm.
+/// Stopping from now on: each write gets GRACE to make progress.
 pub fn start_grace() {
-    if !GRACE_STARTED.swap(true, Ordering::Relaxed) {
-        set_alarm(GRACE);
+    if !STOPPING.swap(true, Ordering::Relaxed) {
+        ALARM.store(false, Ordering::Relaxed);
     }
 }
 
-/// Stopping, and its grace is over: a write now could block for good.
-pub fn grace_over() -> bool {
-    GRACE_STARTED.load(Ordering::Relaxed) && ALARM.load(Ordering::Relaxed)
+/// A write stayed blocked for GRACE while stopping: nothing more is tried.
+pub fn gave_up() -> bool {
+    GAVE_UP.load(Ordering::Relaxed)
 }
 
 /// Rings (SIGALRM, interrupting a blocked write) once `after` has passed,
@@ -114,18 +115,22 @@ pub fn set_alarm(after: Duration) {
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
 }
 
-/// Writes all of `bytes` to `fd`; a write blocked when a stop is asked for
-/// (a signal, the deadline's alarm) gets GRACE more, then gives up with
+/// Writes all of `bytes` to `fd`. Once stopping (a signal, the deadline's
+/// alarm), a write that stays blocked for GRACE gives up with
 /// `Interrupted`, where std's write_all would wait for good.
 pub fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
+        if gave_up() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
         // A signal interrupts a blocked write with EINTR, or with a short
         // count if some bytes went through: look at the flags either way.
         if requested() || ALARM.load(Ordering::Relaxed) {
             start_grace();
         }
-        if grace_over() {
-            return Err(io::ErrorKind::Interrupted.into());
+        let stopping = STOPPING.load(Ordering::Relaxed);
+        if stopping {
+            set_alarm(GRACE); // for this write only
         }
         // SAFETY: writes at most bytes.len() bytes from bytes.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
@@ -133,6 +138,10 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
             let err = io::Error::last_os_error();
             if err.kind() != io::ErrorKind::Interrupted {
                 return Err(err);
+            }
+            // Its alarm rang: blocked for a whole grace.
+            if stopping && ALARM.load(Ordering::Relaxed) {
+                GAVE_UP.store(true, Ordering::Relaxed);
             }
             continue;
         }
