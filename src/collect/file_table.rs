@@ -69,7 +69,7 @@ impl FileStats {
 
 /// Bytes of paths the table keeps at most: paths are up to 4 KiB long, and
 /// any user can open as many distinct ones as it likes.
-const MAX_PATH_BYTES: usize = 8 << 20;
+const MAX_PATH_BYTES: usize = 4 << 20;
 
 pub struct FileTable {
     files: HashMap<String, FileStats>,
