@@ -161,13 +161,7 @@ impl Running {
         let (status, stderr) = self.stop_output();
         assert!(status.success(), "exited with {status}; stderr: {stderr}");
         assert_eq!(stderr, "", "nothing on stderr");
-        let records: Vec<Value> = lines
-            .iter()
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
-            .collect();
-        let last = records.last().expect("records after start");
-        assert_eq!(last["type"], "summary", "the last record is the summary");
-        records
+        common::records_to_summary(lines.iter())
     }
 }
 

@@ -138,16 +138,28 @@ impl Tracer {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        assert!(status.success(), "systrace-top exited with {status}");
-        let records: Vec<Value> = self
-            .lines
-            .iter()
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
-            .collect();
-        let last = records.last().expect("records after start");
-        assert_eq!(last["type"], "summary", "the last record is the summary");
-        records
+        self.records(status)
     }
+}
+
+impl Tracer {
+    /// Every record after the start one, of a tracer that ended with
+    /// `status`: it must have exited 0, with the summary last.
+    fn records(&self, status: std::process::ExitStatus) -> Vec<Value> {
+        assert!(status.success(), "systrace-top exited with {status}");
+        records_to_summary(self.lines.iter())
+    }
+}
+
+/// JSON lines as records; the last must be the summary.
+pub fn records_to_summary(lines: impl IntoIterator<Item = String>) -> Vec<Value> {
+    let records: Vec<Value> = lines
+        .into_iter()
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+        .collect();
+    let last = records.last().expect("records after start");
+    assert_eq!(last["type"], "summary", "the last record is the summary");
+    records
 }
 
 pub fn of_type<'a>(records: &'a [Value], kind: &str) -> impl Iterator<Item = &'a Value> {
@@ -285,14 +297,6 @@ impl Tracer {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        assert!(status.success(), "systrace-top exited with {status}");
-        let records: Vec<Value> = self
-            .lines
-            .iter()
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
-            .collect();
-        let last = records.last().expect("records after start");
-        assert_eq!(last["type"], "summary", "the last record is the summary");
-        records
+        self.records(status)
     }
 }

@@ -130,7 +130,8 @@ fn pid_filter_ends_when_the_process_exits() {
     std::io::Write::write_all(target.stdin.as_mut().unwrap(), b"go\n").unwrap();
     assert!(target.wait().unwrap().success());
     let exited = Instant::now();
-    let records = tracer.wait_exit(Duration::from_secs(3));
+    // It ends within a tick of the exit; a loaded machine gets some slack.
+    let records = tracer.wait_exit(Duration::from_secs(10));
     eprintln!(
         "--pid: systrace-top ended {:?} after the process",
         exited.elapsed()
