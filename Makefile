@@ -1,8 +1,9 @@
 # The two Quick start commands (README.md): `make run` and `make test`.
-# Both install what the build needs from apt first, if it is missing.
+# Both install what the build needs from apt first, if it is missing (the
+# kernel tests build C programs, static ones among them: libc6-dev).
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux libc6-dev
 # The peers bench/run.sh measures against, and what it measures with.
 BENCH_PACKAGES := bpftrace linux-perf strace bc
 BIN := target/release/systrace-top
