@@ -41,6 +41,16 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
         bail!("stdout is closed: nothing could be written (redirect it, e.g. > FILE)");
     }
     let filter = config.filter.clone();
+    // --pid's process, by its start too: its end is the end, and a later
+    // process that reuses its PID is not it. Taken before anything starts:
+    // once the start record is out, the process may end at any moment.
+    let filtered = match filter.pid.filter(|_| options.trace.is_none()) {
+        Some(pid) => Some(
+            collect::seed::process_key(pid)
+                .with_context(|| format!("no process with PID {pid}"))?,
+        ),
+        None => None,
+    };
     let interval = config.interval;
     let (collector, commands, updates) = stop::install(|| collect::spawn(config))?;
     match updates.recv() {
@@ -97,12 +107,6 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     // With --follow, the processes forked from the traced one.
     let mut family: HashSet<u32> = traced.into_iter().collect();
     let mut traced_exited = false;
-    // --pid's process, by its start too: its end is the end, and a later
-    // process that reuses its PID is not it.
-    let filtered = filter
-        .pid
-        .filter(|_| traced.is_none())
-        .and_then(collect::seed::process_key);
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
     if let Some(duration) = options.duration {
