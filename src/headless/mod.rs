@@ -33,9 +33,9 @@ pub struct Options {
     pub follow: bool,
 }
 
-/// Runs until `duration` ends, SIGINT or SIGTERM arrives, stdout closes, or
-/// the traced process (or --pid's) exits. Returns the exit status to leave with: the
-/// traced command's, as strace does, else 0.
+/// Runs until `duration` ends, SIGINT, SIGTERM or SIGHUP arrives, the
+/// reader goes away, or the traced process (or --pid's) exits. Returns the
+/// exit status to leave with: the traced command's, as strace does, else 0.
 pub fn run(config: Config, options: Options) -> Result<i32> {
     if options.json && stop::stdout_was_closed() {
         bail!("stdout is closed: nothing could be written (redirect it, e.g. > FILE)");
