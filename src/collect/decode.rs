@@ -61,6 +61,18 @@ fn has(flags: u32, flag: record_flags) -> bool {
     flags & flag.0 != 0
 }
 
+/// The path of the file a record names (executed or opened), as /proc names
+/// it: " (deleted)" after an unlinked one; None when there is none.
+fn file_path(path: &[u8], flags: u32) -> Option<Bytes> {
+    (!path.is_empty()).then(|| {
+        let mut path = path.to_vec();
+        if has(flags, record_flags::FLAG_DELETED) {
+            path.extend_from_slice(b" (deleted)");
+        }
+        path
+    })
+}
+
 /// `len` bytes of `data` from `*at`, advancing it; an error if they overrun.
 fn take<'a>(data: &'a [u8], at: &mut usize, len: usize, what: &str) -> Result<&'a [u8]> {
     let Some(bytes) = data.get(*at..*at + len) else {
@@ -88,13 +100,7 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
             _ if args.is_empty() => Vec::new(),
             args => args.split(|&b| b == 0).map(<[u8]>::to_vec).collect(),
         };
-        let exe = (e.exe_len > 0).then(|| {
-            let mut exe = exe.to_vec();
-            if has(e.flags, record_flags::FLAG_DELETED) {
-                exe.extend_from_slice(b" (deleted)");
-            }
-            exe
-        });
+        let exe = file_path(exe, e.flags);
         Ok(ExecEvent {
             ts_ns: e.ts,
             pid: e.pid,
@@ -132,13 +138,7 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
         } else {
             join_path(dir, raw_path)
         };
-        let opened = (!opened.is_empty()).then(|| {
-            let mut opened = opened.to_vec();
-            if has(e.record_flags, record_flags::FLAG_DELETED) {
-                opened.extend_from_slice(b" (deleted)");
-            }
-            opened
-        });
+        let opened = file_path(opened, e.record_flags);
         Ok(OpenEvent {
             ts_ns: e.ts,
             duration_ns: e.duration_ns,
