@@ -28,6 +28,30 @@ pub fn prepare() -> Result<()> {
     Ok(())
 }
 
+/// The initial PID namespace's inode (the kernel's PROC_PID_INIT_INO).
+const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// The inode of the tool's PID namespace if it is not the initial one (in a
+/// container, under `unshare -p`), 0 if it is. Its ids are the ones /proc
+/// gives, so that /proc must be mounted for it.
+pub fn pid_namespace() -> Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata("/proc/self/ns/pid")
+        .context("reading /proc/self/ns/pid")?
+        .ino();
+    if ino == INITIAL_PID_NAMESPACE {
+        return Ok(0);
+    }
+    let proc_pid = std::fs::read_link("/proc/self").context("reading /proc/self")?;
+    if proc_pid.to_str() != Some(&std::process::id().to_string()) {
+        bail!(
+            "the /proc mounted here belongs to another PID namespace than this one: \
+             mount one for it (`unshare --pid --fork --mount-proc`, or `mount -t proc proc /proc`)"
+        );
+    }
+    u32::try_from(ino).context("a PID namespace inode over 32 bits")
+}
+
 /// Loading BTF, maps and programs needs CAP_BPF; tracing programs (raw
 /// tracepoints that read kernel memory) need CAP_PERFMON too. The kernel
 /// takes CAP_SYS_ADMIN for either, which root has. Nothing else is: /proc's

@@ -13,9 +13,9 @@ static __always_inline struct exec_event *exec_start(struct task_struct *task, _
 	if (!e)
 		return NULL;
 	e->kind = EVENT_EXEC;
-	e->pid = task->tgid;
-	e->tid = task->pid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->pid = task_tgid(task);
+	e->tid = task_tid(task);
+	e->ppid = task_tgid(task->real_parent);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = 0;
 	e->ts = ts;
@@ -54,6 +54,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct inflight *st = bpf_task_storage_get(&inflight, task, 0, 0);
 	__u64 ts, start, end, size, len;
 	__u32 call = CALL_NONE, off;
+	__u32 tgid = task_tgid(task), tid = old_pid;
 	bool compat = false;
 	struct exec_event *e;
 	struct file *file;
@@ -64,15 +65,20 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		call = st->call;
 		compat = st->compat;
 		st->call = CALL_NONE;
+		/* old_pid is the kernel's id, which a namespace does not use. */
+		if (pidns_ino)
+			tid = st->tid;
 	} else {
 		ts = bpf_ktime_get_ns(); /* the kernel's own exec, or began before us */
+		if (pidns_ino)
+			tid = task_tid(task);
 	}
-	if (task->tgid == self_tgid || !passes(task->tgid))
+	if (!tgid || tgid == self_tgid || !passes(tgid))
 		return 0;
 	e = exec_start(task, ts, call, compat);
 	if (!e)
 		return 0;
-	e->tid = old_pid;
+	e->tid = tid;
 	e->filename_len =
 		read_user_path(e->data, BPF_CORE_READ(bprm, filename), &e->flags, true);
 
@@ -121,7 +127,7 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 	__u32 off;
 	long n;
 
-	if (!passes(task->tgid))
+	if (!passes(task_tgid(task)))
 		return;
 	e = exec_start(task, st->ts, st->call, compat);
 	if (!e)

@@ -11,7 +11,7 @@ mod skel {
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 
@@ -63,6 +63,20 @@ pub struct Probes<'obj> {
     ncpus: usize,
 }
 
+/// Waits for sys_enter to learn the level of the tool's PID namespace from
+/// the tool's own syscalls: until then no record can be named in it.
+fn await_pidns_level(bss: &types::bss) -> Result<()> {
+    for _ in 0..1000 {
+        // SAFETY: the programs write this field while it is read; a volatile
+        // read of an aligned u32 sees either value.
+        if unsafe { std::ptr::read_volatile(&bss.pidns_level) } != 0 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    bail!("the kernel programs never saw this PID namespace's level")
+}
+
 /// The program attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
 
@@ -97,6 +111,8 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
+        rodata.pidns_ino = env::pid_namespace()?;
+        let in_namespace = rodata.pidns_ino != 0;
         let (native, compat) = call_numbers();
         rodata.native_nr = native;
         rodata.compat_nr = compat;
@@ -138,6 +154,9 @@ impl<'obj> Probes<'obj> {
             .bss_data
             .take()
             .context("the BPF object has no .bss")?;
+        if in_namespace {
+            await_pidns_level(bss)?;
+        }
         let probes = Self {
             skel,
             links,

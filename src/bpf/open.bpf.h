@@ -17,8 +17,8 @@ static __noinline void open_exit(struct task_struct *task, struct inflight *st, 
 	if (!e)
 		return;
 	e->kind = EVENT_OPEN;
-	e->pid = task->tgid;
-	e->tid = task->pid;
+	e->pid = task_tgid(task);
+	e->tid = task_tid(task);
 	e->ret = ret;
 	e->call = st->call;
 	e->ts = st->ts;

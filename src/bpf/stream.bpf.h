@@ -103,9 +103,9 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	e->slot_len[slot] = n;
 }
 
-static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid, bool compat)
+static __noinline void trace_enter(struct task_struct *task, struct pt_regs *regs, long id,
+				   __u32 tgid, bool compat)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_event *e;
 
 	if (!bpf_map_lookup_elem(&watched, &tgid))
@@ -117,7 +117,7 @@ static __noinline void trace_enter(struct pt_regs *regs, long id, __u32 tgid, bo
 	}
 	e->kind = EVENT_SYSCALL;
 	e->pid = tgid;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->tid = task_tid(task);
 	/* 32-bit calls are named from their own table, after the native. */
 	e->nr = compat ? COMPAT_BASE + id : id;
 	syscall_args(regs, compat, e->args);

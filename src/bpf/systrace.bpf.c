@@ -97,7 +97,7 @@ struct inflight {
 	__u32 call; /* enum call; CALL_NONE: nothing in flight */
 	__u32 compat;
 	__u32 nr; /* must be the exiting syscall's, or the state is stale */
-	__u32 pad;
+	__u32 tid; /* the thread's id at entry: an exec may change it */
 };
 
 struct {
@@ -246,6 +246,7 @@ static __always_inline bool is_exec(__u32 call)
 	return call == CALL_EXECVE || call == CALL_EXECVEAT;
 }
 
+#include "pidns.bpf.h"
 #include "paths.bpf.h"
 #include "stream.bpf.h"
 
@@ -301,10 +302,12 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct fork_event *e;
-	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 tgid = task_tgid(child);
+	__u32 ptgid = task_tgid(parent);
 
+	if (!tgid)
+		return 0;
 	if (watching) {
-		__u32 ptgid = BPF_CORE_READ(parent, tgid);
 		__u32 *flags = bpf_map_lookup_elem(&watched, &ptgid);
 
 		/* --follow: a watched process's children are watched too. */
@@ -320,9 +323,9 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	e->kind = EVENT_FORK;
 	e->pid = tgid;
-	e->tid = BPF_CORE_READ(child, pid);
-	e->ppid = BPF_CORE_READ(parent, tgid);
-	e->parent_tid = BPF_CORE_READ(parent, pid);
+	e->tid = task_tid(child);
+	e->ppid = ptgid;
+	e->parent_tid = task_tid(parent);
 	e->thread = e->pid == e->ppid;
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(child, group_leader, start_time);
@@ -335,8 +338,8 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	struct exit_event *e;
-	__u32 tid = BPF_CORE_READ(task, pid);
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = task_tid(task);
+	__u32 tgid = task_tgid(task);
 
 	if (watching) {
 		struct syscall_event *call = bpf_task_storage_get(&pending_calls, task, 0, 0);
@@ -352,7 +355,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	/* do_exit() has already decremented signal->live: 0 means this is
 	 * the last thread of the process (or one of the last, racing: the
 	 * collector drops a repeated exit). */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (!tgid || BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (watching)
 		bpf_map_delete_elem(&watched, &tgid);
@@ -366,7 +369,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	e->kind = EVENT_EXIT;
 	e->pid = tgid;
 	e->tid = tid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = task_tgid(task->real_parent);
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
@@ -378,17 +381,17 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 /* ---- open and exec calls: entry ---- */
 
-static __always_inline void call_enter(struct task_struct *task, struct pt_regs *regs, long id,
-				       bool compat)
+static __always_inline void call_enter(struct task_struct *task, __u32 tgid, struct pt_regs *regs,
+				       long id, bool compat)
 {
 	__u32 call = call_of(id, compat);
 	struct inflight *st;
 	__u64 args[6];
 
-	if (call == CALL_NONE || task->tgid == self_tgid)
+	if (call == CALL_NONE || tgid == self_tgid)
 		return;
 	/* An exec is filtered by the name it takes, at its end. */
-	if (!is_exec(call) && !passes(task->tgid))
+	if (!is_exec(call) && !passes(tgid))
 		return;
 	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
@@ -403,6 +406,7 @@ static __always_inline void call_enter(struct task_struct *task, struct pt_regs 
 	st->args[3] = args[3];
 	st->compat = compat;
 	st->nr = id;
+	st->tid = task_tid(task);
 	st->call = call;
 }
 
@@ -410,15 +414,20 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tgid = task->tgid;
 	bool compat = is_compat(task);
 	struct count_key key;
+	__u32 tgid;
 	__u64 *n;
 
+	if (pidns_ino && !pidns_level)
+		find_pidns_level(task);
+	tgid = task_tgid(task);
+	if (!tgid)
+		return 0;
 	if (watching)
-		trace_enter(regs, id, tgid, compat);
+		trace_enter(task, regs, id, tgid, compat);
 	if (maybe_call(id, compat))
-		call_enter(task, regs, id, compat);
+		call_enter(task, tgid, regs, id, compat);
 	if (!passes(tgid))
 		return 0;
 	key.tgid = tgid;
