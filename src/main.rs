@@ -50,14 +50,17 @@ struct Cli {
     )]
     interval: Duration,
 
-    /// Only this process (its threads included)
+    /// Only this process (its threads included). With --trace: a process to
+    /// trace, as strace -p (may be repeated)
     #[arg(
+        short = 'p',
         long,
         value_name = "PID",
         value_parser = parse_pid,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        action = clap::ArgAction::Append
     )]
-    pid: Option<u32>,
+    pid: Vec<u32>,
 
     /// Only processes whose command name (comm, 15 bytes at most) is NAME
     #[arg(long, value_name = "NAME", value_parser = parse_comm)]
@@ -68,9 +71,49 @@ struct Cli {
     #[arg(long)]
     trace: bool,
 
-    /// With --trace: the processes it forks too
-    #[arg(long)]
+    /// With --trace: the processes and threads it forks too, to their end
+    /// (strace -f)
+    #[arg(short = 'f', long)]
     follow: bool,
+
+    /// With --trace: trace=SET (syscall names, %file, %process, %network,
+    /// %signal, %desc, %memory…, !SET for all but SET)
+    #[arg(short = 'e', value_name = "EXPR", action = clap::ArgAction::Append)]
+    expr: Vec<String>,
+
+    /// With --trace: write the trace to FILE instead of stderr
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+
+    /// With --trace: show at most N bytes of each string (strace -s)
+    #[arg(short = 's', value_name = "N", default_value_t = 32)]
+    string_limit: usize,
+
+    /// With --trace: name the file behind each fd, when known (strace -y)
+    #[arg(short = 'y')]
+    fd_paths: bool,
+
+    /// With --trace: the time spent in each call (strace -T)
+    #[arg(short = 'T')]
+    durations: bool,
+
+    /// With --trace: lead each line with the time; -tt with microseconds,
+    /// -ttt as seconds since the epoch
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    timestamps: u8,
+
+    /// With --trace: a table of calls, errors and time per syscall instead
+    /// of the trace (strace -c)
+    #[arg(short = 'c')]
+    summary_only: bool,
+
+    /// With --trace: the trace, then the table of -c
+    #[arg(short = 'C')]
+    summary_too: bool,
+
+    /// With --trace: no attach and detach messages; -qq: no exit lines
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    quiet: u8,
 
     /// With --trace: the command to start and trace (after --); systrace-top
     /// exits with its status
@@ -119,19 +162,60 @@ fn parse_comm(s: &str) -> Result<String, String> {
 
 /// Flags that only make sense together; refused before anything starts.
 fn check_usage(cli: &Cli) -> Result<(), String> {
-    if cli.follow && !cli.trace {
-        return Err("--follow only works with --trace: add --trace".into());
+    if !cli.trace {
+        let strace_only = [
+            (cli.follow, "--follow (-f)"),
+            (!cli.expr.is_empty(), "-e"),
+            (cli.output.is_some(), "-o"),
+            (cli.string_limit != 32, "-s"),
+            (cli.fd_paths, "-y"),
+            (cli.durations, "-T"),
+            (cli.timestamps > 0, "-t"),
+            (cli.summary_only, "-c"),
+            (cli.summary_too, "-C"),
+            (cli.quiet > 0, "-q"),
+        ];
+        if let Some((_, flag)) = strace_only.iter().find(|(given, _)| *given) {
+            return Err(format!("{flag} only works with --trace: add --trace"));
+        }
+        if !cli.command.is_empty() {
+            return Err("a command after -- is traced with --trace: add --trace".into());
+        }
+        if cli.pid.len() > 1 {
+            return Err("one --pid without --trace; several with --trace".into());
+        }
     }
-    if !cli.command.is_empty() && !cli.trace {
-        return Err("a command after -- is traced with --trace: add --trace".into());
-    }
-    if cli.trace && cli.pid.is_none() && cli.command.is_empty() {
+    if cli.trace && cli.pid.is_empty() && cli.command.is_empty() {
         return Err("--trace needs --pid PID or a command after --".into());
     }
-    if cli.trace && cli.pid.is_some() && !cli.command.is_empty() {
+    if cli.trace && !cli.pid.is_empty() && !cli.command.is_empty() {
         return Err("--trace takes --pid PID or a command, not both".into());
     }
+    if cli.summary_only && cli.summary_too {
+        return Err("-c and -C together: -c for the table alone, -C for the trace and the table".into());
+    }
+    if cli.json && (cli.output.is_some() || cli.summary_only || cli.summary_too) {
+        return Err("--json writes records to stdout: -o, -c and -C are for the text trace".into());
+    }
     Ok(())
+}
+
+/// The syscalls `-e trace=SET` selects (every one without it), and refuses
+/// what is not SET: the other -e qualifiers are not supported.
+fn streamed_calls(exprs: &[String]) -> Result<bpf::CallSet, String> {
+    let mut set = bpf::CallSet::all();
+    for expr in exprs {
+        let (qualifier, value) = expr.split_once('=').unwrap_or(("trace", expr));
+        match qualifier {
+            "trace" | "t" => set = collect::trace_set::parse(value)?,
+            other => {
+                return Err(format!(
+                    "-e {other}= is not supported: -e trace=SET is"
+                ));
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// A traced command that could not be started.
@@ -176,6 +260,7 @@ fn check_pid(pid: u32) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    headless::note_inherited_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
@@ -189,12 +274,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(usage) = check_usage(&cli) {
-        eprintln!("systrace-top: {usage}");
-        return ExitCode::from(2);
-    }
-    match run(cli) {
-        Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
+    let streamed = match check_usage(&cli).and_then(|()| streamed_calls(&cli.expr)) {
+        Ok(streamed) => streamed,
+        Err(usage) => {
+            eprintln!("systrace-top: {usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli, streamed) {
+        Ok(ended) => ended.mimic(),
         Err(err) => {
             eprintln!("systrace-top: {err:#}");
             let status = err
@@ -205,16 +293,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// The exit status: 0, or the traced command's.
-fn run(cli: Cli) -> Result<i32> {
-    if let Some(pid) = cli.pid {
+/// How to end: with 0, or as the traced command did.
+fn run(cli: Cli, streamed: bpf::CallSet) -> Result<headless::Ended> {
+    for &pid in &cli.pid {
         check_pid(pid)?;
     }
     bpf::env::prepare()?;
-    let trace = match (cli.trace, cli.pid) {
+    let trace = match (cli.trace, cli.pid.is_empty()) {
         (false, _) => None,
-        (true, Some(pid)) => Some(TraceTarget::Pid(pid)),
-        (true, None) => Some(TraceTarget::Command(
+        (true, false) => Some(TraceTarget::Pids(cli.pid.clone())),
+        (true, true) => Some(TraceTarget::Command(
             headless::launch(&cli.command).map_err(command_not_started)?,
         )),
     };
@@ -222,10 +310,11 @@ fn run(cli: Cli) -> Result<i32> {
         interval: cli.interval,
         filter: Filter {
             // --trace --pid watches the process; the rest is still counted.
-            pid: if cli.trace { None } else { cli.pid },
+            pid: if cli.trace { None } else { cli.pid.first().copied() },
             comm: cli.comm,
         },
         stream_events: cli.json || cli.trace,
+        streamed,
     };
     if cli.json || trace.is_some() {
         let options = headless::Options {
@@ -233,9 +322,25 @@ fn run(cli: Cli) -> Result<i32> {
             json: cli.json,
             trace,
             follow: cli.follow,
+            output: cli.output,
+            strace: collect::strace::StraceOptions {
+                fd_paths: cli.fd_paths,
+                string_limit: cli.string_limit,
+                durations: cli.durations,
+            },
+            layout: headless::Layout {
+                timestamps: headless::Timestamps::from_count(cli.timestamps),
+                summary: match (cli.summary_only, cli.summary_too) {
+                    (true, _) => headless::Summary::Only,
+                    (_, true) => headless::Summary::Also,
+                    _ => headless::Summary::Off,
+                },
+                quiet: cli.quiet,
+                to_file: false,
+            },
         };
         headless::run(config, options)
     } else {
-        ui::run(config, cli.duration).map(|()| 0)
+        ui::run(config, cli.duration).map(|()| headless::Ended::Exited(0))
     }
 }

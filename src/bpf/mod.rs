@@ -85,6 +85,47 @@ pub struct FilterHandle<'obj> {
     bss: &'obj mut types::bss,
 }
 
+/// Which syscalls a watched process's stream carries (strace's -e trace=),
+/// by counter slot: native numbers, then 32-bit ones from COMPAT_BASE. The
+/// others are only counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSet([u64; MAX_SYSCALLS / 64]);
+
+const MAX_SYSCALLS: usize = types::limits::MAX_SYSCALLS.0 as usize;
+
+impl CallSet {
+    pub fn all() -> CallSet {
+        CallSet([u64::MAX; MAX_SYSCALLS / 64])
+    }
+
+    pub fn none() -> CallSet {
+        CallSet([0; MAX_SYSCALLS / 64])
+    }
+
+    /// Counter slots from 0 up.
+    pub fn slots() -> std::ops::Range<u32> {
+        0..MAX_SYSCALLS as u32
+    }
+
+    pub fn insert(&mut self, slot: u32) {
+        self.0[slot as usize / 64] |= 1 << (slot % 64);
+    }
+
+    pub fn remove(&mut self, slot: u32) {
+        self.0[slot as usize / 64] &= !(1 << (slot % 64));
+    }
+
+    pub fn contains(&self, slot: u32) -> bool {
+        self.0.get(slot as usize / 64).is_some_and(|w| w >> (slot % 64) & 1 == 1)
+    }
+}
+
+impl Default for CallSet {
+    fn default() -> Self {
+        CallSet::all()
+    }
+}
+
 /// Which processes the kernel reports on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -99,6 +140,7 @@ impl<'obj> Probes<'obj> {
         object: &'obj mut MaybeUninit<OpenObject>,
         self_tgid: u32,
         filter: &Filter,
+        streamed: &CallSet,
     ) -> Result<(Self, FilterHandle<'obj>)> {
         quiet_libbpf();
         let ncpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
@@ -111,6 +153,7 @@ impl<'obj> Probes<'obj> {
             .as_deref_mut()
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
+        rodata.streamed = streamed.0;
         rodata.pidns_ino = env::pid_namespace()?;
         let in_namespace = rodata.pidns_ino != 0;
         let (native, compat) = call_numbers();

@@ -106,8 +106,11 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 static __noinline void trace_enter(struct task_struct *task, struct pt_regs *regs, long id,
 				   __u32 tgid, bool compat)
 {
+	__u32 slot = id < 0 || id >= COMPAT_BASE ? MAX_SYSCALLS - 1 : compat ? COMPAT_BASE + id : id;
 	struct syscall_event *e;
 
+	if (!((streamed[(slot / 64) & (MAX_SYSCALLS / 64 - 1)] >> (slot % 64)) & 1))
+		return;
 	if (!bpf_map_lookup_elem(&watched, &tgid))
 		return;
 	e = bpf_task_storage_get(&pending_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -40,6 +40,9 @@ const volatile int compat_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
 /* Bit n of [0]: native syscall n is one of those; of [1], 32-bit syscall n:
  * the one test the hot paths pay. */
 const volatile __u64 call_bits[2][COMPAT_BASE / 64] = {};
+/* Bit n: counter slot n's syscall is streamed for a watched process
+ * (strace's -e trace=SET); the others are only counted. */
+const volatile __u64 streamed[MAX_SYSCALLS / 64] = {};
 
 /* Set while running. */
 struct filter filter = {};
@@ -329,6 +332,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->thread = e->pid == e->ppid;
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(child, group_leader, start_time);
+	e->start_boottime = BPF_CORE_READ(child, group_leader, start_boottime);
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;

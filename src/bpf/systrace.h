@@ -105,6 +105,7 @@ struct fork_event {
 	__u8 pad[3];
 	__u64 ts;
 	__u64 start_ns; /* the child process's start */
+	__u64 start_boottime; /* the same on /proc's clock */
 	char comm[COMM_LEN];
 };
 

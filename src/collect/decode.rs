@@ -25,6 +25,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
                 Event::Fork(ForkEvent {
                     ts_ns: e.ts,
                     start_ns: e.start_ns,
+                    start_boottime: e.start_boottime,
                     pid: e.pid,
                     tid: e.tid,
                     ppid: e.ppid,

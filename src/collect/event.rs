@@ -52,7 +52,7 @@ pub struct Slot {
 }
 
 /// One syscall of a watched process.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyscallEvent {
     /// At entry.
     pub ts_ns: u64,
@@ -116,11 +116,13 @@ pub struct ExecEvent {
     pub ret: i32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ForkEvent {
     pub ts_ns: u64,
     /// When the child process started (CLOCK_MONOTONIC ns).
     pub start_ns: u64,
+    /// The same on /proc's clock (suspend included).
+    pub start_boottime: u64,
     pub pid: u32,
     pub tid: u32,
     pub ppid: u32,
@@ -129,7 +131,7 @@ pub struct ForkEvent {
     pub comm: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitEvent {
     pub ts_ns: u64,
     pub pid: u32,
@@ -145,6 +147,15 @@ pub struct ExitEvent {
     /// The whole process's syscall totals, filled in by the collector from
     /// the count maps; decoding leaves them empty.
     pub counts: ProcessCounts,
+}
+
+impl ForkEvent {
+    pub fn process(&self) -> ProcessKey {
+        ProcessKey {
+            pid: self.pid,
+            start_ns: self.start_boottime,
+        }
+    }
 }
 
 impl ExitEvent {

@@ -11,6 +11,7 @@ pub mod process_tree;
 pub mod seed;
 pub mod strace;
 pub mod syscall_rates;
+pub mod trace_set;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -24,7 +25,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use libbpf_rs::RingBufferBuilder;
 
-use crate::bpf::{Filter, Probes, ProcessCounts, ProcessKey};
+use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
@@ -63,6 +64,8 @@ pub struct Config {
     pub filter: Filter,
     /// Send every event as well as the snapshots (headless mode).
     pub stream_events: bool,
+    /// The syscalls a watched process's stream carries.
+    pub streamed: CallSet,
 }
 
 pub enum Command {
@@ -71,6 +74,12 @@ pub enum Command {
     /// `follow` of its children; or of none.
     Watch {
         pid: Option<u32>,
+        follow: bool,
+    },
+    /// Streams this process's syscalls as well as those already watched
+    /// (--trace with several -p).
+    WatchAlso {
+        pid: u32,
         follow: bool,
     },
     Stop,
@@ -204,7 +213,7 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
     let mut object = MaybeUninit::uninit();
-    let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter)?;
+    let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter, &config.streamed)?;
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
@@ -320,6 +329,11 @@ fn drain_commands(
                 }
                 tables.watch(pid);
                 let _ = updates.send(Update::Watching(pid));
+            }
+            Ok(Command::WatchAlso { pid, follow }) => {
+                filter.set_watching(true);
+                probes.watch(pid, follow)?;
+                let _ = updates.send(Update::Watching(Some(pid)));
             }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
             Err(TryRecvError::Empty) => return Ok(false),

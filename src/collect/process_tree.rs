@@ -221,6 +221,7 @@ mod tests {
             parent_tid: ppid,
             thread: false,
             comm: "sh".into(),
+            ..ForkEvent::default()
         })
     }
 
@@ -305,6 +306,7 @@ mod tests {
             parent_tid: 1,
             thread: true,
             comm: "init".into(),
+            ..ForkEvent::default()
         }));
         assert_eq!(tree.len(), 1);
     }

@@ -89,10 +89,32 @@ fn signature(name: &str) -> Option<&'static [Arg]> {
     })
 }
 
+/// What strace's options change in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StraceOptions {
+    /// `-y`: fds with the file behind them.
+    pub fd_paths: bool,
+    /// `-s N`: bytes of a string shown.
+    pub string_limit: usize,
+    /// `-T`: the time spent in the call, ` <0.000012>`.
+    pub durations: bool,
+}
+
+impl Default for StraceOptions {
+    fn default() -> Self {
+        StraceOptions {
+            fd_paths: false,
+            string_limit: 32,
+            durations: false,
+        }
+    }
+}
+
 /// Formats a watched process's syscalls; remembers which path each fd
 /// holds, from the opens and closes it sees.
 #[derive(Default)]
 pub struct Strace {
+    options: StraceOptions,
     /// (pid, fd) → its path, as the bytes the process or /proc gave (the
     /// process picks them: escaped only when shown); None when /proc could
     /// not say.
@@ -100,6 +122,13 @@ pub struct Strace {
 }
 
 impl Strace {
+    pub fn new(options: StraceOptions) -> Strace {
+        Strace {
+            options,
+            ..Strace::default()
+        }
+    }
+
     /// The line for an event of a traced process: its syscalls, and how it
     /// ended; None for the others (its execs and opens come as syscalls).
     pub fn event_line(&mut self, event: &Event) -> Option<String> {
@@ -136,11 +165,12 @@ impl Strace {
         self.learn(&name, e);
         match e.ret {
             None => format!("{name}({}) = ?", args.join(", ")),
-            Some(_) => format!(
+            Some(_) if self.options.durations => format!(
                 "{name}({}) = {result} <{:.6}>",
                 args.join(", "),
                 e.duration_ns as f64 / 1e9
             ),
+            Some(_) => format!("{name}({}) = {result}", args.join(", ")),
         }
     }
 
@@ -400,6 +430,14 @@ fn sockaddr(slot: &Slot) -> String {
 mod tests {
     use super::*;
 
+    /// With -T, as these lines were written.
+    fn timed() -> Strace {
+        Strace::new(StraceOptions {
+            durations: true,
+            ..StraceOptions::default()
+        })
+    }
+
     fn call(nr: i64, args: [u64; 6], ret: Option<i64>, slots: Vec<Slot>) -> SyscallEvent {
         SyscallEvent {
             ts_ns: 0,
@@ -431,7 +469,7 @@ mod tests {
 
     #[test]
     fn openat_like_strace() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
         let ok = call(
             libc::SYS_openat,
@@ -457,7 +495,7 @@ mod tests {
 
     #[test]
     fn the_mode_shows_when_a_file_may_be_created() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let flags = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64;
         let open = call(
             libc::SYS_openat,
@@ -473,7 +511,7 @@ mod tests {
 
     #[test]
     fn fds_are_annotated_with_the_path_they_were_opened_from() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let open = call(
             libc::SYS_openat,
             [-100i64 as u64, 1, 0, 0, 0, 0],
@@ -511,7 +549,7 @@ mod tests {
 
     #[test]
     fn write_previews_and_marks_a_longer_buffer() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let short = call(
             libc::SYS_write,
             [1, 0x10, 6, 0, 0, 0],
@@ -537,7 +575,7 @@ mod tests {
 
     #[test]
     fn exit_group_never_returns() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         assert_eq!(
             strace.line(&call(
                 libc::SYS_exit_group,
@@ -551,7 +589,7 @@ mod tests {
 
     #[test]
     fn flags_and_signals_are_symbolic() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let mmap = call(
             libc::SYS_mmap,
             [0, 4096, 3, 0x22, -1i64 as u64, 0],
@@ -598,7 +636,7 @@ mod tests {
     #[test]
     fn no_byte_of_a_traced_process_reaches_the_text_raw() {
         let every_byte: Vec<u8> = (0..=255).collect();
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let open = call(
             libc::SYS_openat,
             [-100i64 as u64, 1, 0, 0, 0, 0],
@@ -634,7 +672,7 @@ mod tests {
 
     #[test]
     fn fd_paths_are_escaped_like_strace_y() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let hostile = b"/tmp/x\x1b]0;TITLE\x07\nFAKE LINE\xff<a>\"";
         let open = call(
             libc::SYS_openat,
@@ -691,7 +729,7 @@ mod tests {
 
     #[test]
     fn unknown_syscalls_show_raw_arguments() {
-        let mut strace = Strace::default();
+        let mut strace = timed();
         let line = strace.line(&call(
             libc::SYS_getrandom,
             [0x10, 16, 0, 0, 0, 0],

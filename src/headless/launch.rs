@@ -1,7 +1,10 @@
 //! Starting a command so that it is traced from its first syscall: the child
-//! is forked, waits on a pipe until the kernel watches it, then execs.
+//! is forked, waits on a pipe until the kernel watches it, then execs, with
+//! the signal dispositions and mask systrace-top itself was started with:
+//! the command behaves as it would run directly.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -11,6 +14,67 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
+
+/// The signal state systrace-top was started with, before it changed any.
+struct Inherited {
+    /// Signals that were ignored. SIGPIPE is never among them: the Rust
+    /// runtime ignores it before main, whatever it was, and a command is
+    /// started with it at its default, as a shell starts one.
+    ignored: Vec<libc::c_int>,
+    mask: libc::sigset_t,
+}
+
+static INHERITED: OnceLock<Inherited> = OnceLock::new();
+
+/// The last signal number (SIGRTMAX on Linux).
+const LAST_SIGNAL: libc::c_int = 64;
+
+/// Notes the signal state the process was started with: called first thing
+/// in main, before any handler or mask is set.
+pub fn note_inherited_signals() {
+    INHERITED.get_or_init(|| {
+        let ignored = (1..=LAST_SIGNAL)
+            .filter(|&sig| sig != libc::SIGPIPE)
+            .filter(|&sig| {
+                // SAFETY: a query: a null new action changes nothing.
+                unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                        && old.sa_sigaction == libc::SIG_IGN
+                }
+            })
+            .collect();
+        // SAFETY: a query of this thread's mask into a zeroed set.
+        let mask = unsafe {
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_SETMASK, std::ptr::null(), &mut mask);
+            mask
+        };
+        Inherited { ignored, mask }
+    });
+}
+
+/// In the forked child: every disposition and the mask as inherited. Only
+/// async-signal-safe calls.
+///
+/// # Safety
+/// To be called in a forked child only, before exec.
+unsafe fn restore_signals(inherited: &Inherited) {
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        for sig in 1..=LAST_SIGNAL {
+            // Handlers are reset by exec itself; ignored signals are not.
+            action.sa_sigaction = if inherited.ignored.contains(&sig) {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            };
+            // SIGKILL, SIGSTOP and the C library's own signals refuse: fine.
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &inherited.mask, std::ptr::null_mut());
+    }
+}
 
 /// A forked child held before its exec.
 pub struct Launched {
@@ -36,10 +100,14 @@ pub fn launch(command: &[String]) -> Result<Launched> {
     // Close-on-exec: the exec closes the child's end, so the first syscall
     // traced is the execve itself.
     let (hold, go) = pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
+    note_inherited_signals(); // a no-op once main has
+    let inherited = INHERITED.get().context("the inherited signal state")?;
 
-    // SAFETY: the child only calls close, read, execv, write and _exit.
+    // SAFETY: the child only calls close, read, sigaction, pthread_sigmask,
+    // execv, write and _exit.
     match unsafe { fork() }.context("fork failed")? {
         ForkResult::Child => unsafe {
+            restore_signals(inherited);
             libc::close(go.as_raw_fd());
             let mut byte = 0u8;
             libc::read(hold.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
@@ -82,15 +150,50 @@ impl Launched {
         }
     }
 
-    /// Its exit status, as a shell would give it: 128 + signal if killed.
-    pub fn wait(self) -> Result<i32> {
+    /// How it ended, once it has.
+    pub fn wait(self) -> Result<Ended> {
         self.release()?;
         // Released: Drop has nothing left to do.
         match waitpid(Pid::from_raw(self.pid as i32), None).context("waiting for the command")? {
-            WaitStatus::Exited(_, code) => Ok(code),
-            WaitStatus::Signaled(_, signal, _) => Ok(128 + signal as i32),
+            WaitStatus::Exited(_, code) => Ok(Ended::Exited(code)),
+            WaitStatus::Signaled(_, signal, _) => Ok(Ended::Killed(signal as i32)),
             other => bail!("the command ended unexpectedly: {other:?}"),
         }
+    }
+}
+
+/// How a traced command ended, for systrace-top to end the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Killed(i32),
+}
+
+impl Ended {
+    /// Ends systrace-top as the command ended, as strace does: with its
+    /// exit status, or killed by its signal (without a core dump of our
+    /// own), so that a shell or a supervisor sees what the command did.
+    pub fn mimic(self) -> ! {
+        let signal = match self {
+            Ended::Exited(code) => std::process::exit(code),
+            Ended::Killed(signal) => signal,
+        };
+        // SAFETY: plain syscalls on this process's own state.
+        unsafe {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+            libc::signal(signal, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signal);
+        }
+        // Not fatal by default (SIGCHLD, SIGWINCH…): as a shell gives it.
+        std::process::exit(128 + signal)
     }
 }
 

@@ -4,8 +4,8 @@
 pub mod json;
 mod launch;
 mod stop;
+mod trace;
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -13,15 +13,17 @@ use crossbeam_channel::RecvTimeoutError;
 
 use crate::collect::clock::WallClock;
 use crate::collect::event::{Event, LostKind};
-use crate::collect::strace::Strace;
+use crate::collect::strace::{Strace, StraceOptions};
 use crate::collect::{self, Command, Config, Snapshot, Update};
 use json::Record;
-pub use launch::{Launched, launch};
+pub use launch::{Ended, Launched, launch, note_inherited_signals};
+pub use trace::{Layout, Summary, Timestamps};
+use trace::{CallTable, Tracees};
 
 /// What `--trace` follows.
 pub enum TraceTarget {
-    /// A running process.
-    Pid(u32),
+    /// Running processes (-p).
+    Pids(Vec<u32>),
     /// A command started for it, held before its exec until traced.
     Command(Launched),
 }
@@ -31,12 +33,16 @@ pub struct Options {
     pub json: bool,
     pub trace: Option<TraceTarget>,
     pub follow: bool,
+    /// -o FILE: the text trace goes there instead of stderr.
+    pub output: Option<std::path::PathBuf>,
+    pub strace: StraceOptions,
+    pub layout: Layout,
 }
 
 /// Runs until `duration` ends, SIGINT, SIGTERM or SIGHUP arrives, the
-/// reader goes away, or the traced process (or --pid's) exits. Returns the
-/// exit status to leave with: the traced command's, as strace does, else 0.
-pub fn run(config: Config, options: Options) -> Result<i32> {
+/// reader goes away, or the traced process (or --pid's) exits. Returns how
+/// to end: as the traced command did, as strace does, else with 0.
+pub fn run(config: Config, options: Options) -> Result<Ended> {
     if options.json && stop::stdout_was_closed() {
         bail!("stdout is closed: nothing could be written (redirect it, e.g. > FILE)");
     }
@@ -61,38 +67,53 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
 
     let clock = WallClock::now();
     let started = Instant::now();
+    let trace_file = match &options.output {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => None,
+    };
     let mut out = Output {
         // Like strace: the trace on stderr, the command's output on stdout.
-        fd: if options.json {
-            libc::STDOUT_FILENO
-        } else {
-            libc::STDERR_FILENO
+        fd: match (&trace_file, options.json) {
+            (_, true) => libc::STDOUT_FILENO,
+            (Some(file), false) => std::os::fd::AsRawFd::as_raw_fd(file),
+            (None, false) => libc::STDERR_FILENO,
         },
         pending: Vec::with_capacity(2 * WRITE_CHUNK),
         json: options.json,
         closed: false,
         error: None,
-        strace: Strace::default(),
+        strace: Strace::new(options.strace),
         clock,
     };
+    let layout = Layout {
+        to_file: trace_file.is_some(),
+        ..options.layout.clone()
+    };
 
-    // The traced process: watched before it runs a single syscall of its own.
-    let mut traced: Option<u32> = None;
-    if let Some(target) = &options.trace {
-        let pid = match target {
-            TraceTarget::Pid(pid) => *pid,
-            TraceTarget::Command(launched) => launched.pid,
-        };
-        let _ = commands.send(Command::Watch {
-            pid: Some(pid),
+    // The traced processes: watched before they run a single syscall more.
+    let targets: Vec<u32> = match &options.trace {
+        Some(TraceTarget::Pids(pids)) => pids.clone(),
+        Some(TraceTarget::Command(launched)) => vec![launched.pid],
+        None => Vec::new(),
+    };
+    for &pid in &targets {
+        let _ = commands.send(Command::WatchAlso {
+            pid,
             follow: options.follow,
         });
         wait_for_watch(&updates, pid)?;
-        if let TraceTarget::Command(launched) = target {
-            launched.release()?;
+        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
+            out.text(&format!("systrace-top: Process {pid} attached"));
         }
-        traced = Some(pid);
     }
+    if let Some(TraceTarget::Command(launched)) = &options.trace {
+        launched.release()?;
+    }
+    let mut tracees = options.trace.as_ref().map(|_| Tracees::new(&targets, options.follow));
+    let mut calls = CallTable::default();
     if options.json {
         out.record(&Record::Start {
             ts: clock.seconds(collect::clock::monotonic_ns()),
@@ -104,9 +125,7 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
         out.flush();
     }
 
-    // With --follow, the processes forked from the traced one.
-    let mut family: HashSet<u32> = traced.into_iter().collect();
-    let mut traced_exited = false;
+    let mut ended = false;
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
     if let Some(duration) = options.duration {
@@ -115,7 +134,7 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     }
     loop {
         let out_of_time = options.duration.is_some_and(|d| started.elapsed() >= d);
-        let done = out_of_time || stop::requested() || out.closed || traced_exited;
+        let done = out_of_time || stop::requested() || out.closed || ended;
         if !stopping && done {
             let _ = commands.send(Command::Stop);
             stopping = true;
@@ -131,48 +150,50 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
             Update::Ready | Update::Watching(_) => {}
             Update::Events(events) => {
                 for event in &events {
-                    if let (Event::Exit(e), Some(process)) = (event, filtered)
-                        && e.pid == process.pid
-                    {
-                        traced_exited = true;
-                    }
-                    if let Some(pid) = traced {
-                        if let Event::Fork(f) = event
-                            && options.follow
-                            && !f.thread
-                            && family.contains(&f.ppid)
-                        {
-                            family.insert(f.pid);
+                    match &mut tracees {
+                        Some(tracees) => {
+                            if !tracees.admit(event) {
+                                continue;
+                            }
+                            if let Event::Syscall(call) = event
+                                && layout.summary != Summary::Off
+                            {
+                                calls.add(call);
+                            }
+                            if layout.summary != Summary::Only {
+                                out.traced(event, &layout, tracees);
+                            }
+                            tracees.after(event);
+                            ended |= tracees.all_ended();
                         }
-                        let ours = match event {
-                            Event::Syscall(_) => true,
-                            Event::Exit(e) => family.contains(&e.pid),
-                            _ => options.json,
-                        };
-                        if !ours {
-                            continue;
+                        None => {
+                            if let (Event::Exit(e), Some(process)) = (event, filtered)
+                                && e.pid == process.pid
+                            {
+                                ended = true;
+                            }
+                            out.event(event);
                         }
-                        out.event(event, pid, options.follow);
-                        if matches!(event, Event::Exit(e) if e.pid == pid) {
-                            traced_exited = true;
-                        }
-                    } else {
-                        out.event(event, 0, false);
                     }
                 }
                 out.flush();
             }
             Update::Tick(snapshot) => {
                 out.tick(&mut lost_before, &snapshot, false, started);
-                // The traced command's exit record may have been lost.
-                if let Some(TraceTarget::Command(launched)) = &options.trace
-                    && launched.has_ended()
-                {
-                    traced_exited = true;
+                // Exit records may have been lost: the command's end is
+                // known from its wait status, the others' from /proc.
+                if let Some(tracees) = &mut tracees {
+                    let command = match &options.trace {
+                        Some(TraceTarget::Command(launched)) => Some(launched),
+                        _ => None,
+                    };
+                    tracees.forget_ended(|pid| {
+                        command.filter(|c| c.pid == pid).map(Launched::has_ended)
+                    });
+                    ended |= tracees.all_ended();
                 }
-                // Its exit record may have been lost.
                 if filtered.is_some_and(|p| !collect::seed::is_running(p)) {
-                    traced_exited = true;
+                    ended = true;
                 }
             }
             Update::Stopped(snapshot) => {
@@ -184,12 +205,24 @@ pub fn run(config: Config, options: Options) -> Result<i32> {
     }
     drop(commands);
     let _ = collector.join();
+    if let Some(tracees) = &tracees {
+        if layout.summary != Summary::Off {
+            out.summary(&calls);
+        }
+        // Stopped while -p's processes still ran: they go on untraced.
+        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
+            for pid in tracees.live_targets(&targets) {
+                out.text(&format!("systrace-top: Process {pid} detached"));
+            }
+        }
+        out.flush();
+    }
     if let Some(err) = out.error {
         return Err(err).context("writing the records failed");
     }
     match options.trace {
         Some(TraceTarget::Command(launched)) => launched.wait(),
-        _ => Ok(0),
+        _ => Ok(Ended::Exited(0)),
     }
 }
 
@@ -257,27 +290,43 @@ impl Output {
         }
     }
 
-    /// `traced` is the process --trace follows (0: none); other threads and
-    /// followed children get a `[pid N]` prefix, as strace -f writes it.
-    fn event(&mut self, event: &Event, traced: u32, follow: bool) {
+    /// An event of the JSON stream.
+    fn event(&mut self, event: &Event) {
         if self.json {
             let record = json::event_record(event, &self.clock, &mut self.strace);
             self.record(&record);
+        }
+    }
+
+    /// An event of a traced process: a record, or a line as strace writes
+    /// it, led by its pid and time as `layout` says.
+    fn traced(&mut self, event: &Event, layout: &Layout, tracees: &Tracees) {
+        if self.json {
+            self.event(event);
+            return;
+        }
+        if layout.quiet >= 2 && matches!(event, Event::Exit(_)) {
             return;
         }
         let Some(line) = self.strace.event_line(event) else {
             return;
         };
-        let tid = match event {
-            Event::Syscall(e) => e.tid,
-            Event::Exit(e) => e.pid,
-            _ => traced,
+        let (tid, ts_ns) = match event {
+            Event::Syscall(e) => (e.tid, e.ts_ns),
+            Event::Exit(e) => (e.pid, e.ts_ns),
+            _ => return,
         };
-        if tid != traced || follow {
-            self.text(&format!("[pid {tid:>6}] {line}"));
-        } else {
-            self.text(&line);
-        }
+        let mut text = String::with_capacity(line.len() + 32);
+        trace::lead(&mut text, layout, tracees, tid, ts_ns, &self.clock);
+        text.push_str(&line);
+        self.text(&text);
+    }
+
+    /// strace's -c table.
+    fn summary(&mut self, calls: &CallTable) {
+        let table = calls.render();
+        self.pending.extend_from_slice(table.as_bytes());
+        self.write_if_full();
     }
 
     fn tick(
