@@ -1,0 +1,156 @@
+//! strace's options to `--trace`, each against what strace does with it.
+//! Real kernel, real binary.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::{BIN, can_trace, unique};
+
+fn run_trace(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--trace")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running systrace-top --trace")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The lines of calls, without the ends.
+fn calls(trace: &str) -> Vec<&str> {
+    trace.lines().filter(|l| !l.starts_with("+++")).collect()
+}
+
+#[test]
+fn e_trace_selects_calls_in_the_kernel() {
+    if !can_trace("e_trace_selects_calls_in_the_kernel") {
+        return;
+    }
+    let out = run_trace(&["-e", "trace=openat,close", "--", "cat", "/etc/hostname"]);
+    let trace = text(&out.stderr);
+    assert!(out.status.success(), "{trace}");
+    let lines = calls(&trace);
+    assert!(lines.iter().any(|l| l.starts_with(r#"openat(AT_FDCWD, "/etc/hostname""#)), "{trace}");
+    for line in &lines {
+        assert!(line.starts_with("openat(") || line.starts_with("close("), "{line}");
+    }
+    assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
+
+    // A class, and all but it; strace's bare form is trace=.
+    let file = text(&run_trace(&["-e", "%file", "--", "cat", "/etc/hostname"]).stderr);
+    assert!(calls(&file).iter().all(|l| !l.starts_with("read(") && !l.starts_with("close(")), "{file}");
+    assert!(file.contains("execve("), "{file}");
+    let not_file = text(&run_trace(&["-e", "trace=!%file", "--", "cat", "/etc/hostname"]).stderr);
+    assert!(!not_file.contains("openat(") && not_file.contains("read("), "{not_file}");
+
+    let bad = run_trace(&["-e", "trace=opne", "--", "true"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(text(&bad.stderr), "systrace-top: invalid system call 'opne'\n");
+}
+
+#[test]
+fn o_t_and_q() {
+    if !can_trace("o_t_and_q") {
+        return;
+    }
+    let file = std::env::temp_dir().join(unique("systrace-trace-o"));
+    let out = run_trace(&["-o", file.to_str().unwrap(), "-tt", "--", "cat", "/etc/hostname"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "", "the trace went to the file");
+    let written = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    for line in written.lines() {
+        // 14:02:07.123456 openat(...
+        let (time, rest) = line.split_once(' ').unwrap();
+        let bytes = time.as_bytes();
+        assert_eq!(time.len(), 15, "{line}");
+        assert_eq!((bytes[2], bytes[5], bytes[8]), (b':', b':', b'.'), "{line}");
+        assert!(rest.contains('(') || rest.starts_with("+++"), "{line}");
+    }
+
+    let epoch = text(&run_trace(&["-ttt", "--", "true"]).stderr);
+    let first: f64 = epoch.split(' ').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - first).abs() < 60.0, "{epoch}");
+
+    let quiet = text(&run_trace(&["-qq", "--", "true"]).stderr);
+    assert!(!quiet.contains("+++"), "-qq: no exit line:\n{quiet}");
+}
+
+#[test]
+fn c_counts_what_the_trace_shows() {
+    if !can_trace("c_counts_what_the_trace_shows") {
+        return;
+    }
+    let command = ["--", "cat", "/etc/hostname", "/nonexistent"];
+    let lines = text(&run_trace(&command).stderr);
+    let opens = lines.lines().filter(|l| l.starts_with("openat(")).count();
+    let failed = lines
+        .lines()
+        .filter(|l| l.starts_with("openat(") && l.contains(" = -1 "))
+        .count();
+
+    let out = run_trace(&[&["-c"][..], &command[..]].concat());
+    assert_eq!(out.status.code(), Some(1), "cat's status");
+    let table = text(&out.stderr);
+    // After cat's own complaint.
+    let rows: Vec<&str> = table.lines().skip_while(|l| l.starts_with("cat:")).collect();
+    assert_eq!(rows[0], "% time     seconds  usecs/call     calls    errors syscall", "{table}");
+    let openat: Vec<&str> = rows
+        .iter()
+        .find(|r| r.ends_with(" openat"))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(openat[3], opens.to_string(), "calls: {table}");
+    assert_eq!(openat[4], failed.to_string(), "errors: {table}");
+    assert!(rows.last().unwrap().ends_with(" total"), "{table}");
+    assert!(!table.contains("openat(AT_FDCWD"), "no trace with -c");
+
+    let both = text(&run_trace(&[&["-C"][..], &command[..]].concat()).stderr);
+    assert!(both.contains("openat(AT_FDCWD") && both.contains("% time"), "{both}");
+}
+
+/// Several -p, as strace takes them: each attached, each followed to its
+/// end, lines led by their pid while there are two.
+#[test]
+fn p_attaches_to_running_processes() {
+    if !can_trace("p_attaches_to_running_processes") {
+        return;
+    }
+    let spawn = |word: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("sleep 1; echo {word}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn("one"), spawn("two"));
+    let (pa, pb) = (a.id().to_string(), b.id().to_string());
+    let out = run_trace(&["-p", &pa, "-p", &pb]);
+    a.wait().unwrap();
+    b.wait().unwrap();
+    let trace = text(&out.stderr);
+    assert!(out.status.success(), "{trace}");
+    assert!(trace.starts_with(&format!(
+        "systrace-top: Process {pa} attached\nsystrace-top: Process {pb} attached\n"
+    )), "{trace}");
+    for (pid, word) in [(&pa, "one"), (&pb, "two")] {
+        let write = format!(r#"write(1, "{word}\n", 4) = 4"#);
+        assert!(trace.contains(&write), "{write} in:\n{trace}");
+        assert!(
+            trace.contains(&format!("[pid {pid:>5}] +++ exited with 0 +++"))
+                || trace.ends_with("\n+++ exited with 0 +++\n"),
+            "{pid}'s end:\n{trace}"
+        );
+    }
+    assert_eq!(trace.matches("+++ exited with 0 +++").count(), 2, "{trace}");
+    assert!(!trace.contains("detached"), "both ended: nothing to detach");
+}
