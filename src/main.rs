@@ -77,7 +77,8 @@ struct Cli {
     follow: bool,
 
     /// With --trace: trace=SET (syscall names, %file, %process, %network,
-    /// %signal, %desc, %memory…, !SET for all but SET)
+    /// %signal, %desc, %memory…, !SET for all but SET), signal=SET (the
+    /// signals shown: names, numbers, !SET)
     #[arg(short = 'e', value_name = "EXPR", action = clap::ArgAction::Append)]
     expr: Vec<String>,
 
@@ -200,22 +201,36 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
-/// The syscalls `-e trace=SET` selects (every one without it), and refuses
-/// what is not SET: the other -e qualifiers are not supported.
-fn streamed_calls(exprs: &[String]) -> Result<bpf::CallSet, String> {
-    let mut set = bpf::CallSet::all();
+/// What strace's -e qualifiers select.
+struct Selection {
+    /// trace=SET: the syscalls streamed (all without it).
+    calls: bpf::CallSet,
+    /// signal=SET: the signals shown (all without it), bit n for signal n.
+    signals: u64,
+}
+
+/// Reads -e trace=SET and -e signal=SET (a bare SET is trace=, as for
+/// strace); refuses the qualifiers not supported.
+fn selection(exprs: &[String]) -> Result<Selection, String> {
+    let mut selection = Selection {
+        calls: bpf::CallSet::all(),
+        signals: u64::MAX,
+    };
     for expr in exprs {
         let (qualifier, value) = expr.split_once('=').unwrap_or(("trace", expr));
         match qualifier {
-            "trace" | "t" => set = collect::trace_set::parse(value)?,
+            "trace" | "t" => selection.calls = collect::trace_set::parse(value)?,
+            "signal" | "signals" | "s" => {
+                selection.signals = collect::trace_set::parse_signals(value)?;
+            }
             other => {
                 return Err(format!(
-                    "-e {other}= is not supported: -e trace=SET is"
+                    "-e {other}= is not supported: -e trace=SET and -e signal=SET are"
                 ));
             }
         }
     }
-    Ok(set)
+    Ok(selection)
 }
 
 /// A traced command that could not be started.
@@ -274,14 +289,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let streamed = match check_usage(&cli).and_then(|()| streamed_calls(&cli.expr)) {
-        Ok(streamed) => streamed,
+    let selection = match check_usage(&cli).and_then(|()| selection(&cli.expr)) {
+        Ok(selection) => selection,
         Err(usage) => {
             eprintln!("systrace-top: {usage}");
             return ExitCode::from(2);
         }
     };
-    match run(cli, streamed) {
+    match run(cli, selection) {
         Ok(ended) => ended.mimic(),
         Err(err) => {
             eprintln!("systrace-top: {err:#}");
@@ -294,7 +309,7 @@ fn main() -> ExitCode {
 }
 
 /// How to end: with 0, or as the traced command did.
-fn run(cli: Cli, streamed: bpf::CallSet) -> Result<headless::Ended> {
+fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
     for &pid in &cli.pid {
         check_pid(pid)?;
     }
@@ -314,7 +329,7 @@ fn run(cli: Cli, streamed: bpf::CallSet) -> Result<headless::Ended> {
             comm: cli.comm,
         },
         stream_events: cli.json || cli.trace,
-        streamed,
+        streamed: selection.calls,
     };
     if cli.json || trace.is_some() {
         let options = headless::Options {
@@ -336,6 +351,7 @@ fn run(cli: Cli, streamed: bpf::CallSet) -> Result<headless::Ended> {
                     _ => headless::Summary::Off,
                 },
                 quiet: cli.quiet,
+                signals: selection.signals,
                 to_file: false,
             },
         };

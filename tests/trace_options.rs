@@ -154,3 +154,33 @@ fn p_attaches_to_running_processes() {
     assert_eq!(trace.matches("+++ exited with 0 +++").count(), 2, "{trace}");
     assert!(!trace.contains("detached"), "both ended: nothing to detach");
 }
+
+/// Signals as strace shows them, the one that kills included; -e signal=
+/// chooses which.
+#[test]
+fn signals_are_shown_and_chosen() {
+    if !can_trace("signals_are_shown_and_chosen") {
+        return;
+    }
+    let script = ["--", "sh", "-c", "sleep 0.1 & wait; kill -TERM $$"];
+    let out = run_trace(&[&["-f"][..], &script[..]].concat());
+    let trace = text(&out.stderr);
+    let signals: Vec<&str> = trace.lines().filter(|l| l.starts_with("---")).collect();
+    assert_eq!(signals.len(), 2, "{trace}");
+    assert!(
+        signals[0].starts_with("--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=")
+            && signals[0].ends_with(", si_uid=0, si_status=0, si_utime=0, si_stime=0} ---"),
+        "{trace}"
+    );
+    assert!(
+        signals[1].starts_with("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid="),
+        "{trace}"
+    );
+    assert!(trace.ends_with(" ---\n+++ killed by SIGTERM +++\n"), "{trace}");
+
+    let chosen = text(&run_trace(&[&["-f", "-e", "signal=!SIGCHLD"][..], &script[..]].concat()).stderr);
+    assert!(!chosen.contains("--- SIGCHLD") && chosen.contains("--- SIGTERM"), "{chosen}");
+    let bad = run_trace(&["-e", "signal=SIGFOO", "--", "true"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(text(&bad.stderr), "systrace-top: invalid signal 'SIGFOO'\n");
+}

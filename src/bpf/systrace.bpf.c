@@ -160,6 +160,7 @@ struct fork_event _fork_event = {};
 struct exit_event _exit_event = {};
 struct open_event _open_event = {};
 struct syscall_event _syscall_event = {};
+struct signal_event _signal_event = {};
 struct count_key _count_key = {};
 struct process_key _process_key = {};
 struct process_counts _process_counts = {};
@@ -252,6 +253,7 @@ static __always_inline bool is_exec(__u32 call)
 #include "pidns.bpf.h"
 #include "paths.bpf.h"
 #include "stream.bpf.h"
+#include "signal.bpf.h"
 
 /* ---- syscall counting: the hot path ---- */
 
@@ -361,8 +363,10 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	 * collector drops a repeated exit). */
 	if (!tgid || BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	if (watching)
+	if (watching) {
 		bpf_map_delete_elem(&watched, &tgid);
+		bpf_map_delete_elem(&fatal_info, &tgid);
+	}
 	if (!passes(tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

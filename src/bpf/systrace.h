@@ -12,6 +12,7 @@
 /* Sizes, as an enum so that the skeleton generates them for Rust. */
 enum limits {
 	COMM_LEN = 16,
+	SIGINFO_LEN = 48, /* the kernel's siginfo: signo, errno, code, fields */
 	/* Counted syscall numbers: native ones at their number, 32-bit
 	 * (compat) ones at COMPAT_BASE + their number; anything else (x32,
 	 * garbage) in the last slot, which the collector names "unknown". */
@@ -38,6 +39,7 @@ enum event_kind {
 	EVENT_EXIT = 3,
 	EVENT_OPEN = 4,
 	EVENT_SYSCALL = 5,
+	EVENT_SIGNAL = 6,
 };
 
 /* Indexes of the `lost` per-CPU array. */
@@ -166,6 +168,16 @@ struct syscall_event {
 	__u16 slot_len[2];
 	__u16 unfinished; /* 1: it never returned (exit_group, a killed thread) */
 	char slots[2 * SYSCALL_STR_LEN]; /* slot i at i * SYSCALL_STR_LEN */
+};
+
+/* A signal delivered to a watched thread: strace's `--- SIGCHLD {...} ---`. */
+struct signal_event {
+	enum event_kind kind;
+	__u32 pid;
+	__u32 tid;
+	__s32 signo;
+	__u64 ts;
+	__u8 info[SIGINFO_LEN]; /* zero when the kernel gave none */
 };
 
 /* Watched processes: value flags. */

@@ -6,7 +6,8 @@ use std::mem::size_of;
 use anyhow::{Result, bail};
 
 use super::event::{
-    Bytes, Event, ExecEvent, ExitEvent, ForkEvent, OpenEvent, ProcessCounts, Slot, SlotKind,
+    Bytes, Event, ExecEvent, ExitEvent, ForkEvent, OpenEvent, ProcessCounts, SignalEvent, Slot,
+    SlotKind,
     SyscallEvent, call_name, lossy,
 };
 use crate::bpf::types::{self, event_kind, limits, record_flags, slot_kind};
@@ -54,6 +55,19 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
         ),
         event_kind::EVENT_OPEN => decode_open(bytes).map(Event::Open),
         event_kind::EVENT_SYSCALL => decode_syscall(bytes).map(Event::Syscall),
+        event_kind::EVENT_SIGNAL => with_record(
+            bytes,
+            size_of::<types::signal_event>(),
+            |e: &types::signal_event| {
+                Event::Signal(SignalEvent {
+                    ts_ns: e.ts,
+                    pid: e.pid,
+                    tid: e.tid,
+                    signo: e.signo,
+                    info: e.info,
+                })
+            },
+        ),
         other => bail!("record of unknown kind {}", other.0),
     }
 }

@@ -28,6 +28,19 @@ pub enum Event {
     Exit(ExitEvent),
     Open(OpenEvent),
     Syscall(SyscallEvent),
+    Signal(SignalEvent),
+}
+
+/// A signal delivered to a watched thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignalEvent {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub signo: i32,
+    /// The kernel's siginfo as delivered (x86_64 layout), all zero when it
+    /// gave none.
+    pub info: [u8; 48],
 }
 
 /// What a syscall slot holds (`enum slot_kind`, with its two buffer kinds

@@ -9,6 +9,7 @@ pub mod names;
 pub mod process_files;
 pub mod process_tree;
 pub mod seed;
+pub mod siginfo;
 pub mod strace;
 pub mod syscall_rates;
 pub mod trace_set;
@@ -107,6 +108,8 @@ pub struct EventCounts {
     pub open: u64,
     /// Syscalls of watched processes.
     pub syscall: u64,
+    /// Signals delivered to watched processes.
+    pub signal: u64,
 }
 
 impl EventCounts {
@@ -117,11 +120,12 @@ impl EventCounts {
             Event::Exit(_) => self.exit += 1,
             Event::Open(_) => self.open += 1,
             Event::Syscall(_) => self.syscall += 1,
+            Event::Signal(_) => self.signal += 1,
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.exec + self.fork + self.exit + self.open + self.syscall
+        self.exec + self.fork + self.exit + self.open + self.syscall + self.signal
     }
 }
 
@@ -578,6 +582,7 @@ fn concerns(event: &Event, pid: u32) -> bool {
         Event::Exit(e) => e.pid == pid,
         Event::Fork(e) => e.pid == pid || e.ppid == pid,
         Event::Syscall(e) => e.pid == pid,
+        Event::Signal(e) => e.pid == pid,
     }
 }
 

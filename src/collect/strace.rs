@@ -134,6 +134,7 @@ impl Strace {
     pub fn event_line(&mut self, event: &Event) -> Option<String> {
         match event {
             Event::Syscall(e) => Some(self.line(e)),
+            Event::Signal(e) => Some(super::siginfo::line(e)),
             Event::Exit(e) => Some(match e.signal() {
                 Some(sig) => format!("+++ killed by {} +++", signal_name(sig)),
                 None => format!("+++ exited with {} +++", e.exit_code()),

@@ -48,6 +48,36 @@ pub fn parse(spec: &str) -> Result<CallSet, String> {
     Ok(set)
 }
 
+/// The signals `-e signal=SET` names (bit n for signal n): names with or
+/// without SIG in any case, numbers, `all`, `none`, a leading `!`.
+pub fn parse_signals(spec: &str) -> Result<u64, String> {
+    let (negated, spec) = match spec.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let mut set = 0u64;
+    for item in spec.split(',') {
+        match item {
+            "all" => set = u64::MAX,
+            "none" => {}
+            _ => set |= 1 << (signal_number(item)? - 1),
+        }
+    }
+    Ok(if negated { !set } else { set })
+}
+
+fn signal_number(item: &str) -> Result<u32, String> {
+    let invalid = || format!("invalid signal '{item}'");
+    if let Ok(n) = item.parse::<u32>() {
+        return if (1..=64).contains(&n) { Ok(n) } else { Err(invalid()) };
+    }
+    let upper = item.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as u32)
+        .map_err(|_| invalid())
+}
+
 /// Adds every slot whose syscall's name (without its 32-bit prefix)
 /// `wanted`; whether any was.
 fn insert_where(set: &mut CallSet, wanted: impl Fn(&str) -> bool) -> bool {
@@ -446,6 +476,17 @@ mod tests {
         assert_eq!(parse("all").unwrap(), CallSet::all());
         assert_eq!(parse("none").unwrap(), CallSet::none());
         assert_eq!(parse("!all").unwrap(), CallSet::none());
+    }
+
+    #[test]
+    fn signal_sets() {
+        let bit = |s: i32| 1u64 << (s - 1);
+        assert_eq!(parse_signals("SIGTERM,int,9").unwrap(), bit(15) | bit(2) | bit(9));
+        assert_eq!(parse_signals("!SIGCHLD").unwrap(), !bit(17));
+        assert_eq!(parse_signals("all").unwrap(), u64::MAX);
+        assert_eq!(parse_signals("none").unwrap(), 0);
+        assert_eq!(parse_signals("SIGFOO").unwrap_err(), "invalid signal 'SIGFOO'");
+        assert!(parse_signals("65").is_err());
     }
 
     #[test]

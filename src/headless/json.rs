@@ -118,6 +118,14 @@ pub enum Record<'a> {
         /// The call as strace writes it.
         text: String,
     },
+    Signal {
+        ts: f64,
+        pid: u32,
+        tid: u32,
+        signal: String,
+        /// The siginfo as strace writes it.
+        info: String,
+    },
     Rates {
         ts: f64,
         interval: f64,
@@ -200,6 +208,13 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
                 .map(|r| errno_name(r as i32)),
             duration_us: e.duration_ns as f64 / 1e3,
             text: strace.line(e),
+        },
+        Event::Signal(e) => Record::Signal {
+            ts: clock.seconds(e.ts_ns),
+            pid: e.pid,
+            tid: e.tid,
+            signal: signal_name(e.signo),
+            info: crate::collect::siginfo::describe(e),
         },
         Event::Exec(e) => Record::Exec {
             ts: clock.seconds(e.ts_ns),

@@ -305,14 +305,18 @@ impl Output {
             self.event(event);
             return;
         }
-        if layout.quiet >= 2 && matches!(event, Event::Exit(_)) {
-            return;
+        match event {
+            Event::Exit(_) if layout.quiet >= 2 => return,
+            Event::Signal(e) if (1..=64).contains(&e.signo)
+                && layout.signals >> (e.signo - 1) & 1 == 0 => return,
+            _ => {}
         }
         let Some(line) = self.strace.event_line(event) else {
             return;
         };
         let (tid, ts_ns) = match event {
             Event::Syscall(e) => (e.tid, e.ts_ns),
+            Event::Signal(e) => (e.tid, e.ts_ns),
             Event::Exit(e) => (e.pid, e.ts_ns),
             _ => return,
         };

@@ -48,15 +48,29 @@ pub enum Summary {
 }
 
 /// How the trace is written, beyond each call's own text.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Layout {
     pub timestamps: Timestamps,
     pub summary: Summary,
     /// `-q`: no attach and detach messages; `-qq`: no exit lines either.
     pub quiet: u8,
+    /// `-e signal=SET`: the signals shown, bit n for signal n.
+    pub signals: u64,
     /// `-o FILE`: lines are then led by `PID ` when processes may be more
     /// than one, and never by `[pid N]`.
     pub to_file: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            timestamps: Timestamps::None,
+            summary: Summary::Off,
+            quiet: 0,
+            signals: u64::MAX,
+            to_file: false,
+        }
+    }
 }
 
 /// A traced process: its start, to tell a reused PID from it, and since when
@@ -106,6 +120,8 @@ impl Tracees {
     pub fn admit(&mut self, event: &Event) -> bool {
         match event {
             Event::Syscall(e) => self.admit_call(e),
+            Event::Signal(e) => self.threads.contains_key(&e.tid)
+                || (self.follow && self.processes.contains_key(&e.pid)),
             Event::Fork(f) => {
                 if self.follow && self.processes.contains_key(&f.ppid) {
                     if !f.thread {

@@ -142,6 +142,7 @@ fn fixture() -> Snapshot {
             exit: 3,
             open: 49,
             syscall: 3,
+            signal: 0,
         },
         events_per_sec: 42.0,
         watched: None,
