@@ -219,12 +219,9 @@ impl<'obj> Probes<'obj> {
 
     /// Streams every syscall of `tgid` (and, with `follow`, of the children
     /// it forks from now on).
-    pub fn watch(&self, tgid: u32, follow: bool) -> Result<()> {
-        let flags: u32 = if follow {
-            types::watch_flags::WATCH_FOLLOW.0
-        } else {
-            0
-        };
+    pub fn watch(&self, tgid: u32, follow: bool, pace: bool) -> Result<()> {
+        use types::watch_flags as w;
+        let flags = if follow { w::WATCH_FOLLOW.0 } else { 0 } | if pace { w::WATCH_PACE.0 } else { 0 };
         self.skel
             .maps
             .watched

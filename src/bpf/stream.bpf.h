@@ -108,11 +108,15 @@ static __noinline void trace_enter(struct task_struct *task, struct pt_regs *reg
 {
 	__u32 slot = id < 0 || id >= COMPAT_BASE ? MAX_SYSCALLS - 1 : compat ? COMPAT_BASE + id : id;
 	struct syscall_event *e;
+	__u32 *flags;
 
 	if (!((streamed[(slot / 64) & (MAX_SYSCALLS / 64 - 1)] >> (slot % 64)) & 1))
 		return;
-	if (!bpf_map_lookup_elem(&watched, &tgid))
+	flags = bpf_map_lookup_elem(&watched, &tgid);
+	if (!flags)
 		return;
+	if (*flags & WATCH_PACE)
+		pace();
 	e = bpf_task_storage_get(&pending_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!e) {
 		count_lost(LOST_SYSCALL);

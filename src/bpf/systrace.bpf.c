@@ -252,6 +252,7 @@ static __always_inline bool is_exec(__u32 call)
 
 #include "pidns.bpf.h"
 #include "paths.bpf.h"
+#include "pace.bpf.h"
 #include "stream.bpf.h"
 #include "signal.bpf.h"
 

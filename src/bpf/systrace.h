@@ -183,6 +183,7 @@ struct signal_event {
 /* Watched processes: value flags. */
 enum watch_flags {
 	WATCH_FOLLOW = 1, /* children are watched too */
+	WATCH_PACE = 2,   /* its calls wait for room in the ring buffer (--trace) */
 };
 
 /* A process: its tgid and start time, so that a reused PID is another. The

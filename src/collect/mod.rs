@@ -78,10 +78,12 @@ pub enum Command {
         follow: bool,
     },
     /// Streams this process's syscalls as well as those already watched
-    /// (--trace with several -p).
+    /// (--trace, with several -p); with `pace`, its calls wait for the
+    /// collector rather than be lost.
     WatchAlso {
         pid: u32,
         follow: bool,
+        pace: bool,
     },
     Stop,
 }
@@ -329,14 +331,14 @@ fn drain_commands(
                 probes.unwatch_all();
                 filter.set_watching(pid.is_some());
                 if let Some(pid) = pid {
-                    probes.watch(pid, follow)?;
+                    probes.watch(pid, follow, false)?;
                 }
                 tables.watch(pid);
                 let _ = updates.send(Update::Watching(pid));
             }
-            Ok(Command::WatchAlso { pid, follow }) => {
+            Ok(Command::WatchAlso { pid, follow, pace }) => {
                 filter.set_watching(true);
-                probes.watch(pid, follow)?;
+                probes.watch(pid, follow, pace)?;
                 let _ = updates.send(Update::Watching(Some(pid)));
             }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),

@@ -103,6 +103,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         let _ = commands.send(Command::WatchAlso {
             pid,
             follow: options.follow,
+            pace: true,
         });
         wait_for_watch(&updates, pid)?;
         if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
