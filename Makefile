@@ -1,9 +1,15 @@
 # The two Quick start commands (README.md): `make run` and `make test`.
 # Both install what the build needs from apt first, if it is missing (the
-# kernel tests build C programs, static ones among them: libc6-dev).
+# kernel tests build C programs, static ones among them: libc6-dev; the
+# parity test runs Debian's programs under strace).
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux libc6-dev
+# The parity test (tests/parity.rs) runs these packages' programs under
+# strace and under systrace-top, and compares the two traces.
+PARITY_PACKAGES := strace coreutils findutils grep sed mawk gzip xz-utils tar \
+	dash perl-base python3 iproute2 git base-files
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux libc6-dev \
+	$(PARITY_PACKAGES)
 # The peers bench/run.sh measures against, and what it measures with.
 BENCH_PACKAGES := bpftrace linux-perf strace bc
 BIN := target/release/systrace-top
