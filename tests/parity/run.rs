@@ -76,7 +76,7 @@ pub fn trace_both(program: &Program, second: Second) -> Traces {
 
     fresh_dir(&work);
     let ours: Vec<String> = match second {
-        Second::Ours => [BIN, "--trace", "--follow", "--"]
+        Second::Ours => [BIN, "--trace", "--follow", "-y", "--"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
