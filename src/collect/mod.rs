@@ -205,6 +205,7 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter)?;
+    probes.set_syscall_specs(strace::kernel_specs())?;
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
