@@ -332,8 +332,10 @@ impl Strace {
             Arg::Ptr => pointer(raw),
             Arg::Mode => values::mode(raw),
             Arg::CreateMode(flags_arg) => {
-                let creates = (libc::O_CREAT | libc::O_TMPFILE) as u64;
-                if e.args[flags_arg as usize] & creates == 0 {
+                // O_TMPFILE holds O_DIRECTORY's bit: all of it must be set.
+                let flags = e.args[flags_arg as usize];
+                let tmpfile = libc::O_TMPFILE as u64;
+                if flags & libc::O_CREAT as u64 == 0 && flags & tmpfile != tmpfile {
                     return None;
                 }
                 values::mode(raw)

@@ -161,7 +161,7 @@ mod tests {
             "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}"
         );
         let mut stx = vec![0u8; 136];
-        stx[0..4].copy_from_slice(&0x17ffu32.to_le_bytes());
+        stx[0..4].copy_from_slice(&0x17ffu32.to_le_bytes()); // not all of STATX_ALL
         stx[28..30].copy_from_slice(&0o40755u16.to_le_bytes());
         stx[40..48].copy_from_slice(&4096u64.to_le_bytes());
         assert_eq!(

@@ -248,6 +248,13 @@ pub const FCNTL_CMDS: Names = &[
     (1033, "F_ADD_SEALS"),
     (1034, "F_GET_SEALS"),
 ];
+/// pipe2's and dup3's flags: 0 is `0`, not O_RDONLY.
+pub const PIPE_FLAGS: Names = &[
+    (0x80000, "O_CLOEXEC"),
+    (0x4000, "O_DIRECT"),
+    (0x800, "O_NONBLOCK"),
+    (0x80, "O_NOTIFICATION_PIPE"),
+];
 pub const FD_FLAGS: Names = &[(1, "FD_CLOEXEC")];
 pub const IOCTL_REQUESTS: Names = &[
     (0x5401, "TCGETS"),
@@ -390,6 +397,7 @@ pub const SA_FLAGS: Names = &[
     (2, "SA_NOCLDWAIT"),
 ];
 pub const STATX_MASK: Names = &[
+    (0xfff, "STATX_ALL"),
     (0x7ff, "STATX_BASIC_STATS"),
     (0x1, "STATX_TYPE"),
     (0x2, "STATX_MODE"),
@@ -571,7 +579,7 @@ mod tests {
         );
         assert_eq!(
             flags(0x1fff, STATX_MASK),
-            "STATX_BASIC_STATS|STATX_BTIME|STATX_MNT_ID"
+            "STATX_ALL|STATX_MNT_ID"
         );
         assert_eq!(signal(33), "SIGRT_1");
         assert_eq!(flags(0, ACCESS_MODES), "F_OK");
