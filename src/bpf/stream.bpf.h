@@ -34,6 +34,54 @@ static __always_inline long count_dirents(char *dst, const char *buf, long ret)
 	return sizeof(count);
 }
 
+/* The pointers of a NULL-terminated array (execve's environment, strace's
+ * "N vars"); ~0 for one it cannot read or end. */
+static __always_inline __u32 count_pointers(const __u64 *array)
+{
+	__u32 count = 0;
+	__u64 p = 1;
+
+	for (int i = 0; i < 1024; i++) {
+		if (bpf_probe_read_user(&p, sizeof(p), &array[i]))
+			return ~0U;
+		if (!p)
+			return count;
+		count++;
+	}
+	return ~0U;
+}
+
+/* Each argv string is read up to this many bytes, its NUL included: one
+ * more than strace shows by default, to know it was longer. */
+#define EXEC_ARG_PREVIEW 34
+
+/* execve's argv strings and envp count into a slot (SLOT_EXEC_ARGS). */
+static __always_inline long read_exec_args(char *dst, const __u64 *argv, const __u64 *envp)
+{
+	__u32 off = 8, more = 1, envc = count_pointers(envp);
+
+	for (int i = 0; i < 16; i++) {
+		__u64 p;
+		long n;
+
+		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]))
+			break;
+		if (!p) {
+			more = 0;
+			break;
+		}
+		if (off > SYSCALL_STR_LEN - EXEC_ARG_PREVIEW - 1)
+			break;
+		n = bpf_probe_read_user_str(dst + off, EXEC_ARG_PREVIEW, (const void *)p);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	__builtin_memcpy(dst, &envc, sizeof(envc));
+	__builtin_memcpy(dst + 4, &more, sizeof(more));
+	return off;
+}
+
 /* Reads what slot `slot`'s argument points to, as its kind says; at entry
  * or exit as the caller decides. */
 static __always_inline void read_slot(struct syscall_event *e, int slot)
@@ -76,6 +124,12 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	case SLOT_DIRENTS:
 		n = count_dirents(dst, ptr, e->ret);
 		break;
+	case SLOT_EXEC_ARGS: {
+		__u32 len_arg = e->slot_len_arg[slot];
+
+		n = read_exec_args(dst, ptr, (const __u64 *)(len_arg < 6 ? e->args[len_arg & 7] : 0));
+		break;
+	}
 	case SLOT_STRING_OUT: {
 		__s64 want = e->ret;
 
@@ -109,7 +163,7 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 static __always_inline bool read_at_entry(__u8 kind)
 {
 	return kind == SLOT_STRING || kind == SLOT_SOCKADDR || kind == SLOT_BUFFER ||
-	       kind == SLOT_STRUCT_IN;
+	       kind == SLOT_STRUCT_IN || kind == SLOT_EXEC_ARGS;
 }
 
 /* Read at exit: what the call wrote, when it succeeded. */

@@ -152,6 +152,9 @@ enum slot_kind {
 	SLOT_STRUCT_OUT = 6, /* `size` bytes at exit, when the call succeeded */
 	SLOT_STRING_OUT = 7, /* at exit, `ret` bytes at most (readlink, getcwd) */
 	SLOT_DIRENTS = 8,    /* at exit: the number of linux_dirent64 in `ret` bytes */
+	SLOT_EXEC_ARGS = 9,  /* at entry, execve's: u32 count of envp (argument
+			      * len_arg; ~0 if unknown), u32 1 if argv goes on past
+			      * what follows, then argv's strings, each cut at 33 bytes */
 };
 
 /* What one argument points to and how much of it to read. */

@@ -171,7 +171,8 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
                 slot_kind::SLOT_STRING | slot_kind::SLOT_STRING_OUT => SlotKind::String,
                 slot_kind::SLOT_STRUCT_IN
                 | slot_kind::SLOT_STRUCT_OUT
-                | slot_kind::SLOT_DIRENTS => SlotKind::Struct,
+                | slot_kind::SLOT_DIRENTS
+                | slot_kind::SLOT_EXEC_ARGS => SlotKind::Struct,
                 slot_kind::SLOT_SOCKADDR => SlotKind::Sockaddr,
                 slot_kind::SLOT_BUFFER | slot_kind::SLOT_BUFFER_OUT => SlotKind::Buffer,
                 _ => continue,

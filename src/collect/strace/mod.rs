@@ -86,8 +86,6 @@ pub struct Strace {
     options: StraceOptions,
     /// (pid, fd) → what it holds.
     fds: HashMap<(u32, i64), FdPath>,
-    /// tid → the argv of its last exec record, for the execve line.
-    argv: HashMap<u32, Vec<Vec<u8>>>,
 }
 
 impl Default for Strace {
@@ -130,7 +128,6 @@ impl Strace {
         Self {
             options,
             fds: HashMap::new(),
-            argv: HashMap::new(),
         }
     }
 
@@ -143,10 +140,6 @@ impl Strace {
                 Some(sig) => format!("+++ killed by {} +++", signal_name(sig)),
                 None => format!("+++ exited with {} +++", e.exit_code()),
             }),
-            Event::Exec(e) => {
-                self.argv.insert(e.tid, e.argv.clone());
-                None
-            }
             Event::Fork(f) if !f.thread && self.options.fd_paths => {
                 // A child starts with copies of its parent's fds.
                 let inherited: Vec<(i64, FdPath)> = self
@@ -314,6 +307,33 @@ impl Strace {
                 }
                 _ => pointer(raw),
             },
+            Arg::Argv(_) => match slot.and_then(|s| ExecArgs::parse(&s.bytes)) {
+                Some(args) if raw != 0 => {
+                    let mut shown: Vec<String> = args
+                        .argv
+                        .iter()
+                        .map(|a| match a.len() > limit {
+                            true => quote(&a[..limit], true),
+                            false => quote(a, false),
+                        })
+                        .collect();
+                    if args.more {
+                        shown.push("...".into());
+                    }
+                    format!("[{}]", shown.join(", "))
+                }
+                _ => pointer(raw),
+            },
+            Arg::Envp => match e.slot(i - 1).and_then(|s| ExecArgs::parse(&s.bytes)) {
+                Some(ExecArgs { envc: Some(n), .. }) if raw != 0 => {
+                    format!(
+                        "{} /* {n} var{} */",
+                        pointer(raw),
+                        if n == 1 { "" } else { "s" }
+                    )
+                }
+                _ => pointer(raw),
+            },
             Arg::In(st) => slot
                 .and_then(|s| structs::format(st, &s.bytes))
                 .unwrap_or_else(|| pointer(raw)),
@@ -359,6 +379,35 @@ impl Strace {
             },
         })
         .filter(|_| !futex_drops(name, e, i))
+    }
+}
+
+/// execve's argv and envp count as the kernel side read them
+/// (SLOT_EXEC_ARGS): u32 envc, u32 more, then NUL-terminated strings.
+struct ExecArgs<'a> {
+    envc: Option<u32>,
+    more: bool,
+    argv: Vec<&'a [u8]>,
+}
+
+impl<'a> ExecArgs<'a> {
+    fn parse(bytes: &'a [u8]) -> Option<Self> {
+        let word = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+        };
+        let envc = word(0)?;
+        let more = word(4)? != 0;
+        let strings = &bytes[8..];
+        let strings = strings.strip_suffix(&[0]).unwrap_or(strings);
+        let argv = match strings.is_empty() {
+            true => Vec::new(),
+            false => strings.split(|&b| b == 0).collect(),
+        };
+        Some(Self {
+            envc: (envc != u32::MAX).then_some(envc),
+            more,
+            argv,
+        })
     }
 }
 

@@ -63,6 +63,11 @@ pub enum Arg {
     Sockaddr(u8),
     /// getdents64's buffer: the address, then `/* N entries */`.
     Dirents,
+    /// execve's argv, its strings read with the count of envp (argument
+    /// `.0`).
+    Argv(u8),
+    /// execve's envp: the address, then `/* N vars */` (counted with argv).
+    Envp,
     /// A struct the call reads.
     In(Struct),
     /// A struct the call fills, shown when it succeeded.
@@ -144,6 +149,8 @@ fn arg(token: &str) -> Option<Arg> {
         "out" => BufOut,
         "hexout" => BufOutHex,
         "dirents" => Dirents,
+        "argv" => Argv(2),
+        "envp" => Envp,
         "int" => Int,
         "long" => Long,
         "uint" => Uint,
@@ -258,7 +265,7 @@ const TABLE: &[(&str, &str)] = &[
     ("clone", "clone ptr ptr ptr hex"),
     ("fork", ""),
     ("vfork", ""),
-    ("execve", "path ptr ptr"),
+    ("execve", "path argv envp"),
     ("exit", "int"),
     ("wait4", "int out:status waitopts ptr"),
     ("kill", "int sig"),
@@ -563,6 +570,7 @@ pub fn slot_specs(args: &[Arg]) -> Vec<SlotSpec> {
             BufOut | BufOutHex => (k::SLOT_BUFFER_OUT, 0, 0),
             Sockaddr(len) => (k::SLOT_SOCKADDR, len, 0),
             Dirents => (k::SLOT_DIRENTS, 0, 0),
+            Argv(envp) => (k::SLOT_EXEC_ARGS, envp, 0),
             In(s) => (k::SLOT_STRUCT_IN, 0, s.size()),
             Out(s) => (k::SLOT_STRUCT_OUT, 0, s.size()),
             _ => continue,

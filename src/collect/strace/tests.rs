@@ -427,3 +427,28 @@ fn structs_enums_and_results_by_type() {
         "getdents64(3, 0x5600 /* 139 entries */, 32768) = 4416"
     );
 }
+
+#[test]
+fn execve_shows_argv_and_counts_the_environment() {
+    let mut strace = Strace::default();
+    let mut args = 35u32.to_le_bytes().to_vec();
+    args.extend(0u32.to_le_bytes());
+    args.extend(b"ls\0-l\0/etc\0");
+    let exec = call(
+        libc::SYS_execve,
+        [0x10, 0x20, 0x7ffd, 0, 0, 0],
+        Some(0),
+        vec![
+            string(0, b"/usr/bin/ls"),
+            Slot {
+                kind: SlotKind::Struct,
+                arg: 1,
+                bytes: args,
+            },
+        ],
+    );
+    assert_eq!(
+        strace.line(&exec),
+        r#"execve("/usr/bin/ls", ["ls", "-l", "/etc"], 0x7ffd /* 35 vars */) = 0"#
+    );
+}

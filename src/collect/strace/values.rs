@@ -577,10 +577,7 @@ mod tests {
             flags(0x25e, STATX_MASK),
             "STATX_MODE|STATX_NLINK|STATX_UID|STATX_GID|STATX_MTIME|STATX_SIZE"
         );
-        assert_eq!(
-            flags(0x1fff, STATX_MASK),
-            "STATX_ALL|STATX_MNT_ID"
-        );
+        assert_eq!(flags(0x1fff, STATX_MASK), "STATX_ALL|STATX_MNT_ID");
         assert_eq!(signal(33), "SIGRT_1");
         assert_eq!(flags(0, ACCESS_MODES), "F_OK");
     }
