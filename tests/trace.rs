@@ -13,7 +13,7 @@ fn trace_prints_a_command_like_strace_and_exits_with_its_status() {
         return;
     }
     let out = Command::new(BIN)
-        .args(["--trace", "-T", "--"])
+        .args(["--trace", "--"])
         .arg(probe_path())
         .arg("sequence")
         .output()
@@ -37,10 +37,10 @@ fn trace_prints_a_command_like_strace_and_exits_with_its_status() {
         lines[0]
     );
     let expected = [
-        r#"openat(AT_FDCWD, "/nonexistent/systrace-probe", O_RDONLY) = -1 ENOENT (No such file or directory) <"#,
-        r#"write(1, "hi\n", 3) = 3 <"#,
-        r#"openat(AT_FDCWD, "/dev/zero", O_RDONLY) = 3 <"#,
-        r#"read(3</dev/zero>, "\0\0\0\0", 4) = 4 <"#,
+        r#"openat(AT_FDCWD, "/nonexistent/systrace-probe", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+        r#"write(1, "hi\n", 3) = 3"#,
+        r#"openat(AT_FDCWD, "/dev/zero", O_RDONLY) = 3"#,
+        r#"read(3, "\0\0\0\0", 4) = 4"#,
         "getppid() = ",
         "exit_group(3) = ?",
         "+++ exited with 3 +++",
@@ -53,6 +53,10 @@ fn trace_prints_a_command_like_strace_and_exits_with_its_status() {
             "expected {want:?}, got {line:?}; trace:\n{trace}"
         );
     }
+    // As strace without -T: no durations.
+    for line in &tail[..4] {
+        assert!(!line.ends_with('>'), "no duration by default: {line}");
+    }
     // getppid returns systrace-top's own pid: the probe is its child.
     let getppid = tail[4];
     let ret: u32 = getppid["getppid() = ".len()..]
@@ -62,14 +66,6 @@ fn trace_prints_a_command_like_strace_and_exits_with_its_status() {
         .parse()
         .unwrap();
     assert!(ret > 1, "{getppid}");
-    // Durations are there and plausible.
-    for line in &tail[..5] {
-        let secs = line.rsplit('<').next().unwrap().trim_end_matches('>');
-        let secs: f64 = secs
-            .parse()
-            .unwrap_or_else(|_| panic!("duration in {line}"));
-        assert!((0.0..1.0).contains(&secs), "{line}");
-    }
 }
 
 #[test]
@@ -189,7 +185,7 @@ fn trace_escapes_what_the_process_names_and_reads() {
         trace.contains(&format!(r#"openat(AT_FDCWD, "{escaped}", O_RDONLY) = 3"#)),
         "the name, escaped, in the open:\n{trace}"
     );
-    // strace -y escapes an fd's path too.
+    // With -y, the fd's path escaped as strace -y escapes it; the buffer too.
     assert!(
         trace.contains(&format!(r#"read(3<{escaped}>, "hi\33[31m\7\n", "#)),
         "the name, escaped, on the fd; the buffer escaped:\n{trace}"

@@ -184,3 +184,21 @@ fn signals_are_shown_and_chosen() {
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(text(&bad.stderr), "systrace-top: invalid signal 'SIGFOO'\n");
 }
+
+/// -T: each call's time, as strace -T writes it; -y: fds with their files.
+#[test]
+fn t_and_y() {
+    if !can_trace("t_and_y") {
+        return;
+    }
+    let plain = text(&run_trace(&["--", "cat", "/etc/hostname"]).stderr);
+    assert!(plain.contains("read(3, "), "bare fds by default:\n{plain}");
+    assert!(!plain.contains("> <0.") && !plain.contains(") <0."), "{plain}");
+    let out = text(&run_trace(&["-T", "-y", "--", "cat", "/etc/hostname"]).stderr);
+    let read = out
+        .lines()
+        .find(|l| l.starts_with("read(3</etc/hostname>, "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let secs = read.rsplit_once(" <").unwrap().1.trim_end_matches('>');
+    assert!(secs.parse::<f64>().is_ok_and(|s| (0.0..1.0).contains(&s)), "{read}");
+}

@@ -217,6 +217,30 @@ impl<'obj> Probes<'obj> {
         &self.skel.maps.events
     }
 
+    /// Tells the kernel side what each syscall's arguments point to (the
+    /// `syscall_specs` map, indexed like the counters), so that it reads
+    /// what the decoder will show. Entries not given read nothing.
+    pub fn set_syscall_specs(
+        &self,
+        specs: impl IntoIterator<Item = (u32, types::syscall_spec)>,
+    ) -> Result<()> {
+        for (index, spec) in specs {
+            // SAFETY: a plain-old-data skeleton type: its bytes are its value.
+            let value = unsafe {
+                std::slice::from_raw_parts(
+                    (&spec as *const types::syscall_spec).cast::<u8>(),
+                    size_of::<types::syscall_spec>(),
+                )
+            };
+            self.skel
+                .maps
+                .syscall_specs
+                .update(&index.to_ne_bytes(), value, MapFlags::ANY)
+                .with_context(|| format!("describing syscall {index} to the kernel programs"))?;
+        }
+        Ok(())
+    }
+
     /// Streams every syscall of `tgid` (and, with `follow`, of the children
     /// it forks from now on).
     pub fn watch(&self, tgid: u32, follow: bool, pace: bool) -> Result<()> {

@@ -4,64 +4,86 @@
 #ifndef STREAM_BPF_H
 #define STREAM_BPF_H
 
-/* What the arguments of syscall `nr` point to: for each of two slots, the
- * argument index and kind. x86_64 numbers; keep in sync with
- * `entry_slots` users in src/collect. */
-static __always_inline void entry_slots(long nr, __u8 kind[2], __u8 arg[2])
+/* What each syscall's arguments point to, filled by the collector from its
+ * table of signatures before any process is watched: one lookup a call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct syscall_spec);
+} syscall_specs SEC(".maps");
+
+/* Counts the linux_dirent64 records in the `ret` bytes getdents64 filled:
+ * strace writes as "N entries". Gives up (leaves 0 bytes) past 512. */
+static __always_inline long count_dirents(char *dst, const char *buf, long ret)
 {
-	switch (nr) {
-	case 2:   /* open */
-	case 4:   /* stat */
-	case 6:   /* lstat */
-	case 21:  /* access */
-	case 59:  /* execve */
-	case 80:  /* chdir */
-	case 83:  /* mkdir */
-	case 84:  /* rmdir */
-	case 85:  /* creat */
-	case 87:  /* unlink */
-	case 89:  /* readlink */
-		kind[0] = SLOT_STRING, arg[0] = 0;
-		break;
-	case 82: /* rename */
-		kind[0] = SLOT_STRING, arg[0] = 0;
-		kind[1] = SLOT_STRING, arg[1] = 1;
-		break;
-	case 257: /* openat */
-	case 258: /* mkdirat */
-	case 262: /* newfstatat */
-	case 263: /* unlinkat */
-	case 267: /* readlinkat */
-	case 269: /* faccessat */
-	case 322: /* execveat */
-	case 332: /* statx */
-	case 437: /* openat2 */
-	case 439: /* faccessat2 */
-		kind[0] = SLOT_STRING, arg[0] = 1;
-		break;
-	case 264: /* renameat */
-	case 316: /* renameat2 */
-		kind[0] = SLOT_STRING, arg[0] = 1;
-		kind[1] = SLOT_STRING, arg[1] = 3;
-		break;
-	case 42: /* connect */
-	case 49: /* bind */
-		kind[0] = SLOT_SOCKADDR, arg[0] = 1;
-		break;
-	case 1:  /* write */
-	case 18: /* pwrite64 */
-	case 44: /* sendto */
-		kind[0] = SLOT_BUFFER, arg[0] = 1;
-		break;
-	case 0:  /* read */
-	case 17: /* pread64 */
-	case 45: /* recvfrom */
-		/* Filled at exit, once the kernel wrote it. */
-		kind[0] = SLOT_BUFFER_OUT, arg[0] = 1;
-		break;
+	__u32 count = 0;
+	long off = 0;
+
+	for (int i = 0; i < 512 && off < ret; i++) {
+		__u16 reclen;
+
+		if (bpf_probe_read_user(&reclen, sizeof(reclen), buf + off + 16) || !reclen)
+			return 0;
+		off += reclen;
+		count++;
 	}
+	if (off < ret)
+		return 0;
+	__builtin_memcpy(dst, &count, sizeof(count));
+	return sizeof(count);
 }
 
+/* The pointers of a NULL-terminated array (execve's environment, strace's
+ * "N vars"); ~0 for one it cannot read or end. */
+static __always_inline __u32 count_pointers(const __u64 *array)
+{
+	__u32 count = 0;
+	__u64 p = 1;
+
+	for (int i = 0; i < 1024; i++) {
+		if (bpf_probe_read_user(&p, sizeof(p), &array[i]))
+			return ~0U;
+		if (!p)
+			return count;
+		count++;
+	}
+	return ~0U;
+}
+
+/* Each argv string is read up to this many bytes, its NUL included: one
+ * more than strace shows by default, to know it was longer. */
+#define EXEC_ARG_PREVIEW 34
+
+/* execve's argv strings and envp count into a slot (SLOT_EXEC_ARGS). */
+static __always_inline long read_exec_args(char *dst, const __u64 *argv, const __u64 *envp)
+{
+	__u32 off = 8, more = 1, envc = count_pointers(envp);
+
+	for (int i = 0; i < 16; i++) {
+		__u64 p;
+		long n;
+
+		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]))
+			break;
+		if (!p) {
+			more = 0;
+			break;
+		}
+		if (off > SYSCALL_STR_LEN - EXEC_ARG_PREVIEW - 1)
+			break;
+		n = bpf_probe_read_user_str(dst + off, EXEC_ARG_PREVIEW, (const void *)p);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	__builtin_memcpy(dst, &envc, sizeof(envc));
+	__builtin_memcpy(dst + 4, &more, sizeof(more));
+	return off;
+}
+
+/* Reads what slot `slot`'s argument points to, as its kind says; at entry
+ * or exit as the caller decides. */
 static __always_inline void read_slot(struct syscall_event *e, int slot)
 {
 	__u32 arg = e->slot_arg[slot];
@@ -72,6 +94,8 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	if (arg > 5)
 		return;
 	ptr = (const void *)e->args[arg];
+	if (!ptr)
+		return;
 
 	switch (e->slot_kind[slot]) {
 	case SLOT_STRING:
@@ -79,18 +103,50 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 		n = n > 0 ? n - 1 : 0;
 		break;
 	case SLOT_SOCKADDR: {
-		__u64 len = e->args[2] < SYSCALL_STR_LEN ? e->args[2] : SYSCALL_STR_LEN;
+		__u32 len_arg = e->slot_len_arg[slot];
+		__u64 len = len_arg < 6 ? e->args[len_arg & 7] : 0;
 
 		if (len > SYSCALL_STR_LEN - 1)
 			len = SYSCALL_STR_LEN - 1; /* a 256-byte one is cut by a byte */
-		if (bpf_probe_read_user(dst, len, ptr) == 0)
+		if (len && bpf_probe_read_user(dst, len, ptr) == 0)
 			n = len;
+		break;
+	}
+	case SLOT_STRUCT_IN:
+	case SLOT_STRUCT_OUT: {
+		/* Masked for the verifier: sizes are below SYSCALL_STR_LEN. */
+		__u32 size = e->slot_size[slot] & (SYSCALL_STR_LEN - 1);
+
+		if (size && bpf_probe_read_user(dst, size, ptr) == 0)
+			n = size;
+		break;
+	}
+	case SLOT_DIRENTS:
+		n = count_dirents(dst, ptr, e->ret);
+		break;
+	case SLOT_EXEC_ARGS: {
+		__u32 len_arg = e->slot_len_arg[slot];
+
+		n = read_exec_args(dst, ptr, (const __u64 *)(len_arg < 6 ? e->args[len_arg & 7] : 0));
+		break;
+	}
+	case SLOT_STRING_OUT: {
+		__s64 want = e->ret;
+
+		if (want <= 0)
+			break;
+		n = want < SYSCALL_STR_LEN - 1 ? want : SYSCALL_STR_LEN - 1;
+		if (bpf_probe_read_user(dst, n & (SYSCALL_STR_LEN - 1), ptr))
+			n = 0;
 		break;
 	}
 	case SLOT_BUFFER:
 	case SLOT_BUFFER_OUT: {
-		/* A write's size asked (arg 2); a read's result. */
-		__s64 want = e->slot_kind[slot] == SLOT_BUFFER ? (__s64)e->args[2] : e->ret;
+		/* A write's size asked (its length argument); a read's result. */
+		__u32 len_arg = e->slot_len_arg[slot];
+		__s64 want = e->slot_kind[slot] == SLOT_BUFFER_OUT ? e->ret
+			     : len_arg < 6			 ? (__s64)e->args[len_arg & 7]
+								 : 0;
 
 		if (want <= 0)
 			break;
@@ -101,6 +157,34 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 	}
 	}
 	e->slot_len[slot] = n;
+}
+
+/* Read at entry: what the call reads, before it may change. */
+static __always_inline bool read_at_entry(__u8 kind)
+{
+	return kind == SLOT_STRING || kind == SLOT_SOCKADDR || kind == SLOT_BUFFER ||
+	       kind == SLOT_STRUCT_IN || kind == SLOT_EXEC_ARGS;
+}
+
+/* Read at exit: what the call wrote, when it succeeded. */
+static __always_inline bool read_at_exit(__u8 kind)
+{
+	return kind == SLOT_BUFFER_OUT || kind == SLOT_STRUCT_OUT || kind == SLOT_STRING_OUT ||
+	       kind == SLOT_DIRENTS;
+}
+
+static __always_inline void set_slots(struct syscall_event *e, __u32 index)
+{
+	struct syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &index);
+
+	if (!spec)
+		return;
+	for (int i = 0; i < 2; i++) {
+		e->slot_kind[i] = spec->slot[i].kind;
+		e->slot_arg[i] = spec->slot[i].arg;
+		e->slot_len_arg[i] = spec->slot[i].len_arg;
+		e->slot_size[i] = spec->slot[i].size;
+	}
 }
 
 static __noinline void trace_enter(struct task_struct *task, struct pt_regs *regs, long id,
@@ -135,11 +219,10 @@ static __noinline void trace_enter(struct task_struct *task, struct pt_regs *reg
 	e->slot_arg[0] = e->slot_arg[1] = 0;
 	e->slot_len[0] = e->slot_len[1] = 0;
 	e->unfinished = 0;
-	if (!compat)
-		entry_slots(id, e->slot_kind, e->slot_arg);
-	if (e->slot_kind[0] != SLOT_BUFFER_OUT)
+	set_slots(e, e->nr);
+	if (read_at_entry(e->slot_kind[0]))
 		read_slot(e, 0);
-	if (e->slot_kind[1] == SLOT_STRING)
+	if (read_at_entry(e->slot_kind[1]))
 		read_slot(e, 1);
 }
 
@@ -170,15 +253,19 @@ int BPF_PROG(trace_exit, struct pt_regs *regs, long ret)
 		return 0;
 	e->ret = ret;
 	e->duration_ns = bpf_ktime_get_ns() - e->ts;
-	if (e->slot_kind[0] == SLOT_BUFFER_OUT)
-		read_slot(e, 0);
-	/* A path not paged in at entry is by now, the kernel having read it;
-	 * except after an exec, whose old image is gone. */
-	if (e->nr != native_nr[CALL_EXECVE] && e->nr != native_nr[CALL_EXECVEAT]) {
-		if (e->slot_kind[0] == SLOT_STRING && !e->slot_len[0])
-			read_slot(e, 0);
-		if (e->slot_kind[1] == SLOT_STRING && !e->slot_len[1])
-			read_slot(e, 1);
+	for (int i = 0; i < 2; i++) {
+		__u8 kind = e->slot_kind[i];
+
+		if (read_at_exit(kind)) {
+			/* Written only by a call that succeeded. */
+			if (ret >= 0)
+				read_slot(e, i);
+		} else if (read_at_entry(kind) && !e->slot_len[i] &&
+			   e->nr != native_nr[CALL_EXECVE] && e->nr != native_nr[CALL_EXECVEAT]) {
+			/* What was not paged in at entry is by now, the kernel having
+			 * read it; except after an exec, whose old image is gone. */
+			read_slot(e, i);
+		}
 	}
 	send_call(e);
 	return 0;

@@ -151,6 +151,30 @@ enum slot_kind {
 	SLOT_SOCKADDR = 2, /* raw struct sockaddr bytes */
 	SLOT_BUFFER = 3,   /* the first bytes of a write buffer, at entry */
 	SLOT_BUFFER_OUT = 4, /* the first bytes of a read buffer, at exit */
+	SLOT_STRUCT_IN = 5,  /* `size` bytes at entry (a timespec, a sigset) */
+	SLOT_STRUCT_OUT = 6, /* `size` bytes at exit, when the call succeeded */
+	SLOT_STRING_OUT = 7, /* at exit, `ret` bytes at most (readlink, getcwd) */
+	SLOT_DIRENTS = 8,    /* at exit: the number of linux_dirent64 in `ret` bytes */
+	SLOT_EXEC_ARGS = 9,  /* at entry, execve's: u32 count of envp (argument
+			      * len_arg; ~0 if unknown), u32 1 if argv goes on past
+			      * what follows, then argv's strings, each cut at 33 bytes */
+};
+
+/* What one argument points to and how much of it to read. */
+struct slot_spec {
+	__u8 kind;    /* enum slot_kind */
+	__u8 arg;     /* the pointer's argument index */
+	__u8 len_arg; /* SLOT_BUFFER, SLOT_SOCKADDR: the argument holding the length */
+	__u8 pad;
+	__u16 size;   /* SLOT_STRUCT_*: bytes to read, at most SYSCALL_STR_LEN */
+	__u16 pad2;
+};
+
+/* Per syscall slot (native nr, or COMPAT_BASE + a 32-bit nr): what its
+ * arguments point to. Written by the collector at load from its table of
+ * syscall signatures, so that the kernel and the decoder agree. */
+struct syscall_spec {
+	struct slot_spec slot[2];
 };
 
 /* One syscall of a watched process: sent at its exit. */
@@ -167,6 +191,8 @@ struct syscall_event {
 	__u8 slot_arg[2]; /* which argument each slot belongs to */
 	__u16 slot_len[2];
 	__u16 unfinished; /* 1: it never returned (exit_group, a killed thread) */
+	__u8 slot_len_arg[2]; /* struct slot_spec's, kept for the exit */
+	__u16 slot_size[2];
 	char slots[2 * SYSCALL_STR_LEN]; /* slot i at i * SYSCALL_STR_LEN */
 };
 

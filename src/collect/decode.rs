@@ -183,7 +183,11 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
         let mut slots = Vec::new();
         for i in 0..2 {
             let kind = match slot_kind(e.slot_kind[i] as u32) {
-                slot_kind::SLOT_STRING => SlotKind::String,
+                slot_kind::SLOT_STRING | slot_kind::SLOT_STRING_OUT => SlotKind::String,
+                slot_kind::SLOT_STRUCT_IN
+                | slot_kind::SLOT_STRUCT_OUT
+                | slot_kind::SLOT_DIRENTS
+                | slot_kind::SLOT_EXEC_ARGS => SlotKind::Struct,
                 slot_kind::SLOT_SOCKADDR => SlotKind::Sockaddr,
                 slot_kind::SLOT_BUFFER | slot_kind::SLOT_BUFFER_OUT => SlotKind::Buffer,
                 _ => continue,

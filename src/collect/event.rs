@@ -53,6 +53,9 @@ pub enum SlotKind {
     Sockaddr,
     /// The first bytes of a read or write buffer.
     Buffer,
+    /// A fixed-size struct, or a count the kernel side made (getdents64's
+    /// entries).
+    Struct,
 }
 
 /// Memory an argument points to, as the kernel side read it.

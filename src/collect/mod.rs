@@ -31,7 +31,7 @@ use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
 use process_tree::{ProcessInfo, ProcessTree, SeedProcess};
-use strace::Strace;
+use strace::{Strace, StraceOptions};
 use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
 
 /// Exited processes stay in the tree this long...
@@ -220,6 +220,7 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter, &config.streamed)?;
+    probes.set_syscall_specs(strace::kernel_specs())?;
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
@@ -347,6 +348,14 @@ fn drain_commands(
     }
 }
 
+/// The drill-down's stream says which file each fd is and how long each
+/// call took: strace -y -T.
+const DRILL_DOWN_STREAM: StraceOptions = StraceOptions {
+    fd_paths: true,
+    string_limit: 32,
+    durations: true,
+};
+
 /// Everything the collector keeps between ticks.
 struct Tables {
     tree: ProcessTree,
@@ -383,7 +392,7 @@ impl Tables {
             watched: None,
             activity: VecDeque::new(),
             summary: HashMap::new(),
-            strace: Strace::default(),
+            strace: Strace::new(DRILL_DOWN_STREAM),
             for_screen,
             own_cpu: OwnCpu::default(),
             malformed: 0,
@@ -456,7 +465,7 @@ impl Tables {
         if self.watched != pid {
             self.activity.clear();
             self.summary.clear();
-            self.strace = Strace::default();
+            self.strace = Strace::new(DRILL_DOWN_STREAM);
         }
         self.watched = pid;
     }

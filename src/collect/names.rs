@@ -55,11 +55,21 @@ pub fn errno_name(errno: i32) -> String {
     }
 }
 
-/// "No such file or directory" for 2 (or -2).
-pub fn errno_description(errno: i32) -> &'static str {
-    Errno::new(errno.abs())
-        .description()
-        .unwrap_or("Unknown error")
+/// "No such file or directory" for 2 (or -2): the C library's text, as
+/// strace prints it ("Inappropriate ioctl for device" for ENOTTY, where
+/// the kernel's own comment says "Not a typewriter").
+pub fn errno_description(errno: i32) -> String {
+    let errno = errno.abs();
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: strerror_r writes at most buf.len() bytes, NUL included, into
+    // a buffer it does not keep.
+    let failed = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) } != 0;
+    if failed {
+        return format!("Unknown error {errno}");
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    text.to_string_lossy().into_owned()
 }
 
 /// Open flags as strace writes them: "O_RDONLY|O_CLOEXEC".
@@ -94,17 +104,26 @@ pub fn open_flags(flags: u32) -> String {
         parts.push(name.to_string());
         named |= flag;
     }
-    let unknown = rest.bits() & !named.bits();
+    let mut unknown = rest.bits() & !named.bits();
+    // The kernel's O_LARGEFILE, which the C library defines as 0 here
+    // (fcntl's F_GETFL returns it).
+    #[cfg(target_arch = "x86_64")]
+    if unknown & 0o100000 != 0 {
+        parts.push("O_LARGEFILE".to_string());
+        unknown &= !0o100000;
+    }
     if unknown != 0 {
         parts.push(format!("{unknown:#x}"));
     }
     parts.join("|")
 }
 
-/// "SIGKILL" for 9.
+/// "SIGKILL" for 9; real-time signals as strace names them ("SIGRT_1").
 pub fn signal_name(signal: i32) -> String {
     match Signal::try_from(signal) {
         Ok(sig) => sig.as_str().to_string(),
+        Err(_) if signal == 32 => "SIGRTMIN".to_string(),
+        Err(_) if (33..=64).contains(&signal) => format!("SIGRT_{}", signal - 32),
         Err(_) => format!("SIG{signal}"),
     }
 }
@@ -126,6 +145,10 @@ mod tests {
         assert_eq!(errno_name(13), "EACCES");
         assert_eq!(errno_name(4000), "E4000");
         assert_eq!(errno_description(-2), "No such file or directory");
+        assert_eq!(
+            errno_description(libc::ENOTTY),
+            "Inappropriate ioctl for device"
+        );
     }
 
     #[test]

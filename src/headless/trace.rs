@@ -122,8 +122,10 @@ impl Tracees {
             Event::Syscall(e) => self.admit_call(e),
             Event::Signal(e) => self.threads.contains_key(&e.tid)
                 || (self.follow && self.processes.contains_key(&e.pid)),
+            // Not a line, but what the child inherits (its fds).
             Event::Fork(f) => {
-                if self.follow && self.processes.contains_key(&f.ppid) {
+                let followed = self.follow && self.processes.contains_key(&f.ppid);
+                if followed {
                     if !f.thread {
                         let process = Process {
                             key: Some(f.process()),
@@ -133,7 +135,7 @@ impl Tracees {
                     }
                     self.threads.insert(f.tid, f.pid);
                 }
-                false
+                followed
             }
             // Forgotten by `after`, once its line is led as a tracee's.
             Event::Exit(e) => self.processes.contains_key(&e.pid),
