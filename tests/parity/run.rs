@@ -76,7 +76,7 @@ pub fn trace_both(program: &Program, second: Second) -> Traces {
 
     fresh_dir(&work);
     let ours: Vec<String> = match second {
-        Second::Ours => [BIN, "--trace", "--follow", "-y", "--"]
+        Second::Ours => [BIN, "--trace", "--follow", "--"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -110,7 +110,7 @@ pub fn trace_both(program: &Program, second: Second) -> Traces {
 /// attach messages but the `+++ exited with 0 +++` we print too (-q, not
 /// -qq), each fd shown with its path (`3</etc/hosts>`, -y), the line
 /// prefixed by its pid (-f with -o), to a file.
-const STRACE_OPTIONS: &[&str] = &["-f", "-q", "-y", "-o"];
+const STRACE_OPTIONS: &[&str] = &["-f", "-q", "-o"];
 
 /// The environment of every run: nothing of the test's own.
 const ENV: &[(&str, &str)] = &[
