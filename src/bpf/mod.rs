@@ -80,6 +80,17 @@ fn await_pidns_level(bss: &types::bss) -> Result<()> {
 /// The program attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
 
+/// How a process's syscalls are streamed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watch {
+    /// The processes it forks from now on too.
+    pub follow: bool,
+    /// Its calls wait for the collector rather than be lost (--trace).
+    pub pace: bool,
+    /// Its calls carry their entry time and duration.
+    pub times: bool,
+}
+
 /// The filter the programs apply, written while they run.
 pub struct FilterHandle<'obj> {
     bss: &'obj mut types::bss,
@@ -243,9 +254,16 @@ impl<'obj> Probes<'obj> {
 
     /// Streams every syscall of `tgid` (and, with `follow`, of the children
     /// it forks from now on).
-    pub fn watch(&self, tgid: u32, follow: bool, pace: bool) -> Result<()> {
+    pub fn watch(&self, tgid: u32, watch: Watch) -> Result<()> {
         use types::watch_flags as w;
-        let flags = if follow { w::WATCH_FOLLOW.0 } else { 0 } | if pace { w::WATCH_PACE.0 } else { 0 };
+        let flags = [
+            (watch.follow, w::WATCH_FOLLOW.0),
+            (watch.pace, w::WATCH_PACE.0),
+            (watch.times, w::WATCH_TIMES.0),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |flags, (_, flag)| flags | flag);
         self.skel
             .maps
             .watched

@@ -354,7 +354,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		/* exit_group, or a thread killed in a syscall: it never returns. */
 		if (call && call->kind == EVENT_SYSCALL) {
 			call->unfinished = 1;
-			call->duration_ns = bpf_ktime_get_ns() - call->ts;
+			if (call->ts)
+				call->duration_ns = bpf_ktime_get_ns() - call->ts;
 			send_call(call);
 		}
 	}

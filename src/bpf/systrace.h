@@ -210,6 +210,7 @@ struct signal_event {
 enum watch_flags {
 	WATCH_FOLLOW = 1, /* children are watched too */
 	WATCH_PACE = 2,   /* its calls wait for room in the ring buffer (--trace) */
+	WATCH_TIMES = 4,  /* its calls are timed (a clock read at entry and exit) */
 };
 
 /* A process: its tgid and start time, so that a reused PID is another. The

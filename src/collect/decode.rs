@@ -176,44 +176,55 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
     })?
 }
 
+/// Syscall records come by the million: their fields are read in place,
+/// with no copy of the record.
 fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
-    let header = std::mem::offset_of!(types::syscall_event, slots);
-    with_record(bytes, header, |e: &types::syscall_event| {
-        let data = &bytes[header..];
-        let mut slots = Vec::new();
-        for i in 0..2 {
-            let kind = match slot_kind(e.slot_kind[i] as u32) {
-                slot_kind::SLOT_STRING | slot_kind::SLOT_STRING_OUT => SlotKind::String,
-                slot_kind::SLOT_STRUCT_IN
-                | slot_kind::SLOT_STRUCT_OUT
-                | slot_kind::SLOT_DIRENTS
-                | slot_kind::SLOT_EXEC_ARGS => SlotKind::Struct,
-                slot_kind::SLOT_SOCKADDR => SlotKind::Sockaddr,
-                slot_kind::SLOT_BUFFER | slot_kind::SLOT_BUFFER_OUT => SlotKind::Buffer,
-                _ => continue,
-            };
-            let start = i * limits::SYSCALL_STR_LEN.0 as usize;
-            let len = e.slot_len[i] as usize;
-            let Some(bytes) = data.get(start..start + len) else {
-                continue; // not read (the record was cut before it)
-            };
-            slots.push(Slot {
-                kind,
-                arg: e.slot_arg[i] as usize,
-                bytes: bytes.to_vec(),
-            });
-        }
-        Ok(SyscallEvent {
-            ts_ns: e.ts,
-            duration_ns: e.duration_ns,
-            pid: e.pid,
-            tid: e.tid,
-            nr: e.nr,
-            args: e.args,
-            ret: (e.unfinished == 0).then_some(e.ret),
-            slots,
-        })
-    })?
+    use std::mem::offset_of;
+    type E = types::syscall_event;
+    let header = offset_of!(E, slots);
+    if bytes.len() < header {
+        bail!("syscall record of {} bytes is shorter than its {header}-byte header", bytes.len());
+    }
+    let u8_at = |at: usize| bytes[at];
+    let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
+    let u32_at = |at: usize| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
+    let data = &bytes[header..];
+    let mut slots = Vec::new();
+    for i in 0..2 {
+        let kind = match slot_kind(u8_at(offset_of!(E, slot_kind) + i) as u32) {
+            slot_kind::SLOT_STRING | slot_kind::SLOT_STRING_OUT => SlotKind::String,
+            slot_kind::SLOT_STRUCT_IN
+            | slot_kind::SLOT_STRUCT_OUT
+            | slot_kind::SLOT_DIRENTS
+            | slot_kind::SLOT_EXEC_ARGS => SlotKind::Struct,
+            slot_kind::SLOT_SOCKADDR => SlotKind::Sockaddr,
+            slot_kind::SLOT_BUFFER | slot_kind::SLOT_BUFFER_OUT => SlotKind::Buffer,
+            _ => continue,
+        };
+        let start = i * limits::SYSCALL_STR_LEN.0 as usize;
+        let len = u16_at(offset_of!(E, slot_len) + 2 * i) as usize;
+        let Some(bytes) = data.get(start..start + len) else {
+            continue; // not read (the record was cut before it)
+        };
+        slots.push(Slot {
+            kind,
+            arg: u8_at(offset_of!(E, slot_arg) + i) as usize,
+            bytes: bytes.to_vec(),
+        });
+    }
+    let args = offset_of!(E, args);
+    Ok(SyscallEvent {
+        ts_ns: u64_at(offset_of!(E, ts)),
+        duration_ns: u64_at(offset_of!(E, duration_ns)),
+        pid: u32_at(offset_of!(E, pid)),
+        tid: u32_at(offset_of!(E, tid)),
+        nr: u32_at(offset_of!(E, nr)),
+        args: std::array::from_fn(|i| u64_at(args + 8 * i)),
+        ret: (u16_at(offset_of!(E, unfinished)) == 0)
+            .then(|| u64_at(offset_of!(E, ret)) as i64),
+        slots,
+    })
 }
 
 /// Joins a relative path onto an absolute directory, dropping "." parts and

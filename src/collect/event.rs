@@ -232,3 +232,4 @@ pub struct OpenEvent {
     /// A success whose file could not be named (a pipe, too deep a path).
     pub opened_unknown: bool,
 }
+

@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use libbpf_rs::RingBufferBuilder;
 
-use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey};
+use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey, Watch};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
@@ -78,12 +78,10 @@ pub enum Command {
         follow: bool,
     },
     /// Streams this process's syscalls as well as those already watched
-    /// (--trace, with several -p); with `pace`, its calls wait for the
-    /// collector rather than be lost.
+    /// (--trace, with several -p).
     WatchAlso {
         pid: u32,
-        follow: bool,
-        pace: bool,
+        watch: Watch,
     },
     Stop,
 }
@@ -272,7 +270,12 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
                 .context("reading the ring buffer");
         }
         *received_bytes.borrow_mut() = 0;
-        let events = std::mem::take(&mut *received.borrow_mut());
+        // The next batch is likely as big: no growing it again.
+        let events = {
+            let mut received = received.borrow_mut();
+            let capacity = received.len();
+            std::mem::replace(&mut *received, Vec::with_capacity(capacity))
+        };
         tables.malformed = *malformed.borrow();
         if !events.is_empty() {
             let events = tables.apply(events, &probes);
@@ -332,14 +335,19 @@ fn drain_commands(
                 probes.unwatch_all();
                 filter.set_watching(pid.is_some());
                 if let Some(pid) = pid {
-                    probes.watch(pid, follow, false)?;
+                    let watch = Watch {
+                        follow,
+                        pace: false,
+                        times: true,
+                    };
+                    probes.watch(pid, watch)?;
                 }
                 tables.watch(pid);
                 let _ = updates.send(Update::Watching(pid));
             }
-            Ok(Command::WatchAlso { pid, follow, pace }) => {
+            Ok(Command::WatchAlso { pid, watch }) => {
                 filter.set_watching(true);
-                probes.watch(pid, follow, pace)?;
+                probes.watch(pid, watch)?;
                 let _ = updates.send(Update::Watching(Some(pid)));
             }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
@@ -402,14 +410,14 @@ impl Tables {
         }
     }
 
-    fn apply(&mut self, events: Vec<Event>, probes: &Probes<'_>) -> Vec<Event> {
-        let mut applied = Vec::with_capacity(events.len());
-        for mut event in events {
-            match &mut event {
+    /// In place: a storm's batches are tens of thousands of events.
+    fn apply(&mut self, mut events: Vec<Event>, probes: &Probes<'_>) -> Vec<Event> {
+        events.retain_mut(|event| {
+            match event {
                 Event::Exit(exit) => {
                     // Threads dying together can each look like the last one.
                     if !self.recent_exits.insert((exit.pid, exit.start_ns)) {
-                        continue;
+                        return false;
                     }
                     // Exact totals, even for a process that lived less than a tick.
                     exit.counts = probes.take_counts(exit.process()).unwrap_or_default();
@@ -421,14 +429,14 @@ impl Tables {
                 }
                 _ => {}
             }
-            self.captured.add(&event);
-            self.tree.apply(&event);
-            if self.for_screen && self.watched.is_some_and(|pid| concerns(&event, pid)) {
-                self.record_activity(&event);
+            self.captured.add(event);
+            self.tree.apply(event);
+            if self.for_screen && self.watched.is_some_and(|pid| concerns(event, pid)) {
+                self.record_activity(event);
             }
-            applied.push(event);
-        }
-        applied
+            true
+        });
+        events
     }
 
     fn record_activity(&mut self, event: &Event) {

@@ -100,11 +100,16 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         None => Vec::new(),
     };
     for &pid in &targets {
-        let _ = commands.send(Command::WatchAlso {
-            pid,
+        let watch = crate::bpf::Watch {
             follow: options.follow,
             pace: true,
-        });
+            // Only what shows times reads the clock.
+            times: options.json
+                || options.strace.durations
+                || layout.timestamps != Timestamps::None
+                || layout.summary != Summary::Off,
+        };
+        let _ = commands.send(Command::WatchAlso { pid, watch });
         wait_for_watch(&updates, pid)?;
         if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
             out.text(&format!("systrace-top: Process {pid} attached"));
@@ -321,10 +326,13 @@ impl Output {
             Event::Exit(e) => (e.pid, e.ts_ns),
             _ => return,
         };
-        let mut text = String::with_capacity(line.len() + 32);
-        trace::lead(&mut text, layout, tracees, tid, ts_ns, &self.clock);
-        text.push_str(&line);
-        self.text(&text);
+        if self.closed {
+            return;
+        }
+        trace::lead(&mut self.pending, layout, tracees, tid, ts_ns, &self.clock);
+        self.pending.extend_from_slice(line.as_bytes());
+        self.pending.push(b'\n');
+        self.write_if_full();
     }
 
     /// strace's -c table.

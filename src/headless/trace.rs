@@ -218,13 +218,17 @@ impl Tracees {
 /// What leads a line of thread `tid`, as strace writes it: `[pid N] ` while
 /// there is more than one tracee (or `N ` in a file, with -f or several -p),
 /// then the time of the call's entry.
-pub fn lead(out: &mut String, layout: &Layout, tracees: &Tracees, tid: u32, ts_ns: u64, clock: &WallClock) {
+pub fn lead(out: &mut Vec<u8>, layout: &Layout, tracees: &Tracees, tid: u32, ts_ns: u64, clock: &WallClock) {
+    use std::io::Write;
     if layout.to_file {
         if tracees.many() {
             let _ = write!(out, "{tid:<5} ");
         }
     } else if tracees.count() > 1 {
         let _ = write!(out, "[pid {tid:>5}] ");
+    }
+    if layout.timestamps == Timestamps::None {
+        return;
     }
     let secs = clock.seconds(ts_ns);
     let whole = secs.floor() as i64;
@@ -240,7 +244,7 @@ pub fn lead(out: &mut String, layout: &Layout, tracees: &Tracees, tid: u32, ts_n
             if layout.timestamps == Timestamps::Micros {
                 let _ = write!(out, ".{micros:06}");
             }
-            out.push(' ');
+            out.push(b' ');
         }
     }
 }
@@ -428,23 +432,22 @@ mod tests {
         let clock = WallClock::now();
         let mut t = Tracees::new(&[100], true);
         let mut layout = Layout::default();
-        let mut out = String::new();
-        lead(&mut out, &layout, &t, 100, 0, &clock);
-        assert_eq!(out, "", "one tracee: no pid");
+        let led = |layout: &Layout, t: &Tracees, tid: u32, ts_ns: u64| {
+            let mut out = Vec::new();
+            lead(&mut out, layout, t, tid, ts_ns, &clock);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(led(&layout, &t, 100, 0), "", "one tracee: no pid");
         t.admit(&fork(100, 200, 200, false));
-        lead(&mut out, &layout, &t, 200, 0, &clock);
-        assert_eq!(out, "[pid   200] ");
+        assert_eq!(led(&layout, &t, 200, 0), "[pid   200] ");
         layout.to_file = true;
-        out.clear();
-        lead(&mut out, &layout, &t, 200, 0, &clock);
-        assert_eq!(out, "200   ");
+        assert_eq!(led(&layout, &t, 200, 0), "200   ");
         layout = Layout {
             timestamps: Timestamps::Micros,
             ..Layout::default()
         };
         let t = Tracees::new(&[100], false);
-        out.clear();
-        lead(&mut out, &layout, &t, 100, crate::collect::clock::monotonic_ns(), &clock);
+        let out = led(&layout, &t, 100, crate::collect::clock::monotonic_ns());
         let bytes = out.as_bytes();
         assert_eq!(out.len(), "14:02:07.123456 ".len(), "{out}");
         assert_eq!((bytes[2], bytes[5], bytes[8]), (b':', b':', b'.'), "{out}");

@@ -22,6 +22,30 @@ use super::names::{
 };
 use crate::bpf::types;
 
+/// A syscall's name and signature, looked up once for every counter slot
+/// rather than by name for every line.
+struct KnownCall {
+    name: &'static str,
+    signature: Option<&'static [Arg]>,
+}
+
+fn known_call(nr: u32) -> Option<&'static KnownCall> {
+    static CALLS: std::sync::OnceLock<Vec<KnownCall>> = std::sync::OnceLock::new();
+    CALLS
+        .get_or_init(|| {
+            (0..types::limits::MAX_SYSCALLS.0)
+                .map(|nr| {
+                    let name: &'static str = syscall_name(nr).leak();
+                    KnownCall {
+                        name,
+                        signature: signature(name),
+                    }
+                })
+                .collect()
+        })
+        .get(nr as usize)
+}
+
 /// What a line shows beyond strace's defaults, as strace's options do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StraceOptions {
@@ -160,33 +184,54 @@ impl Strace {
 
     /// `name(args) = result`, and ` <seconds>` with durations.
     pub fn line(&mut self, e: &SyscallEvent) -> String {
-        let name = syscall_name(e.nr);
-        let args = match (name.as_str(), signature(&name)) {
-            ("clone", _) => clone_args(e),
-            (_, Some(sig)) => sig
-                .iter()
-                .enumerate()
-                .filter_map(|(i, kind)| self.arg(&name, e, i, *kind))
-                .collect::<Vec<_>>()
-                .join(", "),
-            (_, None) => e
-                .args
-                .iter()
-                .map(|a| hex(*a))
-                .collect::<Vec<_>>()
-                .join(", "),
+        let named;
+        let (name, signature) = match known_call(e.nr) {
+            Some(call) => (call.name, call.signature),
+            None => {
+                named = syscall_name(e.nr);
+                (named.as_str(), None)
+            }
         };
-        self.learn(&name, e);
-        match e.ret {
-            None => format!("{name}({args}) = ?"),
-            Some(ret) => {
-                let mut line = format!("{name}({args}) = {}", result(&name, e, ret));
-                if self.options.durations {
-                    line.push_str(&format!(" <{:.6}>", e.duration_ns as f64 / 1e9));
+        // Written into one string: a million lines a second is the aim.
+        let mut line = String::with_capacity(96);
+        line.push_str(name);
+        line.push('(');
+        match (name, signature) {
+            ("clone", _) => line.push_str(&clone_args(e)),
+            (_, Some(sig)) => {
+                let mut first = true;
+                for (i, kind) in sig.iter().enumerate() {
+                    if let Some(arg) = self.arg(name, e, i, *kind) {
+                        if !first {
+                            line.push_str(", ");
+                        }
+                        line.push_str(&arg);
+                        first = false;
+                    }
                 }
-                line
+            }
+            (_, None) => {
+                for (i, raw) in e.args.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str(", ");
+                    }
+                    line.push_str(&hex(*raw));
+                }
             }
         }
+        self.learn(name, e);
+        line.push_str(") = ");
+        match e.ret {
+            None => line.push('?'),
+            Some(ret) => {
+                line.push_str(&result(name, e, ret));
+                if self.options.durations {
+                    use std::fmt::Write;
+                    let _ = write!(line, " <{:.6}>", e.duration_ns as f64 / 1e9);
+                }
+            }
+        }
+        line
     }
 
     /// Follows what each fd holds through the calls that make, copy and
