@@ -92,7 +92,8 @@ struct Cli {
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<std::path::PathBuf>,
 
-    /// With --trace: show at most N bytes of each string (strace -s)
+    /// With --trace: show at most N bytes of each string or buffer (strace
+    /// -s; buffers are read up to 255)
     #[arg(short = 's', value_name = "N", default_value_t = 32)]
     string_limit: usize,
 
@@ -336,6 +337,7 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
         },
         stream_events: cli.json || cli.trace,
         streamed: selection.calls,
+        preview_bytes: cli.string_limit,
     };
     if cli.json || trace.is_some() {
         let options = headless::Options {

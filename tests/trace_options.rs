@@ -202,3 +202,18 @@ fn t_and_y() {
     let secs = read.rsplit_once(" <").unwrap().1.trim_end_matches('>');
     assert!(secs.parse::<f64>().is_ok_and(|s| (0.0..1.0).contains(&s)), "{read}");
 }
+
+/// -s: as many bytes of a buffer as asked, as strace shows them.
+#[test]
+fn s_sets_the_bytes_shown() {
+    if !can_trace("s_sets_the_bytes_shown") {
+        return;
+    }
+    let file = std::env::temp_dir().join(unique("systrace-trace-s"));
+    std::fs::write(&file, "x".repeat(100)).unwrap();
+    let path = file.to_str().unwrap();
+    let out = text(&run_trace(&["-s", "64", "--", "cat", path]).stderr);
+    std::fs::remove_file(&file).unwrap();
+    let want = format!(r#"write(1, "{}"..., 100) = 100"#, "x".repeat(64));
+    assert!(out.lines().any(|l| l == want), "{want} in:\n{out}");
+}

@@ -103,6 +103,8 @@ pub struct FilterHandle<'obj> {
 pub struct CallSet([u64; MAX_SYSCALLS / 64]);
 
 const MAX_SYSCALLS: usize = types::limits::MAX_SYSCALLS.0 as usize;
+/// The most bytes of a buffer a syscall record holds.
+pub const MAX_PREVIEW: usize = types::limits::SYSCALL_STR_LEN.0 as usize - 1;
 
 impl CallSet {
     pub fn all() -> CallSet {
@@ -152,6 +154,7 @@ impl<'obj> Probes<'obj> {
         self_tgid: u32,
         filter: &Filter,
         streamed: &CallSet,
+        preview_bytes: usize,
     ) -> Result<(Self, FilterHandle<'obj>)> {
         quiet_libbpf();
         let ncpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
@@ -165,6 +168,7 @@ impl<'obj> Probes<'obj> {
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
         rodata.streamed = streamed.0;
+        rodata.preview_len = preview_bytes.min(MAX_PREVIEW) as u32;
         rodata.pidns_ino = env::pid_namespace()?;
         let in_namespace = rodata.pidns_ino != 0;
         let (native, compat) = call_numbers();

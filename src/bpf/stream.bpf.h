@@ -150,7 +150,7 @@ static __always_inline void read_slot(struct syscall_event *e, int slot)
 
 		if (want <= 0)
 			break;
-		n = want < SYSCALL_PREVIEW_LEN ? want : SYSCALL_PREVIEW_LEN;
+		n = want < preview_len ? want : preview_len;
 		if (bpf_probe_read_user(dst, n & (SYSCALL_STR_LEN - 1), ptr))
 			n = 0;
 		break;

@@ -43,6 +43,8 @@ const volatile __u64 call_bits[2][COMPAT_BASE / 64] = {};
 /* Bit n: counter slot n's syscall is streamed for a watched process
  * (strace's -e trace=SET); the others are only counted. */
 const volatile __u64 streamed[MAX_SYSCALLS / 64] = {};
+/* Bytes of a read or written buffer streamed (strace's -s), < SYSCALL_STR_LEN. */
+const volatile __u32 preview_len = SYSCALL_PREVIEW_LEN;
 
 /* Set while running. */
 struct filter filter = {};

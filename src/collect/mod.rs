@@ -67,6 +67,8 @@ pub struct Config {
     pub stream_events: bool,
     /// The syscalls a watched process's stream carries.
     pub streamed: CallSet,
+    /// Bytes of each read or written buffer it carries (strace's -s).
+    pub preview_bytes: usize,
 }
 
 pub enum Command {
@@ -217,7 +219,13 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
     let mut object = MaybeUninit::uninit();
-    let (probes, mut filter) = Probes::load(&mut object, std::process::id(), &config.filter, &config.streamed)?;
+    let (probes, mut filter) = Probes::load(
+        &mut object,
+        std::process::id(),
+        &config.filter,
+        &config.streamed,
+        config.preview_bytes,
+    )?;
     probes.set_syscall_specs(strace::kernel_specs())?;
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.

@@ -52,7 +52,7 @@ pub struct StraceOptions {
     /// strace -y: an fd is followed by its path, `3</etc/hosts>`.
     pub fd_paths: bool,
     /// strace -s N: bytes of a buffer shown before `...`. The kernel side
-    /// reads at most 32 bytes of a buffer, so more than 32 shows 32.
+    /// reads as many, up to 255 (bpf::MAX_PREVIEW).
     pub string_limit: usize,
     /// strace -T: the time spent in the call, ` <0.000012>`.
     pub durations: bool,
