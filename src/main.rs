@@ -15,12 +15,6 @@ use bpf::Filter;
 use collect::Config;
 use headless::TraceTarget;
 
-/// The collector allocates each record's event and the writer frees it, a
-/// few million times a second under --trace: glibc's malloc spent more time
-/// on that hand-over between threads than decoding did.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A live, system-wide view of execs, opened files and syscall rates, from
 /// eBPF. Without --json it opens the terminal UI.
 #[derive(Parser, Debug)]

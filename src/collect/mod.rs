@@ -482,6 +482,10 @@ impl Tables {
             self.activity.clear();
             self.summary.clear();
             self.strace = Strace::new(DRILL_DOWN_STREAM);
+            // Watched in the kernel already: its fds as they are now.
+            if let Some(pid) = pid {
+                self.strace.seed_fds(pid);
+            }
         }
         self.watched = pid;
     }

@@ -111,6 +111,8 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         };
         let _ = commands.send(Command::WatchAlso { pid, watch });
         wait_for_watch(&updates, pid)?;
+        // Its fds as they are before its first traced call (for -y).
+        out.strace.seed_fds(pid);
         if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
             out.text(&format!("systrace-top: Process {pid} attached"));
         }

@@ -93,7 +93,7 @@ pub fn kernel_specs() -> Vec<(u32, types::syscall_spec)> {
 #[derive(Clone, Debug)]
 enum FdPath {
     /// Opened from this path during the trace (as the process named it),
-    /// or found in /proc for an fd it had before.
+    /// or found in /proc for an fd it had when the trace began.
     Known(Vec<u8>),
     /// Made during the trace by a call that names no path (a pipe, a
     /// socket), or not found in /proc: shown bare.
@@ -101,11 +101,12 @@ enum FdPath {
 }
 
 /// Formats a watched process's syscalls. With `fd_paths`, it follows what
-/// each fd holds through the calls it sees: fds the process made while
-/// traced are named from those calls and forgotten on close; an fd it
-/// already had is looked up in /proc/PID/fd once, when first seen, which
-/// can name another file if it was replaced in the meantime by a call the
-/// table does not follow.
+/// each fd holds through the calls it sees: the fds a process had when its
+/// trace began are read from /proc/PID/fd then (`seed_fds`), before any of
+/// its calls is traced; a child starts with its parent's; fds made while
+/// traced are named from the calls that made them and forgotten on close.
+/// An fd known from none of these is shown bare: /proc, read when a line is
+/// written, may by then name another file.
 pub struct Strace {
     options: StraceOptions,
     /// (pid, fd) → what it holds.
@@ -288,15 +289,28 @@ impl Strace {
         if fd < 0 || !self.options.fd_paths {
             return fd.to_string();
         }
-        let path = self.fds.entry((pid, fd)).or_insert_with(|| {
-            match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
-                Ok(link) => FdPath::Known(link.into_os_string().into_vec()),
-                Err(_) => FdPath::Unknown,
+        match self.fds.get(&(pid, fd)) {
+            Some(FdPath::Known(path)) => fd_with_path(fd, path),
+            _ => fd.to_string(),
+        }
+    }
+
+    /// Learns the fds `pid` holds now, from /proc: called when its trace
+    /// begins, before any of its calls is traced.
+    pub fn seed_fds(&mut self, pid: u32) {
+        if !self.options.fd_paths {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else {
+                continue;
+            };
+            if let Ok(link) = std::fs::read_link(entry.path()) {
+                self.fds.insert((pid, fd), FdPath::Known(link.into_os_string().into_vec()));
             }
-        });
-        match path {
-            FdPath::Known(path) => fd_with_path(fd, path),
-            FdPath::Unknown => fd.to_string(),
         }
     }
 
