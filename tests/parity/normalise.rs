@@ -242,9 +242,9 @@ fn blank_structs(args: &str) -> String {
     out
 }
 
-/// The offset of the `)` that closes the `(` TEXT starts with: quotes,
-/// brackets and braces between are skipped.
-fn closing_paren(text: &str) -> Option<usize> {
+/// Calls `visit` with each character of TEXT outside quoted strings and the
+/// bracket depth once it is counted, until `visit` says to stop.
+fn unquoted(text: &str, mut visit: impl FnMut(usize, char, i32) -> bool) {
     let mut depth = 0i32;
     let mut quoted = false;
     let mut escaped = false;
@@ -261,46 +261,40 @@ fn closing_paren(text: &str) -> Option<usize> {
         match c {
             '"' => quoted = true,
             '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return (c == ')').then_some(i);
-                }
-            }
+            ')' | ']' | '}' => depth -= 1,
             _ => {}
         }
+        if c != '"' && visit(i, c, depth) {
+            return;
+        }
     }
-    None
+}
+
+/// The offset of the `)` that closes the `(` TEXT starts with: quotes,
+/// brackets and braces between are skipped.
+fn closing_paren(text: &str) -> Option<usize> {
+    let mut found = None;
+    unquoted(text, |i, c, depth| {
+        let closes = depth == 0 && matches!(c, ')' | ']' | '}');
+        if closes {
+            found = (c == ')').then_some(i);
+        }
+        closes
+    });
+    found
 }
 
 /// ARGS split at its top-level commas.
 pub fn split_args(args: &str) -> Vec<String> {
     let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut quoted = false;
-    let mut escaped = false;
     let mut start = 0;
-    for (i, c) in args.char_indices() {
-        if quoted {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => quoted = false,
-                _ => {}
-            }
-            continue;
+    unquoted(args, |i, c, depth| {
+        if c == ',' && depth == 0 {
+            parts.push(args[start..i].trim().to_string());
+            start = i + 1;
         }
-        match c {
-            '"' => quoted = true,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(args[start..i].trim().to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
+        false
+    });
     if !args.trim().is_empty() {
         parts.push(args[start..].trim().to_string());
     }
