@@ -274,7 +274,29 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
         );
     }
 
-    // 6. Quit. Typing before the UI has exited would be lost (it, or the
+    // 6. Ctrl-Z, then `kill -TSTP`: each time the shell has the terminal
+    // back as it was (main screen, no mouse reporting, its tty mode) and
+    // the job stopped; `fg` brings the UI back whole.
+    let modes = || tmux.run(&["display-message", "-p", "-t", "t", "#{alternate_on} #{mouse_any_flag}"]);
+    for suspend in ["ctrl-z", "SIGTSTP"] {
+        if suspend == "ctrl-z" {
+            tmux.send(&["C-z"]);
+        } else {
+            kill(Pid::from_raw(ui as i32), Signal::SIGTSTP).expect("sending SIGTSTP");
+        }
+        tmux.wait_for(&format!("the prompt after {suspend}"), 10, |s| {
+            s.contains("Stopped") && at_prompt(s)
+        });
+        assert_eq!(modes().trim(), "0 0", "after {suspend}:\n{}", tmux.screen());
+        assert_eq!(stty(&format!("stopped-{suspend}")), before, "the tty mode after {suspend}");
+        tmux.shell("clear; fg");
+        tmux.wait_for(&format!("the UI back after {suspend}"), 10, |s| {
+            s.lines().any(|l| is_pid(l, Some("PID"), parent))
+        });
+        assert_eq!(modes().trim(), "1 1", "after fg:\n{}", tmux.screen());
+    }
+
+    // 7. Quit. Typing before the UI has exited would be lost (it, or the
     // tty mode switch, eats typeahead, as it would a user's): wait for it.
     tmux.send(&["-l", "q"]);
     poll(

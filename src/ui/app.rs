@@ -71,6 +71,9 @@ pub enum Action {
     ScrollUp,
     ScrollDown,
     Resize(u16, u16),
+    /// Ctrl-Z: the terminal given back, the tool stopped until `fg`. Done
+    /// by the event loop, which owns the terminal.
+    Suspend,
 }
 
 /// What a selection points at, so that it stays on the same row when new
@@ -331,6 +334,7 @@ impl App {
         let filter_before = self.kernel_filter();
         match action {
             Action::Quit => self.quit = true,
+            Action::Suspend => {}
             Action::Up | Action::ScrollUp => self.move_selection(-1),
             Action::Down | Action::ScrollDown => self.move_selection(1),
             Action::PageUp => self.move_selection(-page),

@@ -15,6 +15,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "quit",
     ),
     (
+        KeyCode::Char('z'),
+        KeyModifiers::CONTROL,
+        Action::Suspend,
+        "suspend (fg to come back)",
+    ),
+    (
         KeyCode::Char('1'),
         KeyModifiers::NONE,
         Action::Show(View::Processes),
@@ -179,6 +185,9 @@ pub fn action_for_key(key: KeyEvent, prompt: bool) -> Option<Action> {
             KeyCode::Backspace => Some(Action::PromptBackspace),
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 Some(Action::Quit)
+            }
+            KeyCode::Char('z') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                Some(Action::Suspend)
             }
             KeyCode::Char(c) => Some(Action::PromptChar(c)),
             _ => None,

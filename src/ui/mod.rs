@@ -41,6 +41,11 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
         signal_hook::flag::register(signal, quit_signal.clone())
             .context("installing signal handlers")?;
     }
+    // SIGTSTP (a `kill -TSTP`; the terminal's own Ctrl-Z comes as a key in
+    // raw mode) suspends as Ctrl-Z does, the terminal given back first.
+    let suspend_signal = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTSTP, suspend_signal.clone())
+        .context("installing signal handlers")?;
 
     let base_filter = config.filter.clone();
     let (collector, commands, updates) = collect::spawn(config);
@@ -57,7 +62,10 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
             &mut guard,
             &updates,
             &commands,
-            &quit_signal,
+            Signals {
+                quit: &quit_signal,
+                suspend: &suspend_signal,
+            },
             duration,
             base_filter,
         )
@@ -70,11 +78,17 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
     result
 }
 
+/// Set by signal handlers, read by the event loop.
+struct Signals<'a> {
+    quit: &'a AtomicBool,
+    suspend: &'a AtomicBool,
+}
+
 fn event_loop(
     guard: &mut TerminalGuard,
     updates: &Receiver<Update>,
     commands: &crossbeam_channel::Sender<Command>,
-    quit_signal: &AtomicBool,
+    signals: Signals<'_>,
     duration: Option<Duration>,
     base_filter: crate::bpf::Filter,
 ) -> Result<()> {
@@ -119,6 +133,9 @@ fn event_loop(
             recv(input) -> event => {
                 let Ok(event) = event else { bail!("reading the terminal failed") };
                 if let Some(action) = action_for(&event, app.prompt.is_some()) {
+                    if action == Action::Suspend {
+                        signals.suspend.store(true, Ordering::Relaxed);
+                    }
                     for command in app.update(action) {
                         let _ = commands.send(command);
                     }
@@ -127,8 +144,12 @@ fn event_loop(
             },
             default(wait) => {}
         }
+        if signals.suspend.swap(false, Ordering::Relaxed) {
+            guard.suspend()?;
+            dirty = true;
+        }
         if app.quit
-            || quit_signal.load(Ordering::Relaxed)
+            || signals.quit.load(Ordering::Relaxed)
             || duration.is_some_and(|d| started.elapsed() >= d)
         {
             return Ok(());

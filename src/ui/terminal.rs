@@ -1,5 +1,6 @@
-//! The terminal is always given back: on quit, on error, on panic, and on
-//! SIGTERM (handled as a quit by the event loop).
+//! The terminal is always given back: on quit, on error, on panic, on
+//! SIGTERM (handled as a quit by the event loop), and while suspended
+//! (Ctrl-Z, SIGTSTP), to be taken again on `fg`.
 
 use std::io::{self, Stdout};
 
@@ -39,6 +40,23 @@ impl TerminalGuard {
                 Err(err).context("setting up the terminal")
             }
         }
+    }
+}
+
+impl TerminalGuard {
+    /// As a shell expects of Ctrl-Z: the terminal given back, the process
+    /// stopped (SIGSTOP: the shell sees the job stop), and on SIGCONT the
+    /// screen taken again and drawn whole.
+    pub fn suspend(&mut self) -> Result<()> {
+        let _ = self.terminal.show_cursor();
+        restore();
+        // SAFETY: raise only sends a signal to this process.
+        unsafe { libc::raise(libc::SIGSTOP) };
+        enable_raw_mode().context("taking the terminal back")?;
+        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+            .context("taking the terminal back")?;
+        let _ = self.terminal.hide_cursor();
+        self.terminal.clear().context("redrawing the screen")
     }
 }
 
