@@ -92,9 +92,42 @@ impl SyscallEvent {
 /// not be UTF-8).
 pub type Bytes = Vec<u8>;
 
-/// Bytes as text for a screen or a table: invalid UTF-8 becomes U+FFFD.
+/// Bytes as text for a record: invalid UTF-8 becomes U+FFFD.
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Bytes as text for a screen, where what a process chose is shown and
+/// never obeyed: control characters escaped as strace escapes them (`\n`,
+/// `\t`, `\x1b`), and so the bidi controls that would reorder what follows
+/// them (`\u{202e}`), a backslash (`\\`) and bytes that are not UTF-8
+/// (`\xff`). A newline cannot hide the rest of a command line, nor U+202E
+/// show it backwards.
+pub fn visible(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() && (c as u32) < 0x100 => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}' => {
+                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -233,3 +266,23 @@ pub struct OpenEvent {
     pub opened_unknown: bool,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn what_a_process_chose_is_shown_not_obeyed() {
+        assert_eq!(visible(b"sleep 999"), "sleep 999");
+        assert_eq!(visible("日本語".as_bytes()), "日本語");
+        // A newline would hide the rest of a command line; ESC would drive
+        // the terminal; a backslash is escaped so that escapes stay unambiguous.
+        assert_eq!(visible(b"a\nFAKE\x1b[2J\\b\tc\r"), r"a\nFAKE\x1b[2J\\b\tc\r");
+        // Bidi controls would show what follows backwards.
+        assert_eq!(visible("evil\u{202e}fdp.exe".as_bytes()), r"evil\u{202e}fdp.exe");
+        assert_eq!(visible("x\u{2066}y".as_bytes()), r"x\u{2066}y");
+        // Bytes that are not UTF-8 are kept, as hex.
+        assert_eq!(visible(b"perl\xff\xfe-e"), r"perl\xff\xfe-e");
+        assert_eq!(visible("\u{85}".as_bytes()), r"\x85");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::event::{OpenEvent, lossy};
+use super::event::{OpenEvent, visible};
 
 /// Distinct opener PIDs remembered per file.
 pub const MAX_OPENERS: usize = 32;
@@ -91,7 +91,7 @@ impl FileTable {
     }
 
     pub fn apply(&mut self, e: &OpenEvent) {
-        let path = lossy(&e.path);
+        let path = visible(&e.path);
         if !self.files.contains_key(&path) {
             if self.files.len() >= self.capacity + self.capacity / 4
                 || self.path_bytes + path.len() > MAX_PATH_BYTES

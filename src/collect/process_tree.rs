@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::event::{Event, ExecEvent, ExitEvent, ForkEvent, lossy};
+use super::event::{Event, ExecEvent, ExitEvent, ForkEvent, visible};
 
 /// Failed execs kept per process.
 const MAX_FAILED_EXECS: usize = 8;
@@ -43,7 +43,9 @@ pub struct FailedExec {
 
 impl ProcessInfo {
     /// A running process first seen at its start, with no command line yet.
+    /// `comm` is shown escaped (see `visible`).
     pub fn new(pid: u32, ppid: u32, uid: u32, comm: String, start_ns: u64) -> Self {
+        let comm = visible(comm.as_bytes());
         Self {
             pid,
             ppid,
@@ -130,16 +132,16 @@ impl ProcessTree {
             }
             info.failed_execs.push(FailedExec {
                 ts_ns: e.ts_ns,
-                filename: lossy(&e.filename),
-                argv: e.argv.iter().map(|a| lossy(a)).collect(),
+                filename: visible(&e.filename),
+                argv: e.argv.iter().map(|a| visible(a)).collect(),
                 errno: -e.ret,
             });
             return;
         }
         info.ppid = e.ppid;
         info.uid = e.uid;
-        info.comm = e.comm.clone();
-        info.argv = e.argv.iter().map(|a| lossy(a)).collect();
+        info.comm = visible(e.comm.as_bytes());
+        info.argv = e.argv.iter().map(|a| visible(a)).collect();
         info.argv_truncated = e.argv_truncated || e.argv_unreadable;
     }
 
@@ -354,5 +356,15 @@ mod tests {
         tree.apply(&fork(10, 1, 20));
         tree.tick(5_000);
         assert!(tree.get(10).is_some_and(|p| p.exit.is_none()));
+    }
+
+    #[test]
+    fn a_command_line_cannot_hide_or_reorder_itself() {
+        let mut tree = seeded();
+        tree.apply(&exec(50, 1, &["sh", "-c", "true\nrm -rf /", "x\u{202e}gpj.exe"], 0));
+        tree.apply(&exec(50, 1, &["nope\x1b[2J"], -2));
+        let p = tree.get(50).unwrap();
+        assert_eq!(p.argv, ["sh", "-c", r"true\nrm -rf /", r"x\u{202e}gpj.exe"]);
+        assert_eq!(p.failed_execs[0].argv, [r"nope\x1b[2J"]);
     }
 }

@@ -17,11 +17,24 @@ pub fn running_processes() -> Vec<SeedProcess> {
                 ppid: stat.ppid as u32,
                 uid: p.uid().unwrap_or(0),
                 comm: stat.comm.clone(),
-                argv: p.cmdline().unwrap_or_default(),
+                argv: command_line(stat.pid),
                 start_ns: start_ns(stat.starttime),
             })
         })
         .collect()
+}
+
+/// /proc/PID/cmdline as the screen shows it, bytes that are not UTF-8
+/// included (read as bytes: a process may put anything there).
+fn command_line(pid: i32) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return Vec::new();
+    };
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(&bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes.split(|&b| b == 0).map(super::event::visible).collect()
 }
 
 /// A /proc start time (clock ticks since boot, suspend included) on the

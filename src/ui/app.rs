@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::bpf::Filter;
+use crate::collect::event::visible;
 use crate::collect::{Command, Snapshot};
 
 use super::views::{files, processes, syscalls};
@@ -406,7 +407,7 @@ impl App {
                     self.detail_scroll = 0;
                     self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
                         .ok()
-                        .map(|p| p.display().to_string());
+                        .map(|p| visible(p.as_os_str().as_encoded_bytes()));
                     commands.push(Command::Watch {
                         pid: Some(pid),
                         follow: false,

@@ -18,7 +18,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         KeyCode::Char('z'),
         KeyModifiers::CONTROL,
         Action::Suspend,
-        "suspend (fg to come back)",
+        "suspend; fg resumes",
     ),
     (
         KeyCode::Char('1'),
