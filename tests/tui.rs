@@ -322,3 +322,72 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     );
     eprintln!("tui test took {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// The tmux server and the processes a test started, ended even when an
+/// assertion fails.
+struct Cleanup {
+    tmux: Tmux,
+    children: Vec<Child>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.tmux.socket, "kill-server"])
+            .output();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A command line with a newline (that would hide the rest of it) and a
+/// bidi override (that would show what follows backwards), from a process
+/// seeded from /proc at start and from one seen exec'ing: both shown
+/// escaped, whole, on one row.
+#[test]
+fn tui_shows_what_a_command_line_holds() {
+    if !common::can_trace("tui_shows_what_a_command_line_holds") {
+        return;
+    }
+    let marker = format!("m{}x", std::process::id());
+    let hostile = |n: u32| format!("{marker}{n}\nFAKE\u{202e}gpj.exe");
+    let sleeper = |n: u32| {
+        Command::new("python3")
+            .args(["-c", "import time; time.sleep(60)", &hostile(n)])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting python3")
+    };
+    let mut cleanup = Cleanup {
+        tmux: Tmux {
+            socket: common::unique("systrace-tui-text"),
+        },
+        children: vec![sleeper(1)],
+    };
+    let tmux = &cleanup.tmux;
+    tmux.run(&["new-session", "-d", "-s", "t", "-x", "200", "-y", "50", common::BIN]);
+    tmux.wait_for("the UI", 20, |s| s.contains("1 Processes") && !table_rows(s).is_empty());
+    cleanup.children.push(sleeper(2));
+    let tmux = &cleanup.tmux;
+    // The filter typed as hex, so that no process has it in its command line.
+    let mut hex = vec!["-H".to_string()];
+    hex.extend(marker.bytes().map(|b| format!("{b:02x}")));
+    tmux.send(&["-l", "/"]);
+    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    tmux.send(&["Enter"]);
+    tmux.send(&["-l", "t"]);
+    for n in [1, 2] {
+        let shown = format!(r"{marker}{n}\nFAKE\u{{202e}}gpj.exe");
+        let screen = tmux.wait_for(&format!("process {n}'s command line, escaped"), 10, |s| {
+            table_rows(s).iter().any(|r| r.contains(&shown))
+        });
+        assert!(
+            !screen.lines().any(|l| l.trim_start().starts_with("FAKE")),
+            "a forged row:\n{screen}"
+        );
+        assert!(!screen.contains('\u{202e}'), "a raw bidi override:\n{screen}");
+    }
+    tmux.send(&["-l", "q"]);
+}
