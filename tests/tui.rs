@@ -391,3 +391,52 @@ fn tui_shows_what_a_command_line_holds() {
     }
     tmux.send(&["-l", "q"]);
 }
+
+/// A PID filter goes into the kernel, which then keeps other processes'
+/// starts out: one started meanwhile, idle since, must still be on screen
+/// once the filter is cleared.
+#[test]
+fn tui_shows_processes_started_under_a_pid_filter() {
+    if !common::can_trace("tui_shows_processes_started_under_a_pid_filter") {
+        return;
+    }
+    let marker = format!("p{}y", std::process::id());
+    let sleeper = |word: &str| {
+        Command::new("python3")
+            .args(["-c", "import time; time.sleep(60)", word])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting python3")
+    };
+    let mut cleanup = Cleanup {
+        tmux: Tmux {
+            socket: common::unique("systrace-tui-filter"),
+        },
+        children: vec![sleeper("first")],
+    };
+    let first = cleanup.children[0].id();
+    let tmux = &cleanup.tmux;
+    tmux.run(&["new-session", "-d", "-s", "t", "-x", "200", "-y", "50", common::BIN]);
+    tmux.wait_for("the UI", 20, |s| s.contains("1 Processes") && !table_rows(s).is_empty());
+    tmux.send(&["-l", &format!("/{first}")]);
+    tmux.send(&["Enter"]);
+    tmux.send(&["-l", "t"]);
+    tmux.wait_for("only the first process", 10, |s| {
+        let rows = table_rows(s);
+        !rows.is_empty() && rows.iter().all(|r| r.contains(&first.to_string()))
+    });
+    // Started under the filter, then idle: the kernel saw nothing of it.
+    cleanup.children.push(sleeper(&marker));
+    std::thread::sleep(Duration::from_millis(500));
+    let tmux = &cleanup.tmux;
+    tmux.send(&["Escape"]);
+    let mut hex = vec!["-H".to_string()];
+    hex.extend(marker.bytes().map(|b| format!("{b:02x}")));
+    tmux.send(&["-l", "/"]);
+    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the process started under the filter", 10, |s| {
+        table_rows(s).iter().any(|r| r.contains(&marker))
+    });
+    tmux.send(&["-l", "q"]);
+}

@@ -338,7 +338,16 @@ fn drain_commands(
 ) -> Result<bool> {
     loop {
         match commands.try_recv() {
-            Ok(Command::SetFilter(f)) => filter.set(&f),
+            Ok(Command::SetFilter(f)) => {
+                filter.set(&f);
+                // Whatever the filter kept out while it was on (a process
+                // started then, idle since), /proc has: every process that
+                // exists is on screen once it is cleared.
+                let now = clock::monotonic_ns();
+                for seed in seed::running_processes() {
+                    tables.tree.seed_missing(seed, now);
+                }
+            }
             Ok(Command::Watch { pid, follow }) => {
                 probes.unwatch_all();
                 filter.set_watching(pid.is_some());

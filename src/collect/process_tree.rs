@@ -72,6 +72,10 @@ pub struct SeedProcess {
     pub start_ns: u64,
 }
 
+/// /proc's clock tick (10 ms at 100 Hz): how far a start read there may be
+/// from the kernel's.
+const SEED_START_SLACK_NS: u64 = 10_000_000;
+
 pub struct ProcessTree {
     procs: HashMap<u32, ProcessInfo>,
     /// Exited processes in the order they exited, for eviction.
@@ -88,6 +92,19 @@ impl ProcessTree {
             exited: VecDeque::new(),
             linger_ns,
             max_exited,
+        }
+    }
+
+    /// Seeds a running process the tree does not know as running: one whose
+    /// start the kernel filter kept from it. A known one keeps what its
+    /// events taught.
+    pub fn seed_missing(&mut self, seed: SeedProcess, now_ns: u64) {
+        // /proc gives starts in clock ticks: the same process is within one.
+        let known = self.procs.get(&seed.pid).is_some_and(|p| {
+            p.exit.is_none() && p.start_ns.abs_diff(seed.start_ns) <= 2 * SEED_START_SLACK_NS
+        });
+        if !known {
+            self.seed(seed, now_ns);
         }
     }
 
@@ -366,5 +383,28 @@ mod tests {
         let p = tree.get(50).unwrap();
         assert_eq!(p.argv, ["sh", "-c", r"true\nrm -rf /", r"x\u{202e}gpj.exe"]);
         assert_eq!(p.failed_execs[0].argv, [r"nope\x1b[2J"]);
+    }
+
+    #[test]
+    fn seeding_again_adds_what_was_missed_and_keeps_what_was_learnt() {
+        let mut tree = seeded();
+        tree.apply(&fork(50, 1, 5_000_000_000));
+        tree.apply(&exec(50, 1, &["make", "-j2"], 0));
+        tree.apply(&exec(50, 1, &["nope"], -2));
+        let again = |pid: u32, start_ns: u64| SeedProcess {
+            pid,
+            ppid: 1,
+            uid: 0,
+            comm: "x".into(),
+            argv: vec!["from /proc".into()],
+            start_ns,
+        };
+        // Known, with its start a tick away: kept as the events made it.
+        tree.seed_missing(again(50, 5_004_000_000), 6_000_000_000);
+        let p = tree.get(50).unwrap();
+        assert_eq!((p.argv[0].as_str(), p.failed_execs.len()), ("make", 1));
+        // Started while a filter kept its events out: added.
+        tree.seed_missing(again(60, 5_500_000_000), 6_000_000_000);
+        assert_eq!(tree.get(60).unwrap().argv, ["from /proc"]);
     }
 }
