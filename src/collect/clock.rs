@@ -38,6 +38,27 @@ impl WallClock {
         let ns = monotonic_ns as i128 + self.offset_ns;
         (ns / 1_000) as f64 / 1e6
     }
+
+    /// Whole seconds since the epoch and the microseconds after them.
+    pub fn epoch(&self, monotonic_ns: u64) -> (i64, u32) {
+        let us = (monotonic_ns as i128 + self.offset_ns).div_euclid(1_000);
+        (us.div_euclid(1_000_000) as i64, us.rem_euclid(1_000_000) as u32)
+    }
+
+    /// The local time of day, as strace's -t and a log show it: hours,
+    /// minutes, seconds and microseconds.
+    pub fn time_of_day(&self, monotonic_ns: u64) -> (i32, i32, i32, u32) {
+        let (secs, micros) = self.epoch(monotonic_ns);
+        // SAFETY: localtime_r writes only the tm it is given.
+        unsafe {
+            let mut tm: libc::tm = std::mem::zeroed();
+            let t: libc::time_t = secs;
+            if libc::localtime_r(&t, &mut tm).is_null() {
+                return (0, 0, 0, micros);
+            }
+            (tm.tm_hour, tm.tm_min, tm.tm_sec, micros)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -160,6 +160,9 @@ pub struct Snapshot {
 #[derive(Clone, Debug, Default)]
 pub struct Watched {
     pub pid: u32,
+    /// When its stream began (CLOCK_MONOTONIC ns): the lines' times count
+    /// from there.
+    pub since_ns: u64,
     pub files: Vec<ProcessFile>,
     /// Its syscalls as strace writes them, and its end; oldest first.
     pub activity: Vec<ActivityLine>,
@@ -390,6 +393,7 @@ struct Tables {
     captured: EventCounts,
     captured_at_last_tick: u64,
     watched: Option<u32>,
+    watched_since_ns: u64,
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
@@ -415,6 +419,7 @@ impl Tables {
             captured: EventCounts::default(),
             captured_at_last_tick: 0,
             watched: None,
+            watched_since_ns: 0,
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::new(DRILL_DOWN_STREAM),
@@ -488,6 +493,7 @@ impl Tables {
 
     fn watch(&mut self, pid: Option<u32>) {
         if self.watched != pid {
+            self.watched_since_ns = clock::monotonic_ns();
             self.activity.clear();
             self.summary.clear();
             self.strace = Strace::new(DRILL_DOWN_STREAM);
@@ -530,6 +536,7 @@ impl Tables {
                 summary.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr)));
                 Watched {
                     pid,
+                    since_ns: self.watched_since_ns,
                     files: self.process_files.of(pid),
                     activity: self.activity.iter().cloned().collect(),
                     summary,

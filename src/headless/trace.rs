@@ -230,35 +230,20 @@ pub fn lead(out: &mut Vec<u8>, layout: &Layout, tracees: &Tracees, tid: u32, ts_
     if layout.timestamps == Timestamps::None {
         return;
     }
-    let secs = clock.seconds(ts_ns);
-    let whole = secs.floor() as i64;
-    let micros = ((secs - whole as f64) * 1e6) as u32;
     match layout.timestamps {
         Timestamps::None => {}
         Timestamps::Epoch => {
-            let _ = write!(out, "{whole}.{micros:06} ");
+            let (secs, micros) = clock.epoch(ts_ns);
+            let _ = write!(out, "{secs}.{micros:06} ");
         }
         Timestamps::Seconds | Timestamps::Micros => {
-            let (h, m, s) = local_time_of_day(whole);
+            let (h, m, s, micros) = clock.time_of_day(ts_ns);
             let _ = write!(out, "{h:02}:{m:02}:{s:02}");
             if layout.timestamps == Timestamps::Micros {
                 let _ = write!(out, ".{micros:06}");
             }
             out.push(b' ');
         }
-    }
-}
-
-/// Hours, minutes and seconds of `epoch` in the local time zone.
-fn local_time_of_day(epoch: i64) -> (i32, i32, i32) {
-    // SAFETY: localtime_r writes only the tm it is given.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        let t: libc::time_t = epoch;
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return (0, 0, 0);
-        }
-        (tm.tm_hour, tm.tm_min, tm.tm_sec)
     }
 }
 

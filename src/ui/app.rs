@@ -417,6 +417,9 @@ impl App {
             Action::Back => {
                 if self.help {
                     self.help = false;
+                } else if self.detail.is_some() && !self.detail_search.is_empty() {
+                    // A search first, as htop's Esc does; the next leaves.
+                    self.detail_search.clear();
                 } else if self.detail.is_some() {
                     self.leave_detail(&mut commands);
                 } else if !self.filter.is_empty() {

@@ -177,6 +177,7 @@ fn watched_fixture() -> Snapshot {
     let mut snapshot = fixture();
     snapshot.watched = Some(Watched {
         pid: 400,
+        since_ns: NOW - 10 * SEC,
         files: vec![ProcessFile {
             path: "/etc/ld.so.cache".into(),
             opens: 40,
@@ -525,7 +526,29 @@ fn slash_in_the_drill_down_searches_the_stream_not_the_processes() {
     assert!(!text.contains("ld.so.cache\", O_RDONLY"), "{text}");
     press(&mut app, &[Action::Back]);
     assert!(
-        app.detail_search.is_empty(),
-        "leaving the process clears its search"
+        app.detail_search.is_empty() && app.detail.is_some(),
+        "Esc clears the search first, as htop's does"
     );
+    press(&mut app, &[Action::Back]);
+    assert!(app.detail.is_none(), "then leaves");
+}
+
+/// The search goes through every line kept, not only those on screen, and
+/// says when none matches rather than looking like an empty stream.
+#[test]
+fn the_stream_search_reaches_every_line_kept() {
+    let mut snapshot = watched_fixture();
+    let watched = snapshot.watched.as_mut().unwrap();
+    let mut lines = vec![activity(5 * SEC, 400, "chdir(\"/srv/needle\") = 0", false)];
+    lines.extend((0..200).map(|i| activity(4 * SEC - i * 1000, 400, "getpid() = 400", false)));
+    watched.activity = lines;
+    let mut app = app_with(snapshot, 120, 30);
+    app.detail = Some(400);
+    assert!(!screen(&app, 120, 30).contains("needle"), "scrolled away");
+    app.detail_search = "needle".into();
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("chdir(\"/srv/needle\")"), "{text}");
+    app.detail_search = "haystack".into();
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("none of the 201 lines kept matches \"haystack\""), "{text}");
 }

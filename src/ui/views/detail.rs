@@ -238,33 +238,50 @@ fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &T
         .filter(|w| w.pid == pid)
         .map(|w| &w.activity);
     let height = area.height.saturating_sub(1) as usize;
+    let search = app.stream_search().to_lowercase();
+    let since_ns = app.snapshot.watched.as_ref().map_or(0, |w| w.since_ns);
     let lines: Vec<Line> = match activity {
         Some(events) if !events.is_empty() => {
-            // Newest at the bottom; scrolling goes back in time.
-            let end = events
-                .len()
-                .saturating_sub(app.detail_scroll.min(events.len()));
-            let start = end.saturating_sub(height);
-            let now = app.snapshot.ts_ns;
-            let search = app.stream_search().to_lowercase();
-            events[start..end]
+            // The search goes through every line kept, not only those on
+            // screen; newest at the bottom, scrolling goes back in time.
+            let matching: Vec<_> = events
                 .iter()
                 .filter(|line| search.is_empty() || line.text.to_lowercase().contains(&search))
+                .collect();
+            let end = matching
+                .len()
+                .saturating_sub(app.detail_scroll.min(matching.len()));
+            let start = end.saturating_sub(height);
+            let shown: Vec<Line> = matching[start..end]
+                .iter()
                 .map(|line| {
                     let style = if line.failed {
                         theme.error()
                     } else {
                         theme.normal()
                     };
-                    let ago = -(now.saturating_sub(line.ts_ns) as f64 / 1e9);
+                    // Seconds since drilling in, at the call's entry.
+                    let at = line.ts_ns.saturating_sub(since_ns) as f64 / 1e9;
                     let tid = if line.tid != pid {
                         format!("[pid {}] ", line.tid)
                     } else {
                         String::new()
                     };
-                    Line::styled(format!("{ago:>7.2}s {tid}{}", line.text), style)
+                    Line::styled(format!("{at:>8.3}s {tid}{}", line.text), style)
                 })
-                .collect()
+                .collect();
+            if shown.is_empty() {
+                vec![Line::styled(
+                    format!(
+                        "none of the {} lines kept matches \"{}\" (Esc clears the search)",
+                        events.len(),
+                        app.stream_search()
+                    ),
+                    theme.dim(),
+                )]
+            } else {
+                shown
+            }
         }
         _ => vec![Line::styled(
             "its syscalls appear here as they happen (Up/Down scroll, p pauses)",
