@@ -181,10 +181,18 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     // 1. The probe parent and its `spin` child, both alive for a minute.
     let copy = dir.join(&name);
     std::fs::copy(common::probe_path(), &copy).expect("copying the probe");
-    let probe = Command::new(&copy)
-        .args(["parent", "60000"])
-        .stdin(Stdio::null())
-        .spawn();
+    // A test running beside this one may fork while the copy's write fd
+    // is open: its child holds it a moment, and exec says ETXTBSY.
+    let probe = poll("the probe's copy to be executable", 10, String::new, || {
+        match Command::new(&copy)
+            .args(["parent", "60000"])
+            .stdin(Stdio::null())
+            .spawn()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => None,
+            other => Some(other),
+        }
+    });
     let parent = probe.as_ref().expect("starting the probe").id();
     guard.probe = probe.ok();
     let child = poll("the probe's child", 10, String::new, || {
