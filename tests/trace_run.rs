@@ -69,9 +69,13 @@ fn ends_as_the_command_ended() {
     if !can_trace("ends_as_the_command_ended") {
         return;
     }
+    // In a directory of its own: a core dumped by the command lands there.
+    let dir = std::env::temp_dir().join(common::unique("systrace-ends"));
+    std::fs::create_dir_all(&dir).unwrap();
     let run = |script: &str| {
         Command::new(BIN)
             .args(["--trace", "-o", "/dev/null", "--", "sh", "-c", script])
+            .current_dir(&dir)
             .output()
             .expect("running systrace-top")
             .status
@@ -83,6 +87,10 @@ fn ends_as_the_command_ended() {
     let crashed = run("ulimit -c unlimited; kill -SEGV $$");
     assert_eq!(crashed.signal(), Some(libc::SIGSEGV), "{crashed:?}");
     assert!(!crashed.core_dumped(), "{crashed:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A command killed by a signal strace's table names not (SIGRTMIN+n).
+    let rt = run("kill -s 40 $$");
+    assert_eq!(rt.signal(), Some(40), "{rt:?}");
 }
 
 /// A reader that waits before it reads blocks the trace's writes while the
