@@ -22,7 +22,7 @@ use headless::TraceTarget;
     version,
     about,
     after_help = "Needs root (or CAP_BPF, CAP_PERFMON) and a kernel \
-    >= 5.12 with BTF. JSON records are described in README.md."
+    >= 5.13 with BTF. JSON records are described in README.md."
 )]
 struct Cli {
     /// Write JSON lines to stdout (exec, fork, exit, open, rates, lost, summary)
@@ -192,6 +192,9 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
     }
     if cli.trace && !cli.pid.is_empty() && !cli.command.is_empty() {
         return Err("--trace takes --pid PID or a command, not both".into());
+    }
+    if cli.trace && cli.comm.is_some() {
+        return Err("--comm filters the monitor; --trace follows processes by PID: drop --comm".into());
     }
     if cli.summary_only && cli.summary_too {
         return Err("-c and -C together: -c for the table alone, -C for the trace and the table".into());

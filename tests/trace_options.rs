@@ -47,6 +47,9 @@ fn e_trace_selects_calls_in_the_kernel() {
     let not_file = text(&run_trace(&["-e", "trace=!%file", "--", "cat", "/etc/hostname"]).stderr);
     assert!(!not_file.contains("openat(") && not_file.contains("read("), "{not_file}");
 
+    let comm = run_trace(&["--comm", "cat", "--", "true"]);
+    assert_eq!(comm.status.code(), Some(2), "--comm does not go with --trace");
+
     let bad = run_trace(&["-e", "trace=opne", "--", "true"]);
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(text(&bad.stderr), "systrace-top: invalid system call 'opne'\n");

@@ -87,10 +87,10 @@ fn ends_as_the_command_ended() {
     let crashed = run("ulimit -c unlimited; kill -SEGV $$");
     assert_eq!(crashed.signal(), Some(libc::SIGSEGV), "{crashed:?}");
     assert!(!crashed.core_dumped(), "{crashed:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
     // A command killed by a signal strace's table names not (SIGRTMIN+n).
     let rt = run("kill -s 40 $$");
     assert_eq!(rt.signal(), Some(40), "{rt:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A reader that waits before it reads blocks the trace's writes while the
@@ -117,4 +117,21 @@ fn a_slow_reader_does_not_hold_the_end() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Tracing stopped before the command ended (--duration, a signal to
+/// systrace-top alone): the command is ended too, not left running
+/// untraced, and systrace-top ends as it did.
+#[test]
+fn a_stop_ends_the_command_too() {
+    if !can_trace("a_stop_ends_the_command_too") {
+        return;
+    }
+    let started = Instant::now();
+    let status = Command::new(BIN)
+        .args(["--trace", "--duration", "1", "-o", "/dev/null", "--", "sleep", "100"])
+        .status()
+        .expect("running systrace-top");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }

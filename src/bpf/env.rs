@@ -10,9 +10,10 @@ use anyhow::{Context, Result, bail};
 pub use caps::drop_capabilities;
 use caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, bit, thread_caps};
 
-/// The oldest kernel with everything used: atomic OR in BPF (5.12), the
-/// ring buffer (5.8), BTF raw tracepoints (5.5), bounded loops (5.3).
-const MIN_KERNEL: (u32, u32) = (5, 12);
+/// The oldest kernel with everything used: callbacks (5.13, for bpf_loop,
+/// whose calls are skipped before 5.17), atomic OR in BPF (5.12), the ring
+/// buffer (5.8), BTF raw tracepoints (5.5), bounded loops (5.3).
+const MIN_KERNEL: (u32, u32) = (5, 13);
 
 /// Checks privileges, BTF and the kernel version. Only raw (BTF) tracepoints
 /// are used: tracefs is not needed.

@@ -168,6 +168,7 @@ impl<'obj> Probes<'obj> {
             .context("the BPF object has no .rodata")?;
         rodata.self_tgid = self_tgid;
         rodata.streamed = streamed.0;
+        rodata.pace_possible = online_cpus() > 1;
         rodata.preview_len = preview_bytes.min(MAX_PREVIEW) as u32;
         rodata.pidns_ino = env::pid_namespace()?;
         let in_namespace = rodata.pidns_ino != 0;
@@ -411,6 +412,11 @@ fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
         }
     }
     (native, compat)
+}
+
+/// CPUs this process may run on.
+fn online_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// libbpf writes warnings to stderr; keep them for SYSTRACE_DEBUG.

@@ -6,7 +6,8 @@
  * nearly full at a call's entry, it spins until the collector has made room.
  * Bounded: a collector that stopped reading (Ctrl-Z) costs one call at most
  * PACE_MAX_NS, after which no call waits until the buffer drains, and what
- * does not fit is counted lost as ever. Only for processes watched with
+ * does not fit is counted lost as ever. With one CPU the collector cannot
+ * run while a thread waits: no call waits. Only for processes watched with
  * WATCH_PACE: the monitor's drill-down never slows what it watches.
  * Included by systrace.bpf.c, after its maps.
  */
@@ -15,10 +16,15 @@
 
 /* Room kept free for everyone else's records (execs, opens, exits). */
 #define PACE_ROOM (RINGBUF_BYTES / 4)
-#define PACE_MAX_NS (100ULL * 1000 * 1000)
+/* The kernel may not preempt the waiting thread: its CPU is lost to the
+ * collector meanwhile, so a wait is kept short. */
+#define PACE_MAX_NS (10ULL * 1000 * 1000)
 
 /* Set when a wait ran out: the collector is not reading. */
 __u32 pace_gave_up = 0;
+/* Set before load: more than one CPU, so the collector can run while a
+ * traced thread waits. */
+const volatile bool pace_possible = false;
 
 static __always_inline bool ring_is_full(void)
 {
@@ -45,7 +51,8 @@ static __always_inline void pace(void)
 		return;
 	}
 	/* bpf_loop is 5.17's: before it, records that do not fit are lost. */
-	if (pace_gave_up || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+	if (!pace_possible || pace_gave_up ||
+	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
 		return;
 	deadline = bpf_ktime_get_ns() + PACE_MAX_NS;
 	bpf_loop(1 << 23, pace_step, &deadline, 0);

@@ -11,6 +11,11 @@
 #define SIGKILL 9
 #define SI_USER 0
 #define SI_KERNEL 0x80
+/* Bit n: signal n's default action does not end the process (SIGCHLD,
+ * SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH). */
+#define NOT_FATAL_BY_DEFAULT                                                       \
+	((1ULL << 17) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) | (1ULL << 21) | \
+	 (1ULL << 22) | (1ULL << 23) | (1ULL << 28))
 /* The kernel's special siginfo pointers. */
 #define SEND_SIG_NOINFO 0
 #define SEND_SIG_PRIV 1
@@ -55,7 +60,10 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	struct siginfo_buf buf = {};
 	__u32 tgid;
 
-	if (!watching || sig == SIGKILL || sig < 1 || sig > 64)
+	/* Only a signal that will be delivered, and whose default action ends
+	 * the process: a later SIGCHLD or SIGWINCH must not take its place. */
+	if (!watching || result != 0 || sig == SIGKILL || sig < 1 || sig > 64 ||
+	    (NOT_FATAL_BY_DEFAULT >> sig) & 1)
 		return 0;
 	tgid = task_tgid(task);
 	if (!tgid || !bpf_map_lookup_elem(&watched, &tgid))

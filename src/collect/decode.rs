@@ -187,8 +187,8 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
     }
     let u8_at = |at: usize| bytes[at];
     let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
-    let u32_at = |at: usize| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
-    let u64_at = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_ne_bytes(std::array::from_fn(|i| bytes[at + i]));
+    let u64_at = |at: usize| u64::from_ne_bytes(std::array::from_fn(|i| bytes[at + i]));
     let data = &bytes[header..];
     let mut slots = Vec::new();
     for i in 0..2 {

@@ -31,6 +31,9 @@ pub enum Event {
     Signal(SignalEvent),
 }
 
+/// Bytes of a siginfo the kernel side copies.
+pub const SIGINFO_LEN: usize = crate::bpf::types::limits::SIGINFO_LEN.0 as usize;
+
 /// A signal delivered to a watched thread.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignalEvent {
@@ -40,7 +43,7 @@ pub struct SignalEvent {
     pub signo: i32,
     /// The kernel's siginfo as delivered (x86_64 layout), all zero when it
     /// gave none.
-    pub info: [u8; 48],
+    pub info: [u8; SIGINFO_LEN],
 }
 
 /// What a syscall slot holds (`enum slot_kind`, with its two buffer kinds

@@ -499,7 +499,7 @@ impl Tables {
             self.strace = Strace::new(DRILL_DOWN_STREAM);
             // Watched in the kernel already: its fds as they are now.
             if let Some(pid) = pid {
-                self.strace.seed_fds(pid);
+                self.strace.seed_fds(pid, false);
             }
         }
         self.watched = pid;

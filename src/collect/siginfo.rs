@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::event::SignalEvent;
+use super::event::{SIGINFO_LEN, SignalEvent};
 use super::names::{errno_name, signal_name};
 
 /// The line strace writes for a delivered signal.
@@ -85,15 +85,15 @@ pub fn describe(e: &SignalEvent) -> String {
     out
 }
 
-struct Info<'a>(&'a [u8; 48]);
+struct Info<'a>(&'a [u8; SIGINFO_LEN]);
 
 impl Info<'_> {
     fn i32(&self, at: usize) -> i32 {
-        i32::from_ne_bytes(self.0[at..at + 4].try_into().unwrap())
+        i32::from_ne_bytes(std::array::from_fn(|i| self.0[at + i]))
     }
 
     fn i64(&self, at: usize) -> i64 {
-        i64::from_ne_bytes(self.0[at..at + 8].try_into().unwrap())
+        i64::from_ne_bytes(std::array::from_fn(|i| self.0[at + i]))
     }
 
     fn u64(&self, at: usize) -> u64 {
@@ -169,7 +169,7 @@ mod tests {
     use super::*;
 
     fn signal(signo: i32, code: i32, fields: &[(usize, i64)]) -> SignalEvent {
-        let mut info = [0u8; 48];
+        let mut info = [0u8; SIGINFO_LEN];
         info[0..4].copy_from_slice(&signo.to_ne_bytes());
         info[8..12].copy_from_slice(&code.to_ne_bytes());
         for &(at, value) in fields {

@@ -10,9 +10,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
 
 /// The signal state systrace-top was started with, before it changed any.
@@ -109,8 +109,12 @@ pub fn launch(command: &[String]) -> Result<Launched> {
         ForkResult::Child => unsafe {
             restore_signals(inherited);
             libc::close(go.as_raw_fd());
+            // A byte is the go; an end of file is systrace-top gone before
+            // tracing began: the command must not run untraced.
             let mut byte = 0u8;
-            libc::read(hold.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+            if libc::read(hold.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) != 1 {
+                libc::_exit(127);
+            }
             libc::execv(path_c.as_ptr(), argv_ptrs.as_ptr());
             let msg = b"systrace-top: exec of the traced command failed\n";
             libc::write(2, msg.as_ptr().cast(), msg.len());
@@ -129,7 +133,9 @@ pub fn launch(command: &[String]) -> Result<Launched> {
 impl Launched {
     /// Lets the child exec.
     pub fn release(&self) -> Result<()> {
-        drop(self.go.take());
+        if let Some(go) = self.go.take() {
+            nix::unistd::write(&go, b"g").context("starting the command")?;
+        }
         Ok(())
     }
 
@@ -150,14 +156,40 @@ impl Launched {
         }
     }
 
-    /// How it ended, once it has.
+    /// How it ended. Tracing stopped before it did (--duration, a signal
+    /// to systrace-top alone): it is sent SIGTERM, as strace's stop ends
+    /// the command it started, and SIGKILL if it still runs 2 s later.
     pub fn wait(self) -> Result<Ended> {
         self.release()?;
         // Released: Drop has nothing left to do.
-        match waitpid(Pid::from_raw(self.pid as i32), None).context("waiting for the command")? {
-            WaitStatus::Exited(_, code) => Ok(Ended::Exited(code)),
-            WaitStatus::Signaled(_, signal, _) => Ok(Ended::Killed(signal as i32)),
-            other => bail!("the command ended unexpectedly: {other:?}"),
+        let pid = Pid::from_raw(self.pid as i32);
+        if !self.has_ended() {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !self.has_ended() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            if !self.has_ended() {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        // The raw status: nix has no name for a real-time signal.
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid writes only the status it is given.
+            let ret = unsafe { libc::waitpid(self.pid as i32, &mut status, 0) };
+            if ret >= 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err).context("waiting for the command");
+            }
+        }
+        if libc::WIFSIGNALED(status) {
+            Ok(Ended::Killed(libc::WTERMSIG(status)))
+        } else {
+            Ok(Ended::Exited(libc::WEXITSTATUS(status)))
         }
     }
 }

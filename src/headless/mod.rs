@@ -99,6 +99,9 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         Some(TraceTarget::Command(launched)) => vec![launched.pid],
         None => Vec::new(),
     };
+    // What comes while the next target is being watched: the ones before
+    // it may already be making calls, and forking.
+    let mut early = std::collections::VecDeque::new();
     for &pid in &targets {
         let watch = crate::bpf::Watch {
             follow: options.follow,
@@ -110,9 +113,10 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
                 || layout.summary != Summary::Off,
         };
         let _ = commands.send(Command::WatchAlso { pid, watch });
-        wait_for_watch(&updates, pid)?;
+        wait_for_watch(&updates, pid, &mut early)?;
         // Its fds as they are before its first traced call (for -y).
-        out.strace.seed_fds(pid);
+        let before_exec = matches!(options.trace, Some(TraceTarget::Command(_)));
+        out.strace.seed_fds(pid, before_exec);
         if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
             out.text(&format!("systrace-top: Process {pid} attached"));
         }
@@ -149,7 +153,11 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             // From now on a write that a reader leaves blocked is given up.
             stop::start_grace();
         }
-        let update = match updates.recv_timeout(Duration::from_millis(100)) {
+        let next = match early.pop_front() {
+            Some(update) => Ok(update),
+            None => updates.recv_timeout(Duration::from_millis(100)),
+        };
+        let update = match next {
             Ok(update) => update,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
@@ -234,25 +242,31 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     }
 }
 
-/// Waits until the kernel streams `pid`'s syscalls.
-fn wait_for_watch(updates: &crossbeam_channel::Receiver<Update>, pid: u32) -> Result<()> {
+/// Waits until the kernel streams `pid`'s syscalls; keeps what else comes
+/// meanwhile in `early`, to be handled first.
+fn wait_for_watch(
+    updates: &crossbeam_channel::Receiver<Update>,
+    pid: u32,
+    early: &mut std::collections::VecDeque<Update>,
+) -> Result<()> {
     loop {
         match updates.recv_timeout(Duration::from_secs(10)) {
             Ok(Update::Watching(Some(p))) if p == pid => return Ok(()),
             Ok(Update::Failed(err)) => return Err(err),
-            Ok(_) => {}
+            Ok(Update::Watching(_)) => {}
+            Ok(other) => early.push_back(other),
             Err(_) => bail!("the collector did not start watching process {pid}"),
         }
     }
 }
 
-/// Where records go. A closed output (a pipe into `head`) ends the run
-/// quietly instead of failing every write after it.
 /// Output is written in chunks of about this size: a write to a file costs
 /// more than its bytes, and with 64 KiB chunks a storm of a million opens
 /// lost 3% of its records for want of the writer's time; with 256 KiB, none.
 const WRITE_CHUNK: usize = 1 << 18;
 
+/// Where records go. A closed output (a pipe into `head`) ends the run
+/// quietly instead of failing every write after it.
 struct Output {
     /// Where the lines go: written to directly, with no buffer but
     /// `pending` (std's stdout would copy and scan each chunk again).
@@ -364,11 +378,18 @@ impl Output {
                 self.record(&json::rates_record(snapshot, &self.clock));
             }
         } else {
-            // The text trace says what it lost, never silently.
+            // The text trace says what it lost, never silently: calls and
+            // signals, and the forks and exits that end or begin a tracee.
             let lost = snapshot.lost[LostKind::Syscall as usize];
-            if lost > 0 && (last || !records.is_empty()) {
+            let ends = snapshot.lost[LostKind::Fork as usize] + snapshot.lost[LostKind::Exit as usize];
+            if (lost > 0 || ends > 0) && (last || !records.is_empty()) {
                 self.text(&format!(
                     "+++ systrace-top: {lost} syscall records lost so far +++"
+                ));
+            }
+            if ends > 0 && (last || !records.is_empty()) {
+                self.text(&format!(
+                    "+++ systrace-top: {ends} fork and exit records lost so far +++"
                 ));
             }
         }

@@ -120,8 +120,7 @@ impl Tracees {
     pub fn admit(&mut self, event: &Event) -> bool {
         match event {
             Event::Syscall(e) => self.admit_call(e),
-            Event::Signal(e) => self.threads.contains_key(&e.tid)
-                || (self.follow && self.processes.contains_key(&e.pid)),
+            Event::Signal(e) => self.threads.contains_key(&e.tid) || self.follow,
             // Not a line, but what the child inherits (its fds).
             Event::Fork(f) => {
                 let followed = self.follow && self.processes.contains_key(&f.ppid);
@@ -146,10 +145,16 @@ impl Tracees {
 
     fn admit_call(&mut self, e: &SyscallEvent) -> bool {
         let known = self.threads.contains_key(&e.tid);
-        // With -f, a thread that was running before the trace began.
-        let traced = known || (self.follow && self.processes.contains_key(&e.pid));
+        // With -f, every call the kernel streams is a tracee's: a thread that
+        // ran before the trace began, or a child whose fork record was lost
+        // (counted as lost, never silently dropped with its trace).
+        let traced = known || self.follow;
         if traced && !known {
             self.threads.insert(e.tid, e.pid);
+            self.processes.entry(e.pid).or_insert_with(|| Process {
+                key: seed::process_key(e.pid),
+                gone_since: None,
+            });
         }
         traced
     }
@@ -162,7 +167,9 @@ impl Tracees {
                 self.processes.remove(&e.pid);
                 self.threads.retain(|_, pid| *pid != e.pid);
             }
-            Event::Syscall(e) if e.ret.is_none() && syscall_name(e.nr) == "exit" => {
+            // A call that never returned ended its thread (exit, exit_group,
+            // a thread killed in a call).
+            Event::Syscall(e) if e.ret.is_none() => {
                 self.threads.remove(&e.tid);
             }
             _ => {}
@@ -385,7 +392,10 @@ mod tests {
         assert!(t.admit(&exit(200)));
         t.after(&exit(200));
         assert!(t.all_ended());
-        assert!(!t.admit(&call(300, 300, "read", 1, 0)), "nobody else's calls");
+        // The kernel streams only watched processes: a call of one not seen
+        // forked (its fork record lost) is a tracee's, and is followed.
+        assert!(t.admit(&call(300, 300, "read", 1, 0)));
+        assert!(!t.all_ended());
     }
 
     #[test]

@@ -162,12 +162,18 @@ impl Strace {
         match event {
             Event::Syscall(e) => Some(self.line(e)),
             Event::Signal(e) => Some(super::siginfo::line(e)),
-            Event::Exit(e) => Some(match e.signal() {
-                Some(sig) => format!("+++ killed by {} +++", signal_name(sig)),
-                None => format!("+++ exited with {} +++", e.exit_code()),
-            }),
+            Event::Exit(e) => {
+                // Its PID may be reused: nothing of its fds must remain.
+                self.fds.retain(|(pid, _), _| *pid != e.pid);
+                Some(match e.signal() {
+                    Some(sig) => format!("+++ killed by {} +++", signal_name(sig)),
+                    None => format!("+++ exited with {} +++", e.exit_code()),
+                })
+            }
             Event::Fork(f) if !f.thread && self.options.fd_paths => {
-                // A child starts with copies of its parent's fds.
+                // A child starts with copies of its parent's fds, and with
+                // nothing of an earlier process that had its PID.
+                self.fds.retain(|(pid, _), _| *pid != f.pid);
                 let inherited: Vec<(i64, FdPath)> = self
                     .fds
                     .iter()
@@ -296,8 +302,9 @@ impl Strace {
     }
 
     /// Learns the fds `pid` holds now, from /proc: called when its trace
-    /// begins, before any of its calls is traced.
-    pub fn seed_fds(&mut self, pid: u32) {
+    /// begins, before any of its calls is traced. `before_exec`: it is
+    /// about to exec, which closes its close-on-exec fds.
+    pub fn seed_fds(&mut self, pid: u32, before_exec: bool) {
         if !self.options.fd_paths {
             return;
         }
@@ -308,6 +315,9 @@ impl Strace {
             let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else {
                 continue;
             };
+            if before_exec && close_on_exec(pid, fd) {
+                continue;
+            }
             if let Ok(link) = std::fs::read_link(entry.path()) {
                 self.fds.insert((pid, fd), FdPath::Known(link.into_os_string().into_vec()));
             }
@@ -560,6 +570,18 @@ fn pointer(raw: u64) -> String {
     } else {
         format!("{raw:#x}")
     }
+}
+
+/// Whether `pid`'s `fd` closes on exec, from /proc/PID/fdinfo (`flags:`
+/// in octal).
+fn close_on_exec(pid: u32, fd: i64) -> bool {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & libc::O_CLOEXEC as u32 != 0)
 }
 
 fn hex(raw: u64) -> String {
