@@ -665,7 +665,9 @@ impl OwnCpu {
 }
 
 /// A process known only from its counters (it started before the tool and
-/// was not in /proc then, or its fork was filtered out).
+/// was not in /proc then, or its fork was filtered out). What /proc cannot
+/// say (it has ended) stays unknown: UNKNOWN_UID and a start of 0, shown
+/// as `?`, never as root or as the machine's uptime.
 fn unseen_process(pid: u32) -> SeedProcess {
     let process = procfs::process::Process::new(pid as i32);
     let stat = process.as_ref().ok().and_then(|p| p.stat().ok());
@@ -676,12 +678,9 @@ fn unseen_process(pid: u32) -> SeedProcess {
             .as_ref()
             .ok()
             .and_then(|p| p.uid().ok())
-            .unwrap_or(0),
+            .unwrap_or(process_tree::UNKNOWN_UID),
         comm: seed::comm_of(pid).unwrap_or_else(|| "?".into()),
-        argv: process
-            .ok()
-            .and_then(|p| p.cmdline().ok())
-            .unwrap_or_default(),
+        argv: seed::command_line(pid as i32),
         start_ns: stat.map_or(0, |s| seed::start_ns(s.starttime)),
     }
 }

@@ -72,6 +72,9 @@ pub struct SeedProcess {
     pub start_ns: u64,
 }
 
+/// The uid of a process whose owner could not be read (it ended before).
+pub const UNKNOWN_UID: u32 = u32::MAX;
+
 /// /proc's clock tick (10 ms at 100 Hz): how far a start read there may be
 /// from the kernel's.
 const SEED_START_SLACK_NS: u64 = 10_000_000;

@@ -26,7 +26,7 @@ pub fn running_processes() -> Vec<SeedProcess> {
 
 /// /proc/PID/cmdline as the screen shows it, bytes that are not UTF-8
 /// included (read as bytes: a process may put anything there).
-fn command_line(pid: i32) -> Vec<String> {
+pub fn command_line(pid: i32) -> Vec<String> {
     let Ok(bytes) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return Vec::new();
     };

@@ -236,6 +236,9 @@ impl App {
     }
 
     pub fn user_name(&self, uid: u32) -> String {
+        if uid == crate::collect::process_tree::UNKNOWN_UID {
+            return "?".into();
+        }
         self.users
             .get(&uid)
             .cloned()

@@ -552,3 +552,22 @@ fn the_stream_search_reaches_every_line_kept() {
     let text = screen(&app, 120, 30);
     assert!(text.contains("none of the 201 lines kept matches \"haystack\""), "{text}");
 }
+
+/// A process known only from its counters, whose /proc entry was gone: its
+/// user and age are unknown, not root and the machine's uptime.
+#[test]
+fn what_is_not_known_shows_as_unknown() {
+    let mut snapshot = fixture();
+    let mut unseen = process(777, 1, crate::collect::process_tree::UNKNOWN_UID, &["ghost"], 0);
+    unseen.start_ns = 0;
+    snapshot.processes.push(unseen);
+    let mut app = app_with(snapshot, 120, 40);
+    press(&mut app, &[Action::ToggleTree]);
+    let text = screen(&app, 120, 40);
+    let row = text
+        .lines()
+        .find(|l| l.contains("ghost"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.trim_matches('"').split_whitespace().collect();
+    assert_eq!(&cells[..3], ["777", "?", "?"], "{row}");
+}

@@ -86,7 +86,11 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
         None => "running".to_string(),
         Some(_) => format!("exited: {}", status(info)),
     };
-    let age = format::duration_ns(snapshot.ts_ns.saturating_sub(info.start_ns));
+    let age = if info.start_ns == 0 {
+        "?".to_string()
+    } else {
+        format::duration_ns(snapshot.ts_ns.saturating_sub(info.start_ns))
+    };
     let label = |s: &'static str| Span::styled(format!("{s:<9}"), theme.key());
     let lines = vec![
         Line::from(vec![

@@ -271,7 +271,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 } else {
                     String::new()
                 }),
-                Cell::from(format::duration_ns(lifetime(info, now))),
+                // A start of 0: known only from counters, started unseen.
+                Cell::from(if info.start_ns == 0 {
+                    "?".to_string()
+                } else {
+                    format::duration_ns(lifetime(info, now))
+                }),
                 Cell::from(status(info)).style(status_style),
                 Cell::from(format!("{indent}{marker}{}", command_line(info))),
             ])
