@@ -75,6 +75,30 @@ pub enum Action {
     /// Ctrl-Z: the terminal given back, the tool stopped until `fg`. Done
     /// by the event loop, which owns the terminal.
     Suspend,
+    /// htop's k and F9: a menu of signals for the selected process.
+    Kill,
+}
+
+/// The signals the kill menu offers, the first chosen when it opens.
+pub const KILL_SIGNALS: &[(i32, &str)] = &[
+    (libc::SIGTERM, "SIGTERM  ask it to end"),
+    (libc::SIGKILL, "SIGKILL  end it now"),
+    (libc::SIGINT, "SIGINT   as Ctrl-C"),
+    (libc::SIGHUP, "SIGHUP   hang up / reload"),
+    (libc::SIGQUIT, "SIGQUIT  end with a core"),
+    (libc::SIGSTOP, "SIGSTOP  stop it"),
+    (libc::SIGCONT, "SIGCONT  let it go on"),
+    (libc::SIGUSR1, "SIGUSR1"),
+    (libc::SIGUSR2, "SIGUSR2"),
+];
+
+/// The kill menu, open on one process: Up/Down choose, Enter sends, Esc
+/// closes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KillMenu {
+    pub pid: u32,
+    pub comm: String,
+    pub selected: usize,
 }
 
 /// What a selection points at, so that it stays on the same row when new
@@ -177,7 +201,16 @@ pub struct App {
     pub detail_cwd: Option<String>,
     /// Its syscall stream shows only lines with this (kept with Enter).
     pub detail_search: String,
+    pub kill_menu: Option<KillMenu>,
+    /// What the last action did, said in the footer until the next key.
+    pub notice: Option<Notice>,
     pub quit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
 }
 
 impl App {
@@ -203,6 +236,8 @@ impl App {
             users: HashMap::new(),
             detail_cwd: None,
             detail_search: String::new(),
+            kill_menu: None,
+            notice: None,
             quit: false,
         };
         app.learn_users();
@@ -336,9 +371,33 @@ impl App {
         let mut commands = Vec::new();
         let page = self.body_rows().max(1) as isize;
         let filter_before = self.kernel_filter();
+        self.notice = None;
+        if self.kill_menu.is_some() {
+            self.update_kill_menu(action);
+            return commands;
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Suspend => {}
+            Action::Kill => {
+                let pid = self.detail.or_else(|| self.selected_pid());
+                let process = pid.and_then(|pid| self.snapshot.process(pid));
+                match process {
+                    Some(p) if p.exit.is_none() => {
+                        self.kill_menu = Some(KillMenu {
+                            pid: p.pid,
+                            comm: p.comm.clone(),
+                            selected: 0,
+                        });
+                    }
+                    _ => {
+                        self.notice = Some(Notice {
+                            text: "no running process selected".into(),
+                            error: true,
+                        });
+                    }
+                }
+            }
             Action::Up | Action::ScrollUp => self.move_selection(-1),
             Action::Down | Action::ScrollDown => self.move_selection(1),
             Action::PageUp => self.move_selection(-page),
@@ -489,6 +548,44 @@ impl App {
         if let Some(key) = first {
             let selection = &mut self.selections[View::Processes.index()];
             selection.key = Some(key);
+        }
+    }
+
+    /// Keys while the kill menu is open: nothing else happens meanwhile.
+    fn update_kill_menu(&mut self, action: Action) {
+        let Some(menu) = &mut self.kill_menu else {
+            return;
+        };
+        match action {
+            Action::Up => menu.selected = menu.selected.saturating_sub(1),
+            Action::Down => menu.selected = (menu.selected + 1).min(KILL_SIGNALS.len() - 1),
+            Action::Back | Action::Kill => self.kill_menu = None,
+            Action::Quit => self.quit = true,
+            Action::Enter => {
+                let (signal, _) = KILL_SIGNALS[menu.selected];
+                let (pid, comm) = (menu.pid, menu.comm.clone());
+                self.kill_menu = None;
+                let name = crate::collect::names::signal_name(signal);
+                // SAFETY: kill only sends a signal.
+                let sent = unsafe { libc::kill(pid as i32, signal) } == 0;
+                self.notice = Some(if sent {
+                    Notice {
+                        text: format!("sent {name} to {pid} {comm}"),
+                        error: false,
+                    }
+                } else {
+                    let err = std::io::Error::last_os_error();
+                    Notice {
+                        text: format!("could not send {name} to {pid} {comm}: {err}"),
+                        error: true,
+                    }
+                });
+            }
+            Action::Resize(w, h) => {
+                self.width = w;
+                self.height = h;
+            }
+            _ => {}
         }
     }
 

@@ -54,9 +54,10 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     (
         KeyCode::Char('k'),
         KeyModifiers::NONE,
-        Action::Up,
-        "move up",
+        Action::Kill,
+        "send a signal (kill)",
     ),
+    (KeyCode::F(9), KeyModifiers::NONE, Action::Kill, "send a signal (kill)"),
     (KeyCode::Down, KeyModifiers::NONE, Action::Down, "move down"),
     (
         KeyCode::Char('j'),

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, View};
+use super::app::{App, KILL_SIGNALS, KillMenu, View};
 use super::format;
 use super::keys::BINDINGS;
 use super::theme::Theme;
@@ -54,6 +54,43 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     if app.help {
         render_help(frame, body, theme);
     }
+    if let Some(menu) = &app.kill_menu {
+        render_kill_menu(frame, body, menu, theme);
+    }
+}
+
+/// htop's kill menu: the signals, the chosen one highlighted.
+fn render_kill_menu(frame: &mut Frame, area: Rect, menu: &KillMenu, theme: &Theme) {
+    let title = format!(" send {} {} a signal ", menu.pid, menu.comm);
+    let width = (title.chars().count() as u16 + 4).max(34).min(area.width);
+    let height = (KILL_SIGNALS.len() as u16 + 3).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_style(theme.title());
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let mut lines: Vec<Line> = KILL_SIGNALS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            let style = if i == menu.selected {
+                theme.selected()
+            } else {
+                theme.normal()
+            };
+            Line::styled(format!(" {text}"), style)
+        })
+        .collect();
+    lines.push(Line::styled(" Enter sends, Esc cancels", theme.dim()));
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -159,8 +196,8 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ("1-3", "views"),
             ("/", "filter"),
             ("s", "sort"),
-            ("r", "rev"),
             ("Enter", "details"),
+            ("k", "kill"),
             ("t", "tree"),
             ("p", "pause"),
             ("?", "help"),
@@ -168,6 +205,10 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]
     };
     let mut spans = Vec::new();
+    if let Some(notice) = &app.notice {
+        let style = if notice.error { theme.error() } else { theme.warn() };
+        spans.push(Span::styled(format!(" {} ", notice.text), style));
+    }
     for (key, what) in keys {
         spans.push(Span::styled(format!(" {key}"), theme.key()));
         spans.push(Span::raw(format!(" {what}")));

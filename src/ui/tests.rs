@@ -571,3 +571,33 @@ fn what_is_not_known_shows_as_unknown() {
     let cells: Vec<&str> = row.trim_matches('"').split_whitespace().collect();
     assert_eq!(&cells[..3], ["777", "?", "?"], "{row}");
 }
+
+/// htop's k: a menu of signals for the selected process; Esc sends
+/// nothing, Enter sends the one chosen and says so.
+#[test]
+fn k_sends_the_chosen_signal_to_the_selected_process() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = child.id();
+    let mut snapshot = fixture();
+    snapshot.processes.push(process(pid, 1, 0, &["sleep", "60"], 1));
+    let mut app = app_with(snapshot, 120, 40);
+    app.detail = Some(pid);
+    press(&mut app, &[Action::Kill]);
+    let menu = app.kill_menu.clone().expect("the menu");
+    assert_eq!((menu.pid, menu.selected), (pid, 0), "SIGTERM first");
+    assert!(screen(&app, 120, 40).contains("SIGKILL  end it now"));
+    press(&mut app, &[Action::Back]);
+    assert!(app.kill_menu.is_none());
+    assert!(child.try_wait().unwrap().is_none(), "Esc sends nothing");
+    press(&mut app, &[Action::Kill, Action::Down, Action::Enter]);
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    let notice = app.notice.clone().expect("a notice");
+    assert_eq!(notice.text, format!("sent SIGKILL to {pid} sleep"));
+    assert!(screen(&app, 120, 40).contains(&notice.text));
+    // Nothing running selected: said, not silently ignored.
+    app.detail = Some(999_999);
+    press(&mut app, &[Action::Kill]);
+    assert!(app.kill_menu.is_none() && app.notice.as_ref().is_some_and(|n| n.error));
+}

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 const CAP_DAC_READ_SEARCH: u32 = 2;
 const CAP_SETPCAP: u32 = 8;
 const CAP_SYS_PTRACE: u32 = 19;
+const CAP_KILL: u32 = 5;
 pub(super) const CAP_SYS_ADMIN: u32 = 21;
 pub(super) const CAP_PERFMON: u32 = 38;
 pub(super) const CAP_BPF: u32 = 39;
@@ -32,6 +33,8 @@ pub(super) const fn bit(cap: u32) -> u64 {
 /// - CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, when held: /proc names other
 ///   users' processes' open files (both) and cwd (CAP_SYS_PTRACE) only for
 ///   them, for `--trace` of a running process and the drill-down.
+/// - CAP_KILL, when held: the monitor's kill key signals other users'
+///   processes only with it.
 ///
 /// The inheritable and ambient sets are emptied, and with CAP_SETPCAP (root)
 /// the bounding set keeps only what is kept: an exec gets no more back.
@@ -47,7 +50,7 @@ pub fn drop_capabilities(bpf_call_works: impl FnOnce() -> bool) -> Result<()> {
     set_thread_caps(&before).context("dropping capabilities")?;
 
     let held = before.permitted;
-    let mut keep = held & (bit(CAP_SYS_PTRACE) | bit(CAP_DAC_READ_SEARCH));
+    let mut keep = held & (bit(CAP_SYS_PTRACE) | bit(CAP_DAC_READ_SEARCH) | bit(CAP_KILL));
     if !works {
         keep |= held
             & if held & bit(CAP_BPF) != 0 {
