@@ -77,6 +77,12 @@ pub enum Action {
     Suspend,
     /// htop's k and F9: a menu of signals for the selected process.
     Kill,
+    /// htop's `<`: the previous sort column.
+    PrevSort,
+    /// htop's T: the processes by how long they have run.
+    SortByTime,
+    /// An htop key this cannot honour: the footer says what it would do.
+    Unsupported(&'static str),
 }
 
 /// The signals the kill menu offers, the first chosen when it opens.
@@ -456,6 +462,24 @@ impl App {
                 let columns = self.view.sort_columns().len();
                 let sort = &mut self.sorts[self.view.index()];
                 sort.column = (sort.column + 1) % columns;
+            }
+            Action::PrevSort => {
+                let columns = self.view.sort_columns().len();
+                let sort = &mut self.sorts[self.view.index()];
+                sort.column = (sort.column + columns - 1) % columns;
+            }
+            Action::SortByTime => {
+                let column = View::Processes.sort_columns().iter().position(|c| *c == "LIFETIME");
+                if let Some(column) = column {
+                    self.view = View::Processes;
+                    self.sorts[View::Processes.index()].column = column;
+                }
+            }
+            Action::Unsupported(what) => {
+                self.notice = Some(Notice {
+                    text: what.to_string(),
+                    error: true,
+                });
             }
             Action::ReverseSort => {
                 let sort = &mut self.sorts[self.view.index()];

@@ -58,6 +58,38 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "send a signal (kill)",
     ),
     (KeyCode::F(9), KeyModifiers::NONE, Action::Kill, "send a signal (kill)"),
+    // htop's other keys, where they mean what they do there.
+    (KeyCode::F(3), KeyModifiers::NONE, Action::OpenPrompt, "filter: PID or command"),
+    (KeyCode::F(4), KeyModifiers::NONE, Action::OpenPrompt, "filter: PID or command"),
+    (KeyCode::F(5), KeyModifiers::NONE, Action::ToggleTree, "tree / flat list"),
+    (KeyCode::F(6), KeyModifiers::NONE, Action::CycleSort, "next sort column"),
+    (KeyCode::Char('>'), KeyModifiers::NONE, Action::CycleSort, "next sort column"),
+    (KeyCode::Char('<'), KeyModifiers::NONE, Action::PrevSort, "previous sort column"),
+    (KeyCode::Char('T'), KeyModifiers::NONE, Action::SortByTime, "processes by lifetime"),
+    (
+        KeyCode::Char('M'),
+        KeyModifiers::NONE,
+        Action::Unsupported("M: no memory column yet (s cycles the sort)"),
+        "htop's M: not yet",
+    ),
+    (
+        KeyCode::Char('P'),
+        KeyModifiers::NONE,
+        Action::Unsupported("P: no CPU column yet; s sorts by syscalls/s"),
+        "htop's P: not yet",
+    ),
+    (
+        KeyCode::Char('u'),
+        KeyModifiers::NONE,
+        Action::Unsupported("u: no user filter yet; / filters by PID or command"),
+        "htop's u: not yet",
+    ),
+    (
+        KeyCode::Char('H'),
+        KeyModifiers::NONE,
+        Action::Unsupported("H: threads are not listed apart; their calls count in their process"),
+        "htop's H: not yet",
+    ),
     (KeyCode::Down, KeyModifiers::NONE, Action::Down, "move down"),
     (
         KeyCode::Char('j'),
@@ -177,6 +209,21 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     ),
 ];
 
+/// The actions for a key. A terminal sends Esc and a key typed right after
+/// it as one Alt-key: it is read as the two keys the user typed.
+pub fn actions_for_key(key: KeyEvent, prompt: bool) -> Vec<Action> {
+    // No binding uses Alt.
+    if key.modifiers.contains(KeyModifiers::ALT) {
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+        let first = action_for_key(esc, prompt);
+        // After Esc closes a prompt, the key is an ordinary one.
+        let prompt_after = prompt && first != Some(Action::PromptCancel);
+        return first.into_iter().chain(action_for_key(plain, prompt_after)).collect();
+    }
+    action_for_key(key, prompt).into_iter().collect()
+}
+
 /// The action for a key; `prompt` when the filter prompt is open.
 pub fn action_for_key(key: KeyEvent, prompt: bool) -> Option<Action> {
     if prompt {
@@ -277,5 +324,34 @@ mod tests {
             action_for_key(key(KeyCode::Esc), true),
             Some(Action::PromptCancel)
         );
+    }
+
+    #[test]
+    fn more_of_htops_keys() {
+        let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
+        for (event, action) in [
+            (key(KeyCode::Char('k')), Action::Kill),
+            (key(KeyCode::F(9)), Action::Kill),
+            (key(KeyCode::F(3)), Action::OpenPrompt),
+            (key(KeyCode::F(4)), Action::OpenPrompt),
+            (key(KeyCode::F(5)), Action::ToggleTree),
+            (key(KeyCode::F(6)), Action::CycleSort),
+            (shifted('>'), Action::CycleSort),
+            (shifted('<'), Action::PrevSort),
+            (shifted('T'), Action::SortByTime),
+            (KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL), Action::Suspend),
+        ] {
+            assert_eq!(action_for_key(event, false), Some(action), "{event:?}");
+        }
+        // What it cannot do yet, it says.
+        assert!(matches!(action_for_key(shifted('M'), false), Some(Action::Unsupported(_))));
+    }
+
+    #[test]
+    fn esc_then_a_key_is_two_keys_not_alt() {
+        let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+        assert_eq!(actions_for_key(alt('1'), false), [Action::Back, Action::Show(View::Processes)]);
+        // In the prompt, Esc cancels it and the key is an ordinary one.
+        assert_eq!(actions_for_key(alt('q'), true), [Action::PromptCancel, Action::Quit]);
     }
 }

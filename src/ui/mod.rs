@@ -132,7 +132,7 @@ fn event_loop(
             },
             recv(input) -> event => {
                 let Ok(event) = event else { bail!("reading the terminal failed") };
-                if let Some(action) = action_for(&event, app.prompt.is_some()) {
+                for action in actions_for(&event, app.prompt.is_some()) {
                     if action == Action::Suspend {
                         signals.suspend.store(true, Ordering::Relaxed);
                     }
@@ -157,14 +157,12 @@ fn event_loop(
     }
 }
 
-fn action_for(event: &TermEvent, prompt: bool) -> Option<Action> {
+fn actions_for(event: &TermEvent, prompt: bool) -> Vec<Action> {
     match event {
-        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-            keys::action_for_key(*key, prompt)
-        }
-        TermEvent::Mouse(mouse) => keys::action_for_mouse(*mouse),
-        TermEvent::Resize(w, h) => Some(Action::Resize(*w, *h)),
-        _ => None,
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => keys::actions_for_key(*key, prompt),
+        TermEvent::Mouse(mouse) => keys::action_for_mouse(*mouse).into_iter().collect(),
+        TermEvent::Resize(w, h) => vec![Action::Resize(*w, *h)],
+        _ => Vec::new(),
     }
 }
 
