@@ -239,9 +239,9 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     let ui = ui.unwrap_or_else(|| panic!("no systrace-top under the pane's shell {pane}"));
     guard.ui.set(Some(ui));
 
-    // 4. Filter on the unique name, then the flat list: only matches remain
-    // (the tree would list their ancestors too), so waiting for the parent's
-    // row and for nothing else is the assertion. The name is typed as hex:
+    // 4. Filter on the unique name in the flat list (the first screen): only
+    // matches remain (the tree would list their ancestors too), so waiting
+    // for the parent's row and for nothing else is the assertion. The name is typed as hex:
     // a `send-keys -l NAME` process would have it in its command line, and
     // would match the filter.
     let mut hex = vec!["-H".to_string()];
@@ -249,13 +249,12 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     tmux.send(&["-l", "/"]);
     tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
     tmux.send(&["Enter"]);
-    tmux.send(&["-l", "t"]);
     let screen = tmux.wait_for("the filtered flat list", 10, |s| {
         let rows = table_rows(s);
         rows.iter().any(|r| r.contains(&parent_cmd)) && rows.iter().all(|r| r.contains(&name))
     });
 
-    // 5. Select the parent's row (normally the first: rows are sorted by
+    // 5. Select the parent's row (its place depends on the sort: found by
     // PID) and drill in; the children pane lists the spinning child.
     let is_pid = |line: &str, label: Option<&str>, pid: u32| {
         let mut words = line.split_whitespace();
@@ -385,7 +384,6 @@ fn tui_shows_what_a_command_line_holds() {
     tmux.send(&["-l", "/"]);
     tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
     tmux.send(&["Enter"]);
-    tmux.send(&["-l", "t"]);
     for n in [1, 2] {
         let shown = format!(r"{marker}{n}\nFAKE\u{{202e}}gpj.exe");
         let screen = tmux.wait_for(&format!("process {n}'s command line, escaped"), 10, |s| {
@@ -428,7 +426,6 @@ fn tui_shows_processes_started_under_a_pid_filter() {
     tmux.wait_for("the UI", 20, |s| s.contains("1 Processes") && !table_rows(s).is_empty());
     tmux.send(&["-l", &format!("/{first}")]);
     tmux.send(&["Enter"]);
-    tmux.send(&["-l", "t"]);
     tmux.wait_for("only the first process", 10, |s| {
         let rows = table_rows(s);
         !rows.is_empty() && rows.iter().all(|r| r.contains(&first.to_string()))

@@ -79,6 +79,8 @@ pub enum Action {
     Kill,
     /// htop's `<`: the previous sort column.
     PrevSort,
+    /// The flat list: exited processes and failed execs shown or not.
+    ToggleExited,
     /// htop's T: the processes by how long they have run.
     SortByTime,
     /// An htop key this cannot honour: the footer says what it would do.
@@ -196,7 +198,10 @@ pub struct App {
     pub sorts: [Sort; 3],
     pub detail_scroll: usize,
     /// Processes view: tree or flat list.
+    /// The exec tree, exited processes and failed execs included; else the
+    /// flat list, of the running processes unless `show_exited`.
     pub tree: bool,
+    pub show_exited: bool,
     pub collapsed: HashSet<u32>,
     /// Files view: the last 10 s instead of since start.
     pub recent_files: bool,
@@ -232,9 +237,19 @@ impl App {
             filter: String::new(),
             base_filter,
             selections: Default::default(),
-            sorts: Default::default(),
+            sorts: [
+                Sort {
+                    column: processes::BUSIEST_COLUMN,
+                    reverse: false,
+                },
+                Sort::default(),
+                Sort::default(),
+            ],
             detail_scroll: 0,
-            tree: true,
+            // The first screen answers "what is busy now": the running
+            // processes, busiest first. The tree and the exited are a key away.
+            tree: false,
+            show_exited: false,
             collapsed: HashSet::new(),
             recent_files: false,
             width,
@@ -520,6 +535,7 @@ impl App {
             }
             Action::ToggleHelp => self.help = !self.help,
             Action::ToggleTree => self.tree = !self.tree,
+            Action::ToggleExited => self.show_exited = !self.show_exited,
             Action::Collapse | Action::Expand => {
                 if let Some(RowKey::Pid(pid)) = self.selected(View::Processes).key.clone() {
                     if action == Action::Collapse {

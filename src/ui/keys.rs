@@ -166,6 +166,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "tree / flat list",
     ),
     (
+        KeyCode::Char('x'),
+        KeyModifiers::NONE,
+        Action::ToggleExited,
+        "flat list: exited and failed too",
+    ),
+    (
         KeyCode::Char('-'),
         KeyModifiers::NONE,
         Action::Collapse,
@@ -307,7 +313,7 @@ mod tests {
             action_for_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT), false),
             Some(Action::PrevView)
         );
-        assert_eq!(action_for_key(key(KeyCode::Char('x')), false), None);
+        assert_eq!(action_for_key(key(KeyCode::Char('y')), false), None);
     }
 
     #[test]

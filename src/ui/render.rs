@@ -199,7 +199,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ("Enter", "details"),
             ("k", "kill"),
             ("t", "tree"),
-            ("p", "pause"),
+            ("x", "exited"),
             ("?", "help"),
             ("q", "quit"),
         ]

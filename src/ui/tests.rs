@@ -232,6 +232,14 @@ fn activity(ago_ns: u64, tid: u32, text: &str, failed: bool) -> ActivityLine {
     }
 }
 
+/// The exec tree by PID, exited processes and failed execs included: what
+/// these tests were written for, before the first screen became the busiest.
+fn as_tree(app: &mut App) {
+    app.tree = true;
+    app.show_exited = true;
+    app.sorts[0] = Default::default();
+}
+
 fn app_with(snapshot: Snapshot, width: u16, height: u16) -> App {
     App::new(Arc::new(snapshot), Default::default(), width, height)
 }
@@ -254,9 +262,12 @@ fn views_render() {
     for (width, height) in [(80, 24), (160, 48)] {
         let name = |view: &str| format!("{view}_{width}x{height}");
         let mut app = app_with(fixture(), width, height);
-        insta::assert_snapshot!(name("processes_tree"), screen(&app, width, height));
-        press(&mut app, &[Action::ToggleTree]);
+        // The first screen: the running processes, busiest first.
+        insta::assert_snapshot!(name("first_screen"), screen(&app, width, height));
+        press(&mut app, &[Action::ToggleExited]);
         insta::assert_snapshot!(name("processes_flat"), screen(&app, width, height));
+        press(&mut app, &[Action::ToggleTree]);
+        insta::assert_snapshot!(name("processes_tree"), screen(&app, width, height));
         press(&mut app, &[Action::Show(View::Files)]);
         insta::assert_snapshot!(name("files"), screen(&app, width, height));
         press(&mut app, &[Action::ToggleWindow]);
@@ -301,6 +312,7 @@ fn a_tiny_terminal_gets_a_message() {
 #[test]
 fn substring_filter_keeps_matches_and_their_ancestors() {
     let mut app = app_with(fixture(), 80, 24);
+    as_tree(&mut app);
     let commands = press(
         &mut app,
         &[
@@ -383,6 +395,7 @@ fn the_command_line_filter_stays_under_a_typed_one() {
 #[test]
 fn enter_drills_into_the_selected_process_and_esc_comes_back() {
     let mut app = app_with(fixture(), 80, 24);
+    as_tree(&mut app);
     press(&mut app, &[Action::ToggleTree]); // flat, by PID: 1 2 3 200 300 …
     press(&mut app, &[Action::Down, Action::Down, Action::Down]);
     let commands = press(&mut app, &[Action::Enter]);
@@ -399,6 +412,7 @@ fn enter_drills_into_the_selected_process_and_esc_comes_back() {
 #[test]
 fn selection_follows_its_process_when_rows_move() {
     let mut app = app_with(fixture(), 80, 24);
+    as_tree(&mut app);
     press(&mut app, &[Action::ToggleTree, Action::End]);
     assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(402)));
     let mut next = fixture();
@@ -451,6 +465,7 @@ fn views_cycle_with_tab_and_back_tab() {
 #[test]
 fn collapse_hides_a_subtree_and_expand_shows_it() {
     let mut app = app_with(fixture(), 80, 24);
+    as_tree(&mut app);
     let count = |app: &App| super::views::processes::rows(app).len();
     let all = count(&app);
     // Rows in the tree: 1, 200, 300, ✗nope, 400, 401, 402, 2, 3.

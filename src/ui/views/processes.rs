@@ -16,6 +16,8 @@ use crate::ui::theme::Theme;
 use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &["PID", "SYSCALLS/s", "LIFETIME", "USER", "COMMAND"];
+/// The first screen's sort: the busiest first.
+pub const BUSIEST_COLUMN: usize = 1;
 
 /// A new process stays highlighted this long.
 const NEW_NS: u64 = 2_000_000_000;
@@ -90,8 +92,11 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     let matches = |p: &ProcessInfo| app.matches(p.pid, &p.comm, &p.argv);
 
     if !app.tree {
-        let mut flat: Vec<&ProcessInfo> =
-            snapshot.processes.iter().filter(|p| matches(p)).collect();
+        let mut flat: Vec<&ProcessInfo> = snapshot
+            .processes
+            .iter()
+            .filter(|p| matches(p) && (app.show_exited || p.exit.is_none()))
+            .collect();
         flat.sort_by(order);
         let mut rows = Vec::with_capacity(flat.len());
         for info in flat {
@@ -102,7 +107,9 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
                 collapsed: false,
                 context: false,
             });
-            push_failed_execs(&mut rows, info, 1);
+            if app.show_exited {
+                push_failed_execs(&mut rows, info, 1);
+            }
         }
         return rows;
     }
