@@ -194,10 +194,14 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
         return Err("--trace takes --pid PID or a command, not both".into());
     }
     if cli.trace && cli.comm.is_some() {
-        return Err("--comm filters the monitor; --trace follows processes by PID: drop --comm".into());
+        return Err(
+            "--comm filters the monitor; --trace follows processes by PID: drop --comm".into(),
+        );
     }
     if cli.summary_only && cli.summary_too {
-        return Err("-c and -C together: -c for the table alone, -C for the trace and the table".into());
+        return Err(
+            "-c and -C together: -c for the table alone, -C for the trace and the table".into(),
+        );
     }
     if cli.json && (cli.output.is_some() || cli.summary_only || cli.summary_too) {
         return Err("--json writes records to stdout: -o, -c and -C are for the text trace".into());
@@ -329,7 +333,11 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
         interval: cli.interval,
         filter: Filter {
             // --trace --pid watches the process; the rest is still counted.
-            pid: if cli.trace { None } else { cli.pid.first().copied() },
+            pid: if cli.trace {
+                None
+            } else {
+                cli.pid.first().copied()
+            },
             comm: cli.comm,
         },
         stream_events: cli.json || cli.trace,

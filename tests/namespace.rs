@@ -16,18 +16,32 @@ use serde_json::Value;
 /// BIN and DIR in its environment; returns once it has ended.
 fn in_namespace(dir: &Path, script: &str) {
     let status = Command::new("timeout")
-        .args(["60", "unshare", "--pid", "--fork", "--mount-proc", "sh", "-ec", script])
+        .args([
+            "60",
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "sh",
+            "-ec",
+            script,
+        ])
         .env("BIN", BIN)
         .env("DIR", dir)
         .stdin(Stdio::null())
         .status()
         .expect("running unshare");
-    assert!(status.success(), "the script in the namespace failed: {status}");
+    assert!(
+        status.success(),
+        "the script in the namespace failed: {status}"
+    );
 }
 
 fn read_pid(path: &Path) -> u64 {
     let text = std::fs::read_to_string(path).unwrap();
-    text.trim().parse().unwrap_or_else(|_| panic!("{}: {text:?}", path.display()))
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}: {text:?}", path.display()))
 }
 
 fn records(path: &Path) -> Vec<Value> {
@@ -80,7 +94,11 @@ fn pid_is_the_namespaces_own() {
     assert!(child < 10, "a fresh namespace's PIDs are small: {child}");
     let records = records(&dir.join("out.json"));
     let tool = read_pid(&dir.join("tool.pid"));
-    assert_eq!(records[0]["pid"], tool, "the start record names the tool: {}", records[0]);
+    assert_eq!(
+        records[0]["pid"], tool,
+        "the start record names the tool: {}",
+        records[0]
+    );
     let marker = dir.join("marker").display().to_string();
     let opens: Vec<_> = opens_of(&records, &marker).collect();
     assert_eq!(opens.len(), 1, "the marker's open, from --pid {child}");
@@ -201,7 +219,10 @@ fn trace_in_a_namespace() {
         r#""$BIN" --trace -- cat "$DIR/inside" > /dev/null 2> "$DIR/trace.txt""#,
     );
     let trace = std::fs::read_to_string(dir.join("trace.txt")).unwrap();
-    let open = format!("openat(AT_FDCWD, \"{}/inside\", O_RDONLY) = 3", dir.display());
+    let open = format!(
+        "openat(AT_FDCWD, \"{}/inside\", O_RDONLY) = 3",
+        dir.display()
+    );
     assert!(trace.contains(&open), "{open} in:\n{trace}");
     assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
 }

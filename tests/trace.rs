@@ -157,7 +157,15 @@ fn trace_escapes_what_the_process_names_and_reads() {
     .unwrap();
     // The shell's glob passes the name: a command line must be UTF-8.
     let out = Command::new(BIN)
-        .args(["--trace", "-y", "--", "sh", "-c", r#"exec cat -- "$1"/*"#, "sh"])
+        .args([
+            "--trace",
+            "-y",
+            "--",
+            "sh",
+            "-c",
+            r#"exec cat -- "$1"/*"#,
+            "sh",
+        ])
         .arg(&dir)
         .output()
         .expect("running systrace-top --trace");

@@ -34,25 +34,48 @@ fn e_trace_selects_calls_in_the_kernel() {
     let trace = text(&out.stderr);
     assert!(out.status.success(), "{trace}");
     let lines = calls(&trace);
-    assert!(lines.iter().any(|l| l.starts_with(r#"openat(AT_FDCWD, "/etc/hostname""#)), "{trace}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(r#"openat(AT_FDCWD, "/etc/hostname""#)),
+        "{trace}"
+    );
     for line in &lines {
-        assert!(line.starts_with("openat(") || line.starts_with("close("), "{line}");
+        assert!(
+            line.starts_with("openat(") || line.starts_with("close("),
+            "{line}"
+        );
     }
     assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
 
     // A class, and all but it; strace's bare form is trace=.
     let file = text(&run_trace(&["-e", "%file", "--", "cat", "/etc/hostname"]).stderr);
-    assert!(calls(&file).iter().all(|l| !l.starts_with("read(") && !l.starts_with("close(")), "{file}");
+    assert!(
+        calls(&file)
+            .iter()
+            .all(|l| !l.starts_with("read(") && !l.starts_with("close(")),
+        "{file}"
+    );
     assert!(file.contains("execve("), "{file}");
     let not_file = text(&run_trace(&["-e", "trace=!%file", "--", "cat", "/etc/hostname"]).stderr);
-    assert!(!not_file.contains("openat(") && not_file.contains("read("), "{not_file}");
+    assert!(
+        !not_file.contains("openat(") && not_file.contains("read("),
+        "{not_file}"
+    );
 
     let comm = run_trace(&["--comm", "cat", "--", "true"]);
-    assert_eq!(comm.status.code(), Some(2), "--comm does not go with --trace");
+    assert_eq!(
+        comm.status.code(),
+        Some(2),
+        "--comm does not go with --trace"
+    );
 
     let bad = run_trace(&["-e", "trace=opne", "--", "true"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert_eq!(text(&bad.stderr), "systrace-top: invalid system call 'opne'\n");
+    assert_eq!(
+        text(&bad.stderr),
+        "systrace-top: invalid system call 'opne'\n"
+    );
 }
 
 #[test]
@@ -61,7 +84,14 @@ fn o_t_and_q() {
         return;
     }
     let file = std::env::temp_dir().join(unique("systrace-trace-o"));
-    let out = run_trace(&["-o", file.to_str().unwrap(), "-tt", "--", "cat", "/etc/hostname"]);
+    let out = run_trace(&[
+        "-o",
+        file.to_str().unwrap(),
+        "-tt",
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]);
     assert!(out.status.success());
     assert_eq!(text(&out.stderr), "", "the trace went to the file");
     let written = std::fs::read_to_string(&file).unwrap();
@@ -104,8 +134,14 @@ fn c_counts_what_the_trace_shows() {
     assert_eq!(out.status.code(), Some(1), "cat's status");
     let table = text(&out.stderr);
     // After cat's own complaint.
-    let rows: Vec<&str> = table.lines().skip_while(|l| l.starts_with("cat:")).collect();
-    assert_eq!(rows[0], "% time     seconds  usecs/call     calls    errors syscall", "{table}");
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|l| l.starts_with("cat:"))
+        .collect();
+    assert_eq!(
+        rows[0], "% time     seconds  usecs/call     calls    errors syscall",
+        "{table}"
+    );
     let openat: Vec<&str> = rows
         .iter()
         .find(|r| r.ends_with(" openat"))
@@ -118,7 +154,10 @@ fn c_counts_what_the_trace_shows() {
     assert!(!table.contains("openat(AT_FDCWD"), "no trace with -c");
 
     let both = text(&run_trace(&[&["-C"][..], &command[..]].concat()).stderr);
-    assert!(both.contains("openat(AT_FDCWD") && both.contains("% time"), "{both}");
+    assert!(
+        both.contains("openat(AT_FDCWD") && both.contains("% time"),
+        "{both}"
+    );
 }
 
 /// Several -p, as strace takes them: each attached, each followed to its
@@ -142,9 +181,12 @@ fn p_attaches_to_running_processes() {
     b.wait().unwrap();
     let trace = text(&out.stderr);
     assert!(out.status.success(), "{trace}");
-    assert!(trace.starts_with(&format!(
-        "systrace-top: Process {pa} attached\nsystrace-top: Process {pb} attached\n"
-    )), "{trace}");
+    assert!(
+        trace.starts_with(&format!(
+            "systrace-top: Process {pa} attached\nsystrace-top: Process {pb} attached\n"
+        )),
+        "{trace}"
+    );
     for (pid, word) in [(&pa, "one"), (&pb, "two")] {
         let write = format!(r#"write(1, "{word}\n", 4) = 4"#);
         assert!(trace.contains(&write), "{write} in:\n{trace}");
@@ -179,10 +221,17 @@ fn signals_are_shown_and_chosen() {
         signals[1].starts_with("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid="),
         "{trace}"
     );
-    assert!(trace.ends_with(" ---\n+++ killed by SIGTERM +++\n"), "{trace}");
+    assert!(
+        trace.ends_with(" ---\n+++ killed by SIGTERM +++\n"),
+        "{trace}"
+    );
 
-    let chosen = text(&run_trace(&[&["-f", "-e", "signal=!SIGCHLD"][..], &script[..]].concat()).stderr);
-    assert!(!chosen.contains("--- SIGCHLD") && chosen.contains("--- SIGTERM"), "{chosen}");
+    let chosen =
+        text(&run_trace(&[&["-f", "-e", "signal=!SIGCHLD"][..], &script[..]].concat()).stderr);
+    assert!(
+        !chosen.contains("--- SIGCHLD") && chosen.contains("--- SIGTERM"),
+        "{chosen}"
+    );
     let bad = run_trace(&["-e", "signal=SIGFOO", "--", "true"]);
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(text(&bad.stderr), "systrace-top: invalid signal 'SIGFOO'\n");
@@ -196,14 +245,20 @@ fn t_and_y() {
     }
     let plain = text(&run_trace(&["--", "cat", "/etc/hostname"]).stderr);
     assert!(plain.contains("read(3, "), "bare fds by default:\n{plain}");
-    assert!(!plain.contains("> <0.") && !plain.contains(") <0."), "{plain}");
+    assert!(
+        !plain.contains("> <0.") && !plain.contains(") <0."),
+        "{plain}"
+    );
     let out = text(&run_trace(&["-T", "-y", "--", "cat", "/etc/hostname"]).stderr);
     let read = out
         .lines()
         .find(|l| l.starts_with("read(3</etc/hostname>, "))
         .unwrap_or_else(|| panic!("{out}"));
     let secs = read.rsplit_once(" <").unwrap().1.trim_end_matches('>');
-    assert!(secs.parse::<f64>().is_ok_and(|s| (0.0..1.0).contains(&s)), "{read}");
+    assert!(
+        secs.parse::<f64>().is_ok_and(|s| (0.0..1.0).contains(&s)),
+        "{read}"
+    );
 }
 
 /// -s: as many bytes of a buffer as asked, as strace shows them.

@@ -36,8 +36,15 @@ fn the_command_starts_as_it_would_alone() {
     // Ignored INT and QUIT are inherited, as they are without us; SIGPIPE,
     // which the Rust runtime ignores, is at its default again.
     let alone = signal_state("");
-    let ignored = alone.lines().find_map(|l| l.strip_prefix("SigIgn:\t")).unwrap();
-    assert_eq!(u64::from_str_radix(ignored, 16).unwrap() & 0b1110, 0b0110, "{alone}");
+    let ignored = alone
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+        .unwrap();
+    assert_eq!(
+        u64::from_str_radix(ignored, 16).unwrap() & 0b1110,
+        0b0110,
+        "{alone}"
+    );
     let traced = signal_state(r#""$BIN" --trace -o /dev/null --"#);
     assert_eq!(traced, alone);
 
@@ -57,8 +64,14 @@ fn follow_lasts_until_every_process_ends() {
     let out = sh(r#""$BIN" --trace -f -- sh -c 'sleep 1 & echo started' 2>&1 >/dev/null"#);
     let trace = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{trace}");
-    assert!(started.elapsed() >= Duration::from_secs(1), "it waited for sleep");
-    assert!(trace.contains("clock_nanosleep("), "sleep's own call:\n{trace}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it waited for sleep"
+    );
+    assert!(
+        trace.contains("clock_nanosleep("),
+        "sleep's own call:\n{trace}"
+    );
     assert_eq!(trace.matches("+++ exited with 0 +++").count(), 2, "{trace}");
     // strace -f's last line, with one tracee left: no pid.
     assert!(trace.ends_with("\n+++ exited with 0 +++\n"), "{trace}");
@@ -129,9 +142,22 @@ fn a_stop_ends_the_command_too() {
     }
     let started = Instant::now();
     let status = Command::new(BIN)
-        .args(["--trace", "--duration", "1", "-o", "/dev/null", "--", "sleep", "100"])
+        .args([
+            "--trace",
+            "--duration",
+            "1",
+            "-o",
+            "/dev/null",
+            "--",
+            "sleep",
+            "100",
+        ])
         .status()
         .expect("running systrace-top");
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

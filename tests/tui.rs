@@ -183,16 +183,19 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     std::fs::copy(common::probe_path(), &copy).expect("copying the probe");
     // A test running beside this one may fork while the copy's write fd
     // is open: its child holds it a moment, and exec says ETXTBSY.
-    let probe = poll("the probe's copy to be executable", 10, String::new, || {
-        match Command::new(&copy)
+    let probe = poll(
+        "the probe's copy to be executable",
+        10,
+        String::new,
+        || match Command::new(&copy)
             .args(["parent", "60000"])
             .stdin(Stdio::null())
             .spawn()
         {
             Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => None,
             other => Some(other),
-        }
-    });
+        },
+    );
     let parent = probe.as_ref().expect("starting the probe").id();
     guard.probe = probe.ok();
     let child = poll("the probe's child", 10, String::new, || {
@@ -284,7 +287,15 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     // 6. Ctrl-Z, then `kill -TSTP`: each time the shell has the terminal
     // back as it was (main screen, no mouse reporting, its tty mode) and
     // the job stopped; `fg` brings the UI back whole.
-    let modes = || tmux.run(&["display-message", "-p", "-t", "t", "#{alternate_on} #{mouse_any_flag}"]);
+    let modes = || {
+        tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            "#{alternate_on} #{mouse_any_flag}",
+        ])
+    };
     for suspend in ["ctrl-z", "SIGTSTP"] {
         if suspend == "ctrl-z" {
             tmux.send(&["C-z"]);
@@ -295,7 +306,11 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
             s.contains("Stopped") && at_prompt(s)
         });
         assert_eq!(modes().trim(), "0 0", "after {suspend}:\n{}", tmux.screen());
-        assert_eq!(stty(&format!("stopped-{suspend}")), before, "the tty mode after {suspend}");
+        assert_eq!(
+            stty(&format!("stopped-{suspend}")),
+            before,
+            "the tty mode after {suspend}"
+        );
         tmux.shell("clear; fg");
         tmux.wait_for(&format!("the UI back after {suspend}"), 10, |s| {
             s.lines().any(|l| is_pid(l, Some("PID"), parent))
@@ -374,8 +389,20 @@ fn tui_shows_what_a_command_line_holds() {
         children: vec![sleeper(1)],
     };
     let tmux = &cleanup.tmux;
-    tmux.run(&["new-session", "-d", "-s", "t", "-x", "200", "-y", "50", common::BIN]);
-    tmux.wait_for("the UI", 20, |s| s.contains("1 Processes") && !table_rows(s).is_empty());
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        common::BIN,
+    ]);
+    tmux.wait_for("the UI", 20, |s| {
+        s.contains("1 Processes") && !table_rows(s).is_empty()
+    });
     cleanup.children.push(sleeper(2));
     let tmux = &cleanup.tmux;
     // The filter typed as hex, so that no process has it in its command line.
@@ -393,7 +420,10 @@ fn tui_shows_what_a_command_line_holds() {
             !screen.lines().any(|l| l.trim_start().starts_with("FAKE")),
             "a forged row:\n{screen}"
         );
-        assert!(!screen.contains('\u{202e}'), "a raw bidi override:\n{screen}");
+        assert!(
+            !screen.contains('\u{202e}'),
+            "a raw bidi override:\n{screen}"
+        );
     }
     tmux.send(&["-l", "q"]);
 }
@@ -422,8 +452,20 @@ fn tui_shows_processes_started_under_a_pid_filter() {
     };
     let first = cleanup.children[0].id();
     let tmux = &cleanup.tmux;
-    tmux.run(&["new-session", "-d", "-s", "t", "-x", "200", "-y", "50", common::BIN]);
-    tmux.wait_for("the UI", 20, |s| s.contains("1 Processes") && !table_rows(s).is_empty());
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        common::BIN,
+    ]);
+    tmux.wait_for("the UI", 20, |s| {
+        s.contains("1 Processes") && !table_rows(s).is_empty()
+    });
     tmux.send(&["-l", &format!("/{first}")]);
     tmux.send(&["Enter"]);
     tmux.wait_for("only the first process", 10, |s| {

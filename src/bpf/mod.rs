@@ -129,7 +129,9 @@ impl CallSet {
     }
 
     pub fn contains(&self, slot: u32) -> bool {
-        self.0.get(slot as usize / 64).is_some_and(|w| w >> (slot % 64) & 1 == 1)
+        self.0
+            .get(slot as usize / 64)
+            .is_some_and(|w| w >> (slot % 64) & 1 == 1)
     }
 }
 

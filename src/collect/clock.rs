@@ -42,7 +42,10 @@ impl WallClock {
     /// Whole seconds since the epoch and the microseconds after them.
     pub fn epoch(&self, monotonic_ns: u64) -> (i64, u32) {
         let us = (monotonic_ns as i128 + self.offset_ns).div_euclid(1_000);
-        (us.div_euclid(1_000_000) as i64, us.rem_euclid(1_000_000) as u32)
+        (
+            us.div_euclid(1_000_000) as i64,
+            us.rem_euclid(1_000_000) as u32,
+        )
     }
 
     /// The local time of day, as strace's -t and a log show it: hours,

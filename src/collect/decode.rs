@@ -7,8 +7,7 @@ use anyhow::{Result, bail};
 
 use super::event::{
     Bytes, Event, ExecEvent, ExitEvent, ForkEvent, OpenEvent, ProcessCounts, SignalEvent, Slot,
-    SlotKind,
-    SyscallEvent, call_name, lossy,
+    SlotKind, SyscallEvent, call_name, lossy,
 };
 use crate::bpf::types::{self, event_kind, limits, record_flags, slot_kind};
 
@@ -183,7 +182,10 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
     type E = types::syscall_event;
     let header = offset_of!(E, slots);
     if bytes.len() < header {
-        bail!("syscall record of {} bytes is shorter than its {header}-byte header", bytes.len());
+        bail!(
+            "syscall record of {} bytes is shorter than its {header}-byte header",
+            bytes.len()
+        );
     }
     let u8_at = |at: usize| bytes[at];
     let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
@@ -221,8 +223,7 @@ fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
         tid: u32_at(offset_of!(E, tid)),
         nr: u32_at(offset_of!(E, nr)),
         args: std::array::from_fn(|i| u64_at(args + 8 * i)),
-        ret: (u16_at(offset_of!(E, unfinished)) == 0)
-            .then(|| u64_at(offset_of!(E, ret)) as i64),
+        ret: (u16_at(offset_of!(E, unfinished)) == 0).then(|| u64_at(offset_of!(E, ret)) as i64),
         slots,
     })
 }

@@ -119,7 +119,10 @@ pub fn visible(bytes: &[u8]) -> String {
                 c if c.is_control() && (c as u32) < 0x100 => {
                     let _ = write!(out, "\\x{:02x}", c as u32);
                 }
-                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
                 | '\u{2066}'..='\u{2069}' => {
                     let _ = write!(out, "\\u{{{:04x}}}", c as u32);
                 }
@@ -269,7 +272,6 @@ pub struct OpenEvent {
     pub opened_unknown: bool,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::visible;
@@ -280,9 +282,15 @@ mod tests {
         assert_eq!(visible("日本語".as_bytes()), "日本語");
         // A newline would hide the rest of a command line; ESC would drive
         // the terminal; a backslash is escaped so that escapes stay unambiguous.
-        assert_eq!(visible(b"a\nFAKE\x1b[2J\\b\tc\r"), r"a\nFAKE\x1b[2J\\b\tc\r");
+        assert_eq!(
+            visible(b"a\nFAKE\x1b[2J\\b\tc\r"),
+            r"a\nFAKE\x1b[2J\\b\tc\r"
+        );
         // Bidi controls would show what follows backwards.
-        assert_eq!(visible("evil\u{202e}fdp.exe".as_bytes()), r"evil\u{202e}fdp.exe");
+        assert_eq!(
+            visible("evil\u{202e}fdp.exe".as_bytes()),
+            r"evil\u{202e}fdp.exe"
+        );
         assert_eq!(visible("x\u{2066}y".as_bytes()), r"x\u{2066}y");
         // Bytes that are not UTF-8 are kept, as hex.
         assert_eq!(visible(b"perl\xff\xfe-e"), r"perl\xff\xfe-e");

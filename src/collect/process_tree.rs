@@ -381,7 +381,12 @@ mod tests {
     #[test]
     fn a_command_line_cannot_hide_or_reorder_itself() {
         let mut tree = seeded();
-        tree.apply(&exec(50, 1, &["sh", "-c", "true\nrm -rf /", "x\u{202e}gpj.exe"], 0));
+        tree.apply(&exec(
+            50,
+            1,
+            &["sh", "-c", "true\nrm -rf /", "x\u{202e}gpj.exe"],
+            0,
+        ));
         tree.apply(&exec(50, 1, &["nope\x1b[2J"], -2));
         let p = tree.get(50).unwrap();
         assert_eq!(p.argv, ["sh", "-c", r"true\nrm -rf /", r"x\u{202e}gpj.exe"]);

@@ -34,7 +34,10 @@ pub fn command_line(pid: i32) -> Vec<String> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    bytes.split(|&b| b == 0).map(super::event::visible).collect()
+    bytes
+        .split(|&b| b == 0)
+        .map(super::event::visible)
+        .collect()
 }
 
 /// A /proc start time (clock ticks since boot, suspend included) on the

@@ -21,7 +21,11 @@ pub fn describe(e: &SignalEvent) -> String {
         return "{}".to_string();
     }
     let code = info.i32(8);
-    let mut out = format!("{{si_signo={}, si_code={}", signal_name(signo), code_name(signo, code));
+    let mut out = format!(
+        "{{si_signo={}, si_code={}",
+        signal_name(signo),
+        code_name(signo, code)
+    );
     let errno = info.i32(4);
     if errno != 0 {
         let _ = write!(out, ", si_errno={}", errno_name(errno));
@@ -30,7 +34,12 @@ pub fn describe(e: &SignalEvent) -> String {
         // Sent by a process (kill, tgkill, sigqueue, a timer, SIGIO).
         match code {
             SI_TIMER => {
-                let _ = write!(out, ", si_timerid={:#x}, si_overrun={}", info.i32(16), info.i32(20));
+                let _ = write!(
+                    out,
+                    ", si_timerid={:#x}, si_overrun={}",
+                    info.i32(16),
+                    info.i32(20)
+                );
                 value(&mut out, &info);
             }
             SI_SIGIO => {
@@ -54,7 +63,12 @@ pub fn describe(e: &SignalEvent) -> String {
                 } else {
                     let _ = write!(out, ", si_status={}", signal_name(status));
                 }
-                let _ = write!(out, ", si_utime={}, si_stime={}", info.i64(32), info.i64(40));
+                let _ = write!(
+                    out,
+                    ", si_utime={}, si_stime={}",
+                    info.i64(32),
+                    info.i64(40)
+                );
             }
             libc::SIGILL | libc::SIGFPE | libc::SIGBUS | libc::SIGSEGV | libc::SIGTRAP => {
                 let _ = write!(out, ", si_addr={}", pointer(info.u64(16)));
@@ -103,12 +117,22 @@ impl Info<'_> {
 
 /// Who sent it: `si_pid=42, si_uid=1000`.
 fn source(out: &mut String, info: &Info) {
-    let _ = write!(out, ", si_pid={}, si_uid={}", info.i32(16), info.i32(20) as u32);
+    let _ = write!(
+        out,
+        ", si_pid={}, si_uid={}",
+        info.i32(16),
+        info.i32(20) as u32
+    );
 }
 
 /// sigqueue's value: `si_int=7, si_ptr=0x7`.
 fn value(out: &mut String, info: &Info) {
-    let _ = write!(out, ", si_int={}, si_ptr={}", info.i32(24), pointer(info.u64(24)));
+    let _ = write!(
+        out,
+        ", si_int={}, si_ptr={}",
+        info.i32(24),
+        pointer(info.u64(24))
+    );
 }
 
 fn pointer(raw: u64) -> String {
@@ -142,25 +166,54 @@ fn code_name(signo: i32, code: i32) -> String {
     };
     let own: &[&str] = match signo {
         libc::SIGILL => &[
-            "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG",
-            "ILL_COPROC", "ILL_BADSTK",
+            "ILL_ILLOPC",
+            "ILL_ILLOPN",
+            "ILL_ILLADR",
+            "ILL_ILLTRP",
+            "ILL_PRVOPC",
+            "ILL_PRVREG",
+            "ILL_COPROC",
+            "ILL_BADSTK",
         ],
         libc::SIGFPE => &[
-            "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES",
-            "FPE_FLTINV", "FPE_FLTSUB",
+            "FPE_INTDIV",
+            "FPE_INTOVF",
+            "FPE_FLTDIV",
+            "FPE_FLTOVF",
+            "FPE_FLTUND",
+            "FPE_FLTRES",
+            "FPE_FLTINV",
+            "FPE_FLTSUB",
         ],
         libc::SIGSEGV => &["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR"],
-        libc::SIGBUS => &["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"],
+        libc::SIGBUS => &[
+            "BUS_ADRALN",
+            "BUS_ADRERR",
+            "BUS_OBJERR",
+            "BUS_MCEERR_AR",
+            "BUS_MCEERR_AO",
+        ],
         libc::SIGTRAP => &["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT"],
         libc::SIGCHLD => &[
-            "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED",
+            "CLD_EXITED",
+            "CLD_KILLED",
+            "CLD_DUMPED",
+            "CLD_TRAPPED",
+            "CLD_STOPPED",
+            "CLD_CONTINUED",
         ],
-        libc::SIGIO => &["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"],
+        libc::SIGIO => &[
+            "POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP",
+        ],
         libc::SIGSYS => &["SYS_SECCOMP"],
         _ => &[],
     };
     generic
-        .or_else(|| usize::try_from(code - 1).ok().and_then(|i| own.get(i).copied()))
+        .or_else(|| {
+            usize::try_from(code - 1)
+                .ok()
+                .and_then(|i| own.get(i).copied())
+        })
         .map_or_else(|| code.to_string(), str::to_string)
 }
 
@@ -174,7 +227,11 @@ mod tests {
         info[8..12].copy_from_slice(&code.to_ne_bytes());
         for &(at, value) in fields {
             let bytes = value.to_ne_bytes();
-            let width = if at == 32 || at == 40 || (at == 16 && signo == libc::SIGSEGV) { 8 } else { 4 };
+            let width = if at == 32 || at == 40 || (at == 16 && signo == libc::SIGSEGV) {
+                8
+            } else {
+                4
+            };
             info[at..at + width].copy_from_slice(&bytes[..width]);
         }
         SignalEvent {
@@ -189,12 +246,20 @@ mod tests {
     #[test]
     fn like_strace() {
         assert_eq!(
-            line(&signal(libc::SIGCHLD, 1, &[(16, 4242), (20, 0), (24, 0), (32, 1), (40, 2)])),
+            line(&signal(
+                libc::SIGCHLD,
+                1,
+                &[(16, 4242), (20, 0), (24, 0), (32, 1), (40, 2)]
+            )),
             "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=4242, si_uid=0, \
              si_status=0, si_utime=1, si_stime=2} ---"
         );
         assert_eq!(
-            line(&signal(libc::SIGCHLD, 2, &[(16, 7), (24, libc::SIGTERM as i64)])),
+            line(&signal(
+                libc::SIGCHLD,
+                2,
+                &[(16, 7), (24, libc::SIGTERM as i64)]
+            )),
             "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=7, si_uid=0, \
              si_status=SIGTERM, si_utime=0, si_stime=0} ---"
         );

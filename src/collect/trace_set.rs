@@ -69,10 +69,18 @@ pub fn parse_signals(spec: &str) -> Result<u64, String> {
 fn signal_number(item: &str) -> Result<u32, String> {
     let invalid = || format!("invalid signal '{item}'");
     if let Ok(n) = item.parse::<u32>() {
-        return if (1..=64).contains(&n) { Ok(n) } else { Err(invalid()) };
+        return if (1..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(invalid())
+        };
     }
     let upper = item.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<nix::sys::signal::Signal>()
         .map(|s| s as u32)
         .map_err(|_| invalid())
@@ -454,7 +462,13 @@ mod tests {
         assert!(set.contains(i386_openat));
 
         let file = parse("%file").unwrap();
-        for sysno in [Sysno::open, Sysno::openat, Sysno::execve, Sysno::newfstatat, Sysno::unlink] {
+        for sysno in [
+            Sysno::open,
+            Sysno::openat,
+            Sysno::execve,
+            Sysno::newfstatat,
+            Sysno::unlink,
+        ] {
             assert!(has(&file, sysno), "{sysno}");
         }
         assert!(!has(&file, Sysno::read) && !has(&file, Sysno::close));
@@ -481,11 +495,17 @@ mod tests {
     #[test]
     fn signal_sets() {
         let bit = |s: i32| 1u64 << (s - 1);
-        assert_eq!(parse_signals("SIGTERM,int,9").unwrap(), bit(15) | bit(2) | bit(9));
+        assert_eq!(
+            parse_signals("SIGTERM,int,9").unwrap(),
+            bit(15) | bit(2) | bit(9)
+        );
         assert_eq!(parse_signals("!SIGCHLD").unwrap(), !bit(17));
         assert_eq!(parse_signals("all").unwrap(), u64::MAX);
         assert_eq!(parse_signals("none").unwrap(), 0);
-        assert_eq!(parse_signals("SIGFOO").unwrap_err(), "invalid signal 'SIGFOO'");
+        assert_eq!(
+            parse_signals("SIGFOO").unwrap_err(),
+            "invalid signal 'SIGFOO'"
+        );
         assert!(parse_signals("65").is_err());
     }
 

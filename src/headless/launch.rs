@@ -4,11 +4,11 @@
 //! the command behaves as it would run directly.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;

@@ -17,8 +17,8 @@ use crate::collect::strace::{Strace, StraceOptions};
 use crate::collect::{self, Command, Config, Snapshot, Update};
 use json::Record;
 pub use launch::{Ended, Launched, launch, note_inherited_signals};
-pub use trace::{Layout, Summary, Timestamps};
 use trace::{CallTable, Tracees};
+pub use trace::{Layout, Summary, Timestamps};
 
 /// What `--trace` follows.
 pub enum TraceTarget {
@@ -69,8 +69,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     let started = Instant::now();
     let trace_file = match &options.output {
         Some(path) => Some(
-            std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?,
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
         ),
         None => None,
     };
@@ -117,14 +116,18 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         // Its fds as they are before its first traced call (for -y).
         let before_exec = matches!(options.trace, Some(TraceTarget::Command(_)));
         out.strace.seed_fds(pid, before_exec);
-        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
+        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json
+        {
             out.text(&format!("systrace-top: Process {pid} attached"));
         }
     }
     if let Some(TraceTarget::Command(launched)) = &options.trace {
         launched.release()?;
     }
-    let mut tracees = options.trace.as_ref().map(|_| Tracees::new(&targets, options.follow));
+    let mut tracees = options
+        .trace
+        .as_ref()
+        .map(|_| Tracees::new(&targets, options.follow));
     let mut calls = CallTable::default();
     if options.json {
         out.record(&Record::Start {
@@ -226,7 +229,8 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             out.summary(&calls);
         }
         // Stopped while -p's processes still ran: they go on untraced.
-        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json {
+        if matches!(options.trace, Some(TraceTarget::Pids(_))) && layout.quiet == 0 && !options.json
+        {
             for pid in tracees.live_targets(&targets) {
                 out.text(&format!("systrace-top: Process {pid} detached"));
             }
@@ -329,8 +333,11 @@ impl Output {
         }
         match event {
             Event::Exit(_) if layout.quiet >= 2 => return,
-            Event::Signal(e) if (1..=64).contains(&e.signo)
-                && layout.signals >> (e.signo - 1) & 1 == 0 => return,
+            Event::Signal(e)
+                if (1..=64).contains(&e.signo) && layout.signals >> (e.signo - 1) & 1 == 0 =>
+            {
+                return;
+            }
             _ => {}
         }
         let Some(line) = self.strace.event_line(event) else {
@@ -381,7 +388,8 @@ impl Output {
             // The text trace says what it lost, never silently: calls and
             // signals, and the forks and exits that end or begin a tracee.
             let lost = snapshot.lost[LostKind::Syscall as usize];
-            let ends = snapshot.lost[LostKind::Fork as usize] + snapshot.lost[LostKind::Exit as usize];
+            let ends =
+                snapshot.lost[LostKind::Fork as usize] + snapshot.lost[LostKind::Exit as usize];
             if (lost > 0 || ends > 0) && (last || !records.is_empty()) {
                 self.text(&format!(
                     "+++ systrace-top: {lost} syscall records lost so far +++"

@@ -178,7 +178,10 @@ impl Tracees {
 
     /// Which of `targets` have not been seen to end.
     pub fn live_targets<'a>(&'a self, targets: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
-        targets.iter().copied().filter(|pid| self.processes.contains_key(pid))
+        targets
+            .iter()
+            .copied()
+            .filter(|pid| self.processes.contains_key(pid))
     }
 
     /// strace's count of tracees: more than one, and lines name their pid.
@@ -202,10 +205,8 @@ impl Tracees {
         let now = Instant::now();
         let mut gone = Vec::new();
         for (&pid, process) in &mut self.processes {
-            let alive = ended(pid).map_or_else(
-                || process.key.is_some_and(seed::is_running),
-                |ended| !ended,
-            );
+            let alive = ended(pid)
+                .map_or_else(|| process.key.is_some_and(seed::is_running), |ended| !ended);
             if alive {
                 process.gone_since = None;
                 continue;
@@ -225,7 +226,14 @@ impl Tracees {
 /// What leads a line of thread `tid`, as strace writes it: `[pid N] ` while
 /// there is more than one tracee (or `N ` in a file, with -f or several -p),
 /// then the time of the call's entry.
-pub fn lead(out: &mut Vec<u8>, layout: &Layout, tracees: &Tracees, tid: u32, ts_ns: u64, clock: &WallClock) {
+pub fn lead(
+    out: &mut Vec<u8>,
+    layout: &Layout,
+    tracees: &Tracees,
+    tid: u32,
+    ts_ns: u64,
+    clock: &WallClock,
+) {
     use std::io::Write;
     if layout.to_file {
         if tracees.many() {
@@ -286,15 +294,26 @@ impl CallTable {
             .map(|(&nr, &count)| (syscall_name(nr), count))
             .collect();
         rows.sort_by(|a, b| b.1.ns.cmp(&a.1.ns).then_with(|| a.0.cmp(&b.0)));
-        let total = rows.iter().fold(CallCount::default(), |t, (_, c)| CallCount {
-            calls: t.calls + c.calls,
-            errors: t.errors + c.errors,
-            ns: t.ns + c.ns,
-        });
+        let total = rows
+            .iter()
+            .fold(CallCount::default(), |t, (_, c)| CallCount {
+                calls: t.calls + c.calls,
+                errors: t.errors + c.errors,
+                ns: t.ns + c.ns,
+            });
         let total_secs = total.ns as f64 / 1e9;
-        let name_width = rows.iter().map(|(n, _)| n.len() + 1).max().unwrap_or(0).max(16);
+        let name_width = rows
+            .iter()
+            .map(|(n, _)| n.len() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(16);
         let secs_width = format!("{total_secs:.6}").len().max(11);
-        let avg_max = rows.iter().map(|(_, c)| c.ns / c.calls.max(1) / 1000).max().unwrap_or(0);
+        let avg_max = rows
+            .iter()
+            .map(|(_, c)| c.ns / c.calls.max(1) / 1000)
+            .max()
+            .unwrap_or(0);
         let avg_width = avg_max.to_string().len().max(11);
         let calls_width = total.calls.to_string().len().max(9);
         let errors_width = total.errors.to_string().len().max(9);
@@ -304,14 +323,25 @@ impl CallTable {
             "{:>6} {:>secs_width$} {:>avg_width$} {:>calls_width$} {:>errors_width$} syscall",
             "% time", "seconds", "usecs/call", "calls", "errors"
         );
-        let divider = [6, secs_width, avg_width, calls_width, errors_width, name_width]
-            .map(|w| "-".repeat(w))
-            .join(" ");
+        let divider = [
+            6,
+            secs_width,
+            avg_width,
+            calls_width,
+            errors_width,
+            name_width,
+        ]
+        .map(|w| "-".repeat(w))
+        .join(" ");
         let _ = writeln!(out, "{divider}");
         let errors = |n: u64| if n == 0 { String::new() } else { n.to_string() };
         for (name, c) in &rows {
             let secs = c.ns as f64 / 1e9;
-            let percent = if total.ns == 0 { 0.0 } else { 100.0 * c.ns as f64 / total.ns as f64 };
+            let percent = if total.ns == 0 {
+                0.0
+            } else {
+                100.0 * c.ns as f64 / total.ns as f64
+            };
             let _ = writeln!(
                 out,
                 "{percent:>6.2} {secs:>secs_width$.6} {:>avg_width$} {:>calls_width$} {:>errors_width$} {name}",
@@ -350,7 +380,8 @@ mod tests {
         })
     }
 
-    const CALL_NUMBERS: &[(&str, u32)] = &[("read", 0), ("openat", 257), ("exit", 60), ("close", 3)];
+    const CALL_NUMBERS: &[(&str, u32)] =
+        &[("read", 0), ("openat", 257), ("exit", 60), ("close", 3)];
 
     fn fork(ppid: u32, pid: u32, tid: u32, thread: bool) -> Event {
         Event::Fork(ForkEvent {
@@ -416,8 +447,7 @@ mod tests {
         let mut t = Tracees::new(&[100], false);
         t.forget_ended(|_| Some(true));
         assert!(!t.all_ended(), "its exit record may still be on its way");
-        t.processes.get_mut(&100).unwrap().gone_since =
-            Some(Instant::now() - EXIT_RECORD_WAIT);
+        t.processes.get_mut(&100).unwrap().gone_since = Some(Instant::now() - EXIT_RECORD_WAIT);
         t.forget_ended(|_| Some(true));
         assert!(t.all_ended());
     }
@@ -461,10 +491,25 @@ mod tests {
         }
         let text = table.render();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "% time     seconds  usecs/call     calls    errors syscall");
-        assert_eq!(lines[1], "------ ----------- ----------- --------- --------- ----------------");
-        assert_eq!(lines[2], " 66.67    0.000004           2         2         1 read");
-        assert_eq!(lines[3], " 33.33    0.000002           2         1           openat");
-        assert_eq!(lines[5], "100.00    0.000006           2         3         1 total");
+        assert_eq!(
+            lines[0],
+            "% time     seconds  usecs/call     calls    errors syscall"
+        );
+        assert_eq!(
+            lines[1],
+            "------ ----------- ----------- --------- --------- ----------------"
+        );
+        assert_eq!(
+            lines[2],
+            " 66.67    0.000004           2         2         1 read"
+        );
+        assert_eq!(
+            lines[3],
+            " 33.33    0.000002           2         1           openat"
+        );
+        assert_eq!(
+            lines[5],
+            "100.00    0.000006           2         3         1 total"
+        );
     }
 }

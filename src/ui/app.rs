@@ -197,8 +197,7 @@ pub struct App {
     pub selections: [Selection; 3],
     pub sorts: [Sort; 3],
     pub detail_scroll: usize,
-    /// Processes view: tree or flat list.
-    /// The exec tree, exited processes and failed execs included; else the
+    /// Processes view: the exec tree, exited processes and failed execs included; else the
     /// flat list, of the running processes unless `show_exited`.
     pub tree: bool,
     pub show_exited: bool,
@@ -484,7 +483,10 @@ impl App {
                 sort.column = (sort.column + columns - 1) % columns;
             }
             Action::SortByTime => {
-                let column = View::Processes.sort_columns().iter().position(|c| *c == "LIFETIME");
+                let column = View::Processes
+                    .sort_columns()
+                    .iter()
+                    .position(|c| *c == "LIFETIME");
                 if let Some(column) = column {
                     self.view = View::Processes;
                     self.sorts[View::Processes.index()].column = column;

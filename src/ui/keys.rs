@@ -57,15 +57,55 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         Action::Kill,
         "send a signal (kill)",
     ),
-    (KeyCode::F(9), KeyModifiers::NONE, Action::Kill, "send a signal (kill)"),
+    (
+        KeyCode::F(9),
+        KeyModifiers::NONE,
+        Action::Kill,
+        "send a signal (kill)",
+    ),
     // htop's other keys, where they mean what they do there.
-    (KeyCode::F(3), KeyModifiers::NONE, Action::OpenPrompt, "filter: PID or command"),
-    (KeyCode::F(4), KeyModifiers::NONE, Action::OpenPrompt, "filter: PID or command"),
-    (KeyCode::F(5), KeyModifiers::NONE, Action::ToggleTree, "tree / flat list"),
-    (KeyCode::F(6), KeyModifiers::NONE, Action::CycleSort, "next sort column"),
-    (KeyCode::Char('>'), KeyModifiers::NONE, Action::CycleSort, "next sort column"),
-    (KeyCode::Char('<'), KeyModifiers::NONE, Action::PrevSort, "previous sort column"),
-    (KeyCode::Char('T'), KeyModifiers::NONE, Action::SortByTime, "processes by lifetime"),
+    (
+        KeyCode::F(3),
+        KeyModifiers::NONE,
+        Action::OpenPrompt,
+        "filter: PID or command",
+    ),
+    (
+        KeyCode::F(4),
+        KeyModifiers::NONE,
+        Action::OpenPrompt,
+        "filter: PID or command",
+    ),
+    (
+        KeyCode::F(5),
+        KeyModifiers::NONE,
+        Action::ToggleTree,
+        "tree / flat list",
+    ),
+    (
+        KeyCode::F(6),
+        KeyModifiers::NONE,
+        Action::CycleSort,
+        "next sort column",
+    ),
+    (
+        KeyCode::Char('>'),
+        KeyModifiers::NONE,
+        Action::CycleSort,
+        "next sort column",
+    ),
+    (
+        KeyCode::Char('<'),
+        KeyModifiers::NONE,
+        Action::PrevSort,
+        "previous sort column",
+    ),
+    (
+        KeyCode::Char('T'),
+        KeyModifiers::NONE,
+        Action::SortByTime,
+        "processes by lifetime",
+    ),
     (
         KeyCode::Char('M'),
         KeyModifiers::NONE,
@@ -225,7 +265,10 @@ pub fn actions_for_key(key: KeyEvent, prompt: bool) -> Vec<Action> {
         let first = action_for_key(esc, prompt);
         // After Esc closes a prompt, the key is an ordinary one.
         let prompt_after = prompt && first != Some(Action::PromptCancel);
-        return first.into_iter().chain(action_for_key(plain, prompt_after)).collect();
+        return first
+            .into_iter()
+            .chain(action_for_key(plain, prompt_after))
+            .collect();
     }
     action_for_key(key, prompt).into_iter().collect()
 }
@@ -345,19 +388,31 @@ mod tests {
             (shifted('>'), Action::CycleSort),
             (shifted('<'), Action::PrevSort),
             (shifted('T'), Action::SortByTime),
-            (KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL), Action::Suspend),
+            (
+                KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL),
+                Action::Suspend,
+            ),
         ] {
             assert_eq!(action_for_key(event, false), Some(action), "{event:?}");
         }
         // What it cannot do yet, it says.
-        assert!(matches!(action_for_key(shifted('M'), false), Some(Action::Unsupported(_))));
+        assert!(matches!(
+            action_for_key(shifted('M'), false),
+            Some(Action::Unsupported(_))
+        ));
     }
 
     #[test]
     fn esc_then_a_key_is_two_keys_not_alt() {
         let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
-        assert_eq!(actions_for_key(alt('1'), false), [Action::Back, Action::Show(View::Processes)]);
+        assert_eq!(
+            actions_for_key(alt('1'), false),
+            [Action::Back, Action::Show(View::Processes)]
+        );
         // In the prompt, Esc cancels it and the key is an ordinary one.
-        assert_eq!(actions_for_key(alt('q'), true), [Action::PromptCancel, Action::Quit]);
+        assert_eq!(
+            actions_for_key(alt('q'), true),
+            [Action::PromptCancel, Action::Quit]
+        );
     }
 }

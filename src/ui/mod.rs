@@ -159,7 +159,9 @@ fn event_loop(
 
 fn actions_for(event: &TermEvent, prompt: bool) -> Vec<Action> {
     match event {
-        TermEvent::Key(key) if key.kind != KeyEventKind::Release => keys::actions_for_key(*key, prompt),
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+            keys::actions_for_key(*key, prompt)
+        }
         TermEvent::Mouse(mouse) => keys::action_for_mouse(*mouse).into_iter().collect(),
         TermEvent::Resize(w, h) => vec![Action::Resize(*w, *h)],
         _ => Vec::new(),

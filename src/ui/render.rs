@@ -206,7 +206,11 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let mut spans = Vec::new();
     if let Some(notice) = &app.notice {
-        let style = if notice.error { theme.error() } else { theme.warn() };
+        let style = if notice.error {
+            theme.error()
+        } else {
+            theme.warn()
+        };
         spans.push(Span::styled(format!(" {} ", notice.text), style));
     }
     for (key, what) in keys {

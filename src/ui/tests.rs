@@ -565,7 +565,10 @@ fn the_stream_search_reaches_every_line_kept() {
     assert!(text.contains("chdir(\"/srv/needle\")"), "{text}");
     app.detail_search = "haystack".into();
     let text = screen(&app, 120, 30);
-    assert!(text.contains("none of the 201 lines kept matches \"haystack\""), "{text}");
+    assert!(
+        text.contains("none of the 201 lines kept matches \"haystack\""),
+        "{text}"
+    );
 }
 
 /// A process known only from its counters, whose /proc entry was gone: its
@@ -573,7 +576,13 @@ fn the_stream_search_reaches_every_line_kept() {
 #[test]
 fn what_is_not_known_shows_as_unknown() {
     let mut snapshot = fixture();
-    let mut unseen = process(777, 1, crate::collect::process_tree::UNKNOWN_UID, &["ghost"], 0);
+    let mut unseen = process(
+        777,
+        1,
+        crate::collect::process_tree::UNKNOWN_UID,
+        &["ghost"],
+        0,
+    );
     unseen.start_ns = 0;
     snapshot.processes.push(unseen);
     let mut app = app_with(snapshot, 120, 40);
@@ -592,10 +601,15 @@ fn what_is_not_known_shows_as_unknown() {
 #[test]
 fn k_sends_the_chosen_signal_to_the_selected_process() {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let mut snapshot = fixture();
-    snapshot.processes.push(process(pid, 1, 0, &["sleep", "60"], 1));
+    snapshot
+        .processes
+        .push(process(pid, 1, 0, &["sleep", "60"], 1));
     let mut app = app_with(snapshot, 120, 40);
     app.detail = Some(pid);
     press(&mut app, &[Action::Kill]);

@@ -312,14 +312,19 @@ impl Strace {
             return;
         };
         for entry in entries.flatten() {
-            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else {
+            let Some(fd) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
                 continue;
             };
             if before_exec && close_on_exec(pid, fd) {
                 continue;
             }
             if let Ok(link) = std::fs::read_link(entry.path()) {
-                self.fds.insert((pid, fd), FdPath::Known(link.into_os_string().into_vec()));
+                self.fds
+                    .insert((pid, fd), FdPath::Known(link.into_os_string().into_vec()));
             }
         }
     }
