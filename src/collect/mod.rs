@@ -13,6 +13,7 @@ pub mod siginfo;
 pub mod strace;
 pub mod syscall_rates;
 pub mod trace_set;
+pub mod usage;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -394,6 +395,7 @@ struct Tables {
     captured_at_last_tick: u64,
     watched: Option<u32>,
     watched_since_ns: u64,
+    usage: usage::UsageSampler,
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
@@ -420,6 +422,7 @@ impl Tables {
             captured_at_last_tick: 0,
             watched: None,
             watched_since_ns: 0,
+            usage: usage::UsageSampler::default(),
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::new(DRILL_DOWN_STREAM),
@@ -523,6 +526,13 @@ impl Tables {
         }
         let mut processes: Vec<ProcessInfo> = self.tree.processes().cloned().collect();
         processes.sort_unstable_by_key(|p| p.pid);
+        if self.for_screen {
+            let running = processes.iter().filter(|p| p.exit.is_none()).map(|p| p.pid);
+            let usage = self.usage.sample(running, now);
+            for p in &mut processes {
+                p.usage = usage.get(&p.pid).copied();
+            }
+        }
         let secs = elapsed.as_secs_f64().max(1e-3);
         let events_per_sec = (self.captured.total() - self.captured_at_last_tick) as f64 / secs;
         self.captured_at_last_tick = self.captured.total();

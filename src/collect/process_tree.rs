@@ -23,6 +23,8 @@ pub struct ProcessInfo {
     pub seen_ns: u64,
     pub exit: Option<ExitStatus>,
     pub failed_execs: Vec<FailedExec>,
+    /// CPU and memory at the last tick (the screen's snapshots only).
+    pub usage: Option<super::usage::Usage>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +58,7 @@ impl ProcessInfo {
             start_ns,
             seen_ns: start_ns,
             exit: None,
+            usage: None,
             failed_execs: Vec::new(),
         }
     }

@@ -83,6 +83,10 @@ pub enum Action {
     ToggleExited,
     /// htop's T: the processes by how long they have run.
     SortByTime,
+    /// htop's M.
+    SortByMemory,
+    /// htop's P.
+    SortByCpu,
     /// An htop key this cannot honour: the footer says what it would do.
     Unsupported(&'static str),
 }
@@ -482,14 +486,22 @@ impl App {
                 let sort = &mut self.sorts[self.view.index()];
                 sort.column = (sort.column + columns - 1) % columns;
             }
-            Action::SortByTime => {
+            Action::SortByTime | Action::SortByMemory | Action::SortByCpu => {
+                let name = match action {
+                    Action::SortByTime => "LIFETIME",
+                    Action::SortByMemory => "RSS",
+                    _ => "CPU%",
+                };
                 let column = View::Processes
                     .sort_columns()
                     .iter()
-                    .position(|c| *c == "LIFETIME");
+                    .position(|c| *c == name);
                 if let Some(column) = column {
                     self.view = View::Processes;
-                    self.sorts[View::Processes.index()].column = column;
+                    self.sorts[View::Processes.index()] = Sort {
+                        column,
+                        reverse: false,
+                    };
                 }
             }
             Action::Unsupported(what) => {

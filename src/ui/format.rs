@@ -42,6 +42,17 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// Resident memory as htop shows it, in 6 columns: "850K", "12.3M", "1.2G".
+pub fn memory(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let n = n as f64;
+    match n {
+        _ if n < K * K => format!("{:.0}K", n / K),
+        _ if n < K * K * K => format!("{:.1}M", n / K / K),
+        _ => format!("{:.1}G", n / K / K / K),
+    }
+}
+
 /// Cuts `s` to `width` characters, marking the cut with "…".
 pub fn fit(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
@@ -81,6 +92,8 @@ mod tests {
         assert_eq!(count(12_500.0), "12.5k");
         assert_eq!(count(3_400_000.0), "3.4M");
         assert_eq!(bytes(12_300_000), "12.3 MB");
+        assert_eq!(memory(870_400), "850K");
+        assert_eq!(memory(12_897_485), "12.3M");
     }
 
     #[test]

@@ -109,14 +109,14 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     (
         KeyCode::Char('M'),
         KeyModifiers::NONE,
-        Action::Unsupported("M: no memory column yet (s cycles the sort)"),
-        "htop's M: not yet",
+        Action::SortByMemory,
+        "processes by memory",
     ),
     (
         KeyCode::Char('P'),
         KeyModifiers::NONE,
-        Action::Unsupported("P: no CPU column yet; s sorts by syscalls/s"),
-        "htop's P: not yet",
+        Action::SortByCpu,
+        "processes by CPU",
     ),
     (
         KeyCode::Char('u'),
@@ -395,9 +395,14 @@ mod tests {
         ] {
             assert_eq!(action_for_key(event, false), Some(action), "{event:?}");
         }
+        assert_eq!(
+            action_for_key(shifted('M'), false),
+            Some(Action::SortByMemory)
+        );
+        assert_eq!(action_for_key(shifted('P'), false), Some(Action::SortByCpu));
         // What it cannot do yet, it says.
         assert!(matches!(
-            action_for_key(shifted('M'), false),
+            action_for_key(key(KeyCode::Char('u')), false),
             Some(Action::Unsupported(_))
         ));
     }

@@ -71,13 +71,24 @@ fn fixture() -> Snapshot {
         code: 0,
         signal: Some(9),
     });
+    let usage = |cpu_percent, rss_bytes| {
+        Some(crate::collect::usage::Usage {
+            cpu_percent,
+            rss_bytes,
+        })
+    };
+    bash.usage = usage(0.3, 5 << 20);
+    let mut make = process(400, 300, 65534, &["make", "-j4", "all"], 1);
+    make.usage = usage(12.5, 48 << 20);
+    let mut init = process(1, 0, 0, &["/sbin/init"], 86_400);
+    init.usage = usage(0.0, 12 << 20);
     let processes = vec![
-        process(1, 0, 0, &["/sbin/init"], 86_400),
+        init,
         process(2, 0, 0, &[], 86_400),
         process(3, 2, 0, &[], 86_400),
         process(200, 1, 0, &["sshd: admin [priv]"], 3_600),
         bash,
-        process(400, 300, 65534, &["make", "-j4", "all"], 1),
+        make,
         cc1,
         killed,
     ];
@@ -629,4 +640,26 @@ fn k_sends_the_chosen_signal_to_the_selected_process() {
     app.detail = Some(999_999);
     press(&mut app, &[Action::Kill]);
     assert!(app.kill_menu.is_none() && app.notice.as_ref().is_some_and(|n| n.error));
+}
+
+/// The first screen puts the busiest first: a process busy in its own
+/// code (no syscalls) by its CPU, as htop would.
+#[test]
+fn a_cpu_hog_comes_first() {
+    let mut snapshot = fixture();
+    let mut spinner = process(600, 1, 0, &["spin"], 30);
+    spinner.usage = Some(crate::collect::usage::Usage {
+        cpu_percent: 99.0,
+        rss_bytes: 1 << 20,
+    });
+    snapshot.processes.push(spinner);
+    let mut app = app_with(snapshot, 80, 24);
+    let first = |app: &App| super::views::processes::rows(app)[0].key();
+    assert_eq!(first(&app), RowKey::Pid(600));
+    press(&mut app, &[Action::SortByMemory]);
+    assert_eq!(first(&app), RowKey::Pid(400), "make: the most memory");
+    press(&mut app, &[Action::SortByCpu]);
+    assert_eq!(first(&app), RowKey::Pid(600));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("99.0  1.0M"), "{text}");
 }

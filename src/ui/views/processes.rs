@@ -15,9 +15,18 @@ use crate::ui::theme::Theme;
 
 use super::visible_rows;
 
-pub const SORT_COLUMNS: &[&str] = &["PID", "SYSCALLS/s", "LIFETIME", "USER", "COMMAND"];
-/// The first screen's sort: the busiest first.
-pub const BUSIEST_COLUMN: usize = 1;
+pub const SORT_COLUMNS: &[&str] = &[
+    "PID",
+    "SYSCALLS/s",
+    "LIFETIME",
+    "USER",
+    "COMMAND",
+    "CPU%",
+    "RSS",
+];
+/// The first screen's sort: the busiest first, by CPU (a process busy in
+/// its own code makes no syscalls), then by syscalls/s.
+pub const BUSIEST_COLUMN: usize = 5;
 
 /// A new process stays highlighted this long.
 const NEW_NS: u64 = 2_000_000_000;
@@ -61,6 +70,14 @@ fn rate_of(app: &App) -> HashMap<u32, f64> {
         .collect()
 }
 
+fn cpu(info: &ProcessInfo) -> f32 {
+    info.usage.map_or(0.0, |u| u.cpu_percent)
+}
+
+fn rss(info: &ProcessInfo) -> u64 {
+    info.usage.map_or(0, |u| u.rss_bytes)
+}
+
 fn lifetime(info: &ProcessInfo, now: u64) -> u64 {
     let end = info.exit.as_ref().map_or(now, |x| x.ts_ns);
     end.saturating_sub(info.start_ns)
@@ -84,6 +101,13 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
             2 => lifetime(b, now).cmp(&lifetime(a, now)),
             3 => app.user_name(a.uid).cmp(&app.user_name(b.uid)),
             4 => command_line(a).cmp(&command_line(b)),
+            5 => cpu(b).total_cmp(&cpu(a)).then(
+                rates
+                    .get(&b.pid)
+                    .unwrap_or(&0.0)
+                    .total_cmp(rates.get(&a.pid).unwrap_or(&0.0)),
+            ),
+            6 => rss(b).cmp(&rss(a)),
             _ => a.pid.cmp(&b.pid),
         };
         let ord = ord.then(a.pid.cmp(&b.pid));
@@ -273,6 +297,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Row::new(vec![
                 Cell::from(info.pid.to_string()),
                 Cell::from(format::fit(&app.user_name(info.uid), 8)),
+                Cell::from(
+                    info.usage
+                        .map_or(String::new(), |u| format!("{:.1}", u.cpu_percent)),
+                ),
+                Cell::from(
+                    info.usage
+                        .map_or(String::new(), |u| format::memory(u.rss_bytes)),
+                ),
                 Cell::from(if rate > 0.0 {
                     format::count(rate)
                 } else {
@@ -296,6 +328,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Cell::from(""),
                 Cell::from(""),
                 Cell::from(""),
+                Cell::from(""),
+                Cell::from(""),
                 Cell::from(errno_name(exec.errno)).style(theme.error()),
                 Cell::from(Line::from(vec![
                     Span::raw(format!("{indent}✗ ")),
@@ -306,11 +340,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .style(theme.error().patch(style))
         }
     });
-    let header = Row::new(["PID", "USER", "SYSCALLS/s", "LIFETIME", "STATUS", "COMMAND"])
-        .style(theme.header());
+    let header = Row::new([
+        "PID",
+        "USER",
+        "CPU%",
+        "RSS",
+        "SYSCALLS/s",
+        "LIFETIME",
+        "STATUS",
+        "COMMAND",
+    ])
+    .style(theme.header());
     let widths = [
         Constraint::Length(7),
         Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(6),
         Constraint::Length(10),
         Constraint::Length(8),
         Constraint::Length(9),
