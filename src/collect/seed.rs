@@ -56,6 +56,16 @@ pub fn comm_of(pid: u32) -> Option<String> {
     Some(comm.trim_end().to_string())
 }
 
+/// Whether `pid` is still the process that started at `start_ns`
+/// (CLOCK_MONOTONIC; 0 when unknown, which any running `pid` matches), not a
+/// later one that reused the PID: /proc gives starts in clock ticks.
+pub fn started_at(pid: u32, start_ns: u64) -> bool {
+    let Ok(stat) = procfs::process::Process::new(pid as i32).and_then(|p| p.stat()) else {
+        return false;
+    };
+    start_ns == 0 || start_ns.abs_diff(self::start_ns(stat.starttime)) <= 2 * tick_ns()
+}
+
 pub fn is_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

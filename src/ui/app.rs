@@ -110,6 +110,9 @@ pub const KILL_SIGNALS: &[(i32, &str)] = &[
 pub struct KillMenu {
     pub pid: u32,
     pub comm: String,
+    /// Its start (CLOCK_MONOTONIC ns), to tell it from a later process
+    /// that took its PID while the menu was open.
+    pub start_ns: u64,
     pub selected: usize,
 }
 
@@ -411,6 +414,7 @@ impl App {
                         self.kill_menu = Some(KillMenu {
                             pid: p.pid,
                             comm: p.comm.clone(),
+                            start_ns: p.start_ns,
                             selected: 0,
                         });
                     }
@@ -617,9 +621,16 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Enter => {
                 let (signal, _) = KILL_SIGNALS[menu.selected];
-                let (pid, comm) = (menu.pid, menu.comm.clone());
+                let (pid, comm, start_ns) = (menu.pid, menu.comm.clone(), menu.start_ns);
                 self.kill_menu = None;
                 let name = crate::collect::names::signal_name(signal);
+                if !crate::collect::seed::started_at(pid, start_ns) {
+                    self.notice = Some(Notice {
+                        text: format!("{pid} {comm} has ended: nothing sent"),
+                        error: true,
+                    });
+                    return;
+                }
                 // SAFETY: kill only sends a signal.
                 let sent = unsafe { libc::kill(pid as i32, signal) } == 0;
                 self.notice = Some(if sent {

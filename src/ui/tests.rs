@@ -617,12 +617,30 @@ fn k_sends_the_chosen_signal_to_the_selected_process() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let mut snapshot = fixture();
-    snapshot
-        .processes
-        .push(process(pid, 1, 0, &["sleep", "60"], 1));
-    let mut app = app_with(snapshot, 120, 40);
-    app.detail = Some(pid);
+    // The fixture's clock is not the machine's: a start of 0 is unknown,
+    // which the running PID matches; another start is another process.
+    let with_start = |start_ns| {
+        let mut snapshot = fixture();
+        let mut sleep = process(pid, 1, 0, &["sleep", "60"], 1);
+        sleep.start_ns = start_ns;
+        snapshot.processes.push(sleep);
+        let mut app = app_with(snapshot, 120, 40);
+        app.detail = Some(pid);
+        app
+    };
+    let mut app = with_start(1);
+    press(&mut app, &[Action::Kill, Action::Enter]);
+    let notice = app.notice.clone().expect("a notice");
+    assert!(
+        notice.error && notice.text.contains("has ended"),
+        "{notice:?}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a reused PID is not signalled"
+    );
+
+    let mut app = with_start(0);
     press(&mut app, &[Action::Kill]);
     let menu = app.kill_menu.clone().expect("the menu");
     assert_eq!((menu.pid, menu.selected), (pid, 0), "SIGTERM first");
