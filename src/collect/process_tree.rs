@@ -45,9 +45,9 @@ pub struct FailedExec {
 
 impl ProcessInfo {
     /// A running process first seen at its start, with no command line yet.
-    /// `comm` is shown escaped (see `visible`).
+    /// `comm` stays as the kernel gave it (the JSON records carry it); the
+    /// screen escapes it.
     pub fn new(pid: u32, ppid: u32, uid: u32, comm: String, start_ns: u64) -> Self {
-        let comm = visible(comm.as_bytes());
         Self {
             pid,
             ppid,
@@ -163,7 +163,7 @@ impl ProcessTree {
         }
         info.ppid = e.ppid;
         info.uid = e.uid;
-        info.comm = visible(e.comm.as_bytes());
+        info.comm = e.comm.clone();
         info.argv = e.argv.iter().map(|a| visible(a)).collect();
         info.argv_truncated = e.argv_truncated || e.argv_unreadable;
     }

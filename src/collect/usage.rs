@@ -109,7 +109,10 @@ fn read_stat(pid: u32) -> Option<Stat> {
             Err(_) => return None,
         }
     }
-    parse_stat(std::str::from_utf8(&buf[..n]).ok()?)
+    // The name may not be UTF-8; what follows it is ASCII.
+    let bytes = &buf[..n];
+    let after = bytes.iter().rposition(|&b| b == b')')?;
+    parse_stat(std::str::from_utf8(&bytes[after..]).ok()?)
 }
 
 fn parse_stat(text: &str) -> Option<Stat> {

@@ -410,7 +410,7 @@ impl App {
                 let pid = self.detail.or_else(|| self.selected_pid());
                 let process = pid.and_then(|pid| self.snapshot.process(pid));
                 match process {
-                    Some(p) if p.exit.is_none() => {
+                    Some(p) if p.exit.is_none() && p.pid > 0 => {
                         self.kill_menu = Some(KillMenu {
                             pid: p.pid,
                             comm: p.comm.clone(),

@@ -258,7 +258,17 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
 /// The actions for a key. A terminal sends Esc and a key typed right after
 /// it as one Alt-key: it is read as the two keys the user typed.
 pub fn actions_for_key(key: KeyEvent, prompt: bool) -> Vec<Action> {
-    // No binding uses Alt.
+    // No binding uses Alt. Esc then a typed key arrives as Alt-key; Alt with
+    // an arrow or a function key is its own sequence: the Alt is dropped.
+    if key.modifiers.contains(KeyModifiers::ALT)
+        && !matches!(
+            key.code,
+            KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace | KeyCode::Tab
+        )
+    {
+        let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+        return action_for_key(plain, prompt).into_iter().collect();
+    }
     if key.modifiers.contains(KeyModifiers::ALT) {
         let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
         let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
@@ -419,5 +429,8 @@ mod tests {
             actions_for_key(alt('q'), true),
             [Action::PromptCancel, Action::Quit]
         );
+        // Alt with an arrow is its own sequence: the arrow.
+        let alt_up = KeyEvent::new(KeyCode::Up, KeyModifiers::ALT);
+        assert_eq!(actions_for_key(alt_up, false), [Action::Up]);
     }
 }

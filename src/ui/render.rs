@@ -12,6 +12,7 @@ use super::keys::BINDINGS;
 use super::theme::Theme;
 use super::views::{detail, files, processes, syscalls};
 use crate::collect::event::LostKind;
+use crate::collect::event::visible;
 
 /// The smallest terminal the views are laid out for.
 pub const MIN_WIDTH: u16 = 80;
@@ -61,7 +62,11 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
 
 /// htop's kill menu: the signals, the chosen one highlighted.
 fn render_kill_menu(frame: &mut Frame, area: Rect, menu: &KillMenu, theme: &Theme) {
-    let title = format!(" send {} {} a signal ", menu.pid, menu.comm);
+    let title = format!(
+        " send {} {} a signal ",
+        menu.pid,
+        visible(menu.comm.as_bytes())
+    );
     let width = (title.chars().count() as u16 + 4).max(34).min(area.width);
     let height = (KILL_SIGNALS.len() as u16 + 3).min(area.height);
     let popup = Rect {

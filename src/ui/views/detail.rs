@@ -8,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::collect::event::visible;
 use crate::collect::names::{errno_name, syscall_name};
 use crate::collect::process_tree::ProcessInfo;
 use crate::ui::app::App;
@@ -65,7 +66,7 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
         if chain.len() > 32 || chain.iter().any(|(pid, _)| *pid == p.pid) {
             break;
         }
-        chain.push((p.pid, p.comm.clone()));
+        chain.push((p.pid, visible(p.comm.as_bytes())));
         cursor = if p.ppid == p.pid {
             None
         } else {
@@ -96,7 +97,7 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
         Line::from(vec![
             label("PID"),
             Span::styled(info.pid.to_string(), theme.title()),
-            Span::raw(format!("  {}  ", info.comm)),
+            Span::raw(format!("  {}  ", visible(info.comm.as_bytes()))),
             Span::styled(
                 state,
                 if info.exit.is_some() {

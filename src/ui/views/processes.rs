@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
+use crate::collect::event::visible;
 use crate::collect::names::{errno_name, signal_name};
 use crate::collect::process_tree::{FailedExec, ProcessInfo};
 use crate::ui::app::{App, RowKey, View};
@@ -241,7 +242,7 @@ fn push_failed_execs<'a>(rows: &mut Vec<ProcRow<'a>>, info: &'a ProcessInfo, dep
 
 pub fn command_line(info: &ProcessInfo) -> String {
     if info.argv.is_empty() {
-        format!("[{}]", info.comm)
+        format!("[{}]", visible(info.comm.as_bytes()))
     } else {
         let mut line = info.argv.join(" ");
         if info.argv_truncated {

@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
+use crate::collect::event::visible;
 use crate::collect::names::syscall_name;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::ui::app::{App, View};
@@ -69,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         visible_rows(&rows, app.selected(View::Syscalls), left, theme).map(|(r, style)| {
             Row::new(vec![
                 Cell::from(r.pid.to_string()),
-                Cell::from(format::fit(comm(app, r.pid), 15)),
+                Cell::from(format::fit(&visible(comm(app, r.pid).as_bytes()), 15)),
                 Cell::from(format::count(r.per_sec)),
                 Cell::from(format::count(r.total as f64)),
                 Cell::from(top_syscalls(&r.syscalls, 4)),
