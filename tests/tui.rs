@@ -70,6 +70,25 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "t"])
     }
 
+    /// `/TEXT` Enter: the UI's filter, typed as hex bytes, so that no
+    /// process (a `send-keys -l TEXT`) has TEXT in its command line.
+    fn filter(&self, text: &str) {
+        let mut hex = vec!["-H".to_string()];
+        hex.extend(text.bytes().map(|b| format!("{b:02x}")));
+        self.send(&["-l", "/"]);
+        self.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+        self.send(&["Enter"]);
+    }
+
+    /// The UI alone in a 200x50 session, once it shows processes.
+    fn start_ui(&self) {
+        let size = ["-x", "200", "-y", "50"];
+        self.run(&[&["new-session", "-d", "-s", "t"][..], &size, &[common::BIN]].concat());
+        self.wait_for("the UI", 20, |s| {
+            s.contains("1 Processes") && !table_rows(s).is_empty()
+        });
+    }
+
     /// Polls the screen until `ok`, and returns it.
     fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
         poll(
@@ -244,14 +263,8 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
 
     // 4. Filter on the unique name in the flat list (the first screen): only
     // matches remain (the tree would list their ancestors too), so waiting
-    // for the parent's row and for nothing else is the assertion. The name is typed as hex:
-    // a `send-keys -l NAME` process would have it in its command line, and
-    // would match the filter.
-    let mut hex = vec!["-H".to_string()];
-    hex.extend(name.bytes().map(|b| format!("{b:02x}")));
-    tmux.send(&["-l", "/"]);
-    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
-    tmux.send(&["Enter"]);
+    // for the parent's row and for nothing else is the assertion.
+    tmux.filter(&name);
     let screen = tmux.wait_for("the filtered flat list", 10, |s| {
         let rows = table_rows(s);
         rows.iter().any(|r| r.contains(&parent_cmd)) && rows.iter().all(|r| r.contains(&name))
@@ -389,28 +402,10 @@ fn tui_shows_what_a_command_line_holds() {
         children: vec![sleeper(1)],
     };
     let tmux = &cleanup.tmux;
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        common::BIN,
-    ]);
-    tmux.wait_for("the UI", 20, |s| {
-        s.contains("1 Processes") && !table_rows(s).is_empty()
-    });
+    tmux.start_ui();
     cleanup.children.push(sleeper(2));
     let tmux = &cleanup.tmux;
-    // The filter typed as hex, so that no process has it in its command line.
-    let mut hex = vec!["-H".to_string()];
-    hex.extend(marker.bytes().map(|b| format!("{b:02x}")));
-    tmux.send(&["-l", "/"]);
-    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
-    tmux.send(&["Enter"]);
+    tmux.filter(&marker);
     for n in [1, 2] {
         let shown = format!(r"{marker}{n}\nFAKE\u{{202e}}gpj.exe");
         let screen = tmux.wait_for(&format!("process {n}'s command line, escaped"), 10, |s| {
@@ -452,20 +447,7 @@ fn tui_shows_processes_started_under_a_pid_filter() {
     };
     let first = cleanup.children[0].id();
     let tmux = &cleanup.tmux;
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        common::BIN,
-    ]);
-    tmux.wait_for("the UI", 20, |s| {
-        s.contains("1 Processes") && !table_rows(s).is_empty()
-    });
+    tmux.start_ui();
     tmux.send(&["-l", &format!("/{first}")]);
     tmux.send(&["Enter"]);
     tmux.wait_for("only the first process", 10, |s| {
@@ -477,11 +459,7 @@ fn tui_shows_processes_started_under_a_pid_filter() {
     std::thread::sleep(Duration::from_millis(500));
     let tmux = &cleanup.tmux;
     tmux.send(&["Escape"]);
-    let mut hex = vec!["-H".to_string()];
-    hex.extend(marker.bytes().map(|b| format!("{b:02x}")));
-    tmux.send(&["-l", "/"]);
-    tmux.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
-    tmux.send(&["Enter"]);
+    tmux.filter(&marker);
     tmux.wait_for("the process started under the filter", 10, |s| {
         table_rows(s).iter().any(|r| r.contains(&marker))
     });

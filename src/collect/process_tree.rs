@@ -78,10 +78,6 @@ pub struct SeedProcess {
 /// The uid of a process whose owner could not be read (it ended before).
 pub const UNKNOWN_UID: u32 = u32::MAX;
 
-/// /proc's clock tick (10 ms at 100 Hz): how far a start read there may be
-/// from the kernel's.
-const SEED_START_SLACK_NS: u64 = 10_000_000;
-
 pub struct ProcessTree {
     procs: HashMap<u32, ProcessInfo>,
     /// Exited processes in the order they exited, for eviction.
@@ -105,9 +101,8 @@ impl ProcessTree {
     /// start the kernel filter kept from it. A known one keeps what its
     /// events taught.
     pub fn seed_missing(&mut self, seed: SeedProcess, now_ns: u64) {
-        // /proc gives starts in clock ticks: the same process is within one.
         let known = self.procs.get(&seed.pid).is_some_and(|p| {
-            p.exit.is_none() && p.start_ns.abs_diff(seed.start_ns) <= 2 * SEED_START_SLACK_NS
+            p.exit.is_none() && super::seed::same_start(p.start_ns, seed.start_ns)
         });
         if !known {
             self.seed(seed, now_ns);

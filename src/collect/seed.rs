@@ -63,7 +63,13 @@ pub fn started_at(pid: u32, start_ns: u64) -> bool {
     let Ok(stat) = procfs::process::Process::new(pid as i32).and_then(|p| p.stat()) else {
         return false;
     };
-    start_ns == 0 || start_ns.abs_diff(self::start_ns(stat.starttime)) <= 2 * tick_ns()
+    start_ns == 0 || same_start(start_ns, self::start_ns(stat.starttime))
+}
+
+/// Whether two starts (CLOCK_MONOTONIC ns), one of them read from /proc in
+/// clock ticks, are one process's.
+pub fn same_start(a_ns: u64, b_ns: u64) -> bool {
+    a_ns.abs_diff(b_ns) <= 2 * tick_ns()
 }
 
 pub fn is_alive(pid: u32) -> bool {

@@ -60,6 +60,33 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+/// A bordered box of at most `width` x `height` in the middle of `area`,
+/// over what is drawn there; returns its inside.
+fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    title: String,
+    theme: &Theme,
+) -> Rect {
+    let (width, height) = (width.min(area.width), height.min(area.height));
+    let outer = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, outer);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_style(theme.title());
+    let inner = block.inner(outer);
+    frame.render_widget(block, outer);
+    inner
+}
+
 /// htop's kill menu: the signals, the chosen one highlighted.
 fn render_kill_menu(frame: &mut Frame, area: Rect, menu: &KillMenu, theme: &Theme) {
     let title = format!(
@@ -67,21 +94,9 @@ fn render_kill_menu(frame: &mut Frame, area: Rect, menu: &KillMenu, theme: &Them
         menu.pid,
         visible(menu.comm.as_bytes())
     );
-    let width = (title.chars().count() as u16 + 4).max(34).min(area.width);
-    let height = (KILL_SIGNALS.len() as u16 + 3).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .title_style(theme.title());
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
+    let width = title.chars().count() as u16 + 4;
+    let height = KILL_SIGNALS.len() as u16 + 3;
+    let inner = popup(frame, area, width.max(34), height, title, theme);
     let mut lines: Vec<Line> = KILL_SIGNALS
         .iter()
         .enumerate()
@@ -271,21 +286,16 @@ fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         2
     };
     let per_column = entries.len().div_ceil(columns);
-    let width = (if columns == 1 { 70 } else { 140 }).min(area.width);
-    let height = (per_column as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
+    let width = if columns == 1 { 70 } else { 140 };
+    let height = per_column as u16 + 2;
+    let inner = popup(
+        frame,
+        area,
         width,
         height,
-    };
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" keys (? or Esc closes) ")
-        .title_style(theme.title());
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
+        " keys (? or Esc closes) ".into(),
+        theme,
+    );
     let halves = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
     for (column, chunk) in entries.chunks(per_column).enumerate() {
         let lines: Vec<Line> = chunk.iter().map(line).collect();
