@@ -161,3 +161,43 @@ fn a_stop_ends_the_command_too() {
         started.elapsed()
     );
 }
+
+/// 32-bit syscalls (int $0x80) of a C program, then its i386 execve of a
+/// 64-bit program: each call named from its own table, with its result,
+/// and the new image traced on.
+#[test]
+fn i386_calls_are_traced_and_named() {
+    if !can_trace("i386_calls_are_traced_and_named") {
+        return;
+    }
+    let prog = common::compile_c("int80", &[]);
+    let out = Command::new(BIN)
+        .args(["--trace", "--"])
+        .arg(&prog)
+        .arg("t32")
+        .output()
+        .expect("running systrace-top");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{trace}");
+    for call in ["i386:open(", "i386:openat("] {
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.starts_with(call)
+                    && l.ends_with("= -1 ENOENT (No such file or directory)")),
+            "{call} in:\n{trace}"
+        );
+    }
+    let exec = trace
+        .lines()
+        .position(|l| l.starts_with("i386:execve(") && l.ends_with(" = 0"));
+    let exec = exec.unwrap_or_else(|| panic!("the i386 execve:\n{trace}"));
+    assert!(
+        trace
+            .lines()
+            .skip(exec)
+            .any(|l| l.starts_with("openat(AT_FDCWD, \"/etc/ld.so.cache\"")),
+        "the 64-bit image's own calls after it:\n{trace}"
+    );
+    assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
+}
