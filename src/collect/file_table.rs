@@ -4,8 +4,16 @@ use std::collections::HashMap;
 
 use super::event::{OpenEvent, visible};
 
-/// Distinct opener PIDs remembered per file.
+/// Distinct opener PIDs remembered per file, for the PID filter.
 pub const MAX_OPENERS: usize = 32;
+
+/// Opener PIDs tracked per file to count them exactly, and in the whole
+/// table: any user can fork thousands of processes that each open
+/// thousands of files. Beyond them a count is approximate, marked cut.
+const MAX_TRACKED_OPENERS: usize = 1024;
+const MAX_TRACKED_IN_TABLE: usize = 200_000;
+/// A file keeps this many tracked openers whatever the table holds.
+const MIN_TRACKED_OPENERS: usize = 32;
 
 /// The recent window, in one-second buckets.
 pub const WINDOW_SECS: u64 = 10;
@@ -17,8 +25,17 @@ pub struct FileStats {
     pub errors: u64,
     /// (positive errno, count), most frequent first after `top`.
     pub errnos: Vec<(i32, u64)>,
-    /// Distinct PIDs that opened it, up to MAX_OPENERS.
+    /// The first MAX_OPENERS distinct PIDs that opened it (with the PID
+    /// filter kept, the kernel reports only that PID: it is `last_pid`).
     pub openers: Vec<u32>,
+    /// Distinct PIDs that opened it since start, and in the last
+    /// WINDOW_SECS at the snapshot. Where `_cut`, PIDs were forgotten to
+    /// stay bounded: one forgotten that opens it again counts again in
+    /// `procs`, and `recent_procs` misses those forgotten in the window.
+    pub procs: u64,
+    pub procs_cut: bool,
+    pub recent_procs: u64,
+    pub recent_procs_cut: bool,
     pub last_pid: u32,
     pub last_comm: String,
     pub last_ns: u64,
@@ -34,6 +51,10 @@ impl FileStats {
             errors: 0,
             errnos: Vec::new(),
             openers: Vec::new(),
+            procs: 0,
+            procs_cut: false,
+            recent_procs: 0,
+            recent_procs_cut: false,
             last_pid: 0,
             last_comm: String::new(),
             last_ns: 0,
@@ -62,6 +83,11 @@ impl FileStats {
         slot.2 += failed as u32;
     }
 
+    /// Whether `pid` opened it, as far as the snapshot can tell.
+    pub fn opened_by(&self, pid: u32) -> bool {
+        self.last_pid == pid || self.openers.contains(&pid)
+    }
+
     pub fn top_errno(&self) -> Option<i32> {
         self.errnos.iter().max_by_key(|(_, n)| *n).map(|(e, _)| *e)
     }
@@ -71,8 +97,61 @@ impl FileStats {
 /// any user can open as many distinct ones as it likes.
 const MAX_PATH_BYTES: usize = 4 << 20;
 
+/// The distinct PIDs that opened one file, each with the second it last did.
+#[derive(Default)]
+struct OpenerSet {
+    last_open: HashMap<u32, u64>,
+    /// PIDs were forgotten to stay bounded: the counts are approximate from
+    /// then, the recent one while the newest forgotten is in the window.
+    cut: bool,
+    newest_forgotten_sec: u64,
+}
+
+impl OpenerSet {
+    /// Returns how many entries it grew by (0 or 1).
+    fn add(&mut self, pid: u32, sec: u64, room: usize, stats: &mut FileStats) -> usize {
+        if let Some(last) = self.last_open.get_mut(&pid) {
+            *last = sec;
+            return 0;
+        }
+        stats.procs += 1;
+        if self.last_open.len() >= room {
+            self.forget_oldest();
+        }
+        self.last_open.insert(pid, sec);
+        1
+    }
+
+    /// Forgets the quarter that opened longest ago (at least one), so that
+    /// the cost is amortised over the inserts that fill it again.
+    fn forget_oldest(&mut self) {
+        let mut secs: Vec<u64> = self.last_open.values().copied().collect();
+        let n = (secs.len() / 4).max(1);
+        let (_, cutoff, _) = secs.select_nth_unstable(n - 1);
+        let cutoff = *cutoff;
+        let mut forgotten = 0;
+        self.last_open.retain(|_, sec| {
+            let forget = *sec <= cutoff && forgotten < n;
+            forgotten += forget as usize;
+            !forget
+        });
+        self.cut = true;
+        self.newest_forgotten_sec = self.newest_forgotten_sec.max(cutoff);
+    }
+
+    /// (distinct PIDs in the WINDOW_SECS before `now_sec`, cut).
+    fn recent(&self, now_sec: u64) -> (u64, bool) {
+        let within = |sec: u64| now_sec.saturating_sub(sec) < WINDOW_SECS;
+        let n = self.last_open.values().filter(|s| within(**s)).count();
+        (n as u64, self.cut && within(self.newest_forgotten_sec))
+    }
+}
+
 pub struct FileTable {
     files: HashMap<String, FileStats>,
+    openers: HashMap<String, OpenerSet>,
+    /// Entries in all the opener sets.
+    tracked_openers: usize,
     capacity: usize,
     /// Bytes of the paths held.
     path_bytes: usize,
@@ -84,6 +163,8 @@ impl FileTable {
     pub fn new(capacity: usize) -> Self {
         Self {
             files: HashMap::new(),
+            openers: HashMap::new(),
+            tracked_openers: 0,
             capacity,
             path_bytes: 0,
             evicted: 0,
@@ -100,10 +181,20 @@ impl FileTable {
             }
             self.path_bytes += path.len();
         }
+        let set = self.openers.entry(path.clone()).or_default();
         let stats = self
             .files
             .entry(path)
             .or_insert_with_key(|path| FileStats::new(path));
+        let room = if self.tracked_openers < MAX_TRACKED_IN_TABLE {
+            MAX_TRACKED_OPENERS
+        } else {
+            MIN_TRACKED_OPENERS
+        };
+        let before = set.last_open.len();
+        set.add(e.pid, e.ts_ns / 1_000_000_000, room, stats);
+        self.tracked_openers = self.tracked_openers + set.last_open.len() - before;
+        stats.procs_cut = set.cut;
         stats.opens += 1;
         stats.count_recent(e.ts_ns, e.ret < 0);
         if e.ret < 0 {
@@ -137,17 +228,32 @@ impl FileTable {
                 kept_bytes += path.len();
             } else {
                 self.files.remove(&path);
+                if let Some(set) = self.openers.remove(&path) {
+                    self.tracked_openers -= set.last_open.len();
+                }
                 self.evicted += 1;
             }
         }
         self.path_bytes = kept_bytes;
     }
 
-    /// The `n` most opened files since start.
-    pub fn top(&self, n: usize) -> Vec<FileStats> {
+    /// The `n` most opened files since start, their openers counted up to
+    /// `now_ns`.
+    pub fn top(&self, n: usize, now_ns: u64) -> Vec<FileStats> {
         let mut all: Vec<&FileStats> = self.files.values().collect();
         all.sort_unstable_by_key(|f| std::cmp::Reverse((f.opens, f.last_ns)));
-        all.into_iter().take(n).cloned().collect()
+        all.into_iter()
+            .take(n)
+            .map(|f| self.with_recent_openers(f, now_ns))
+            .collect()
+    }
+
+    fn with_recent_openers(&self, f: &FileStats, now_ns: u64) -> FileStats {
+        let mut f = f.clone();
+        if let Some(set) = self.openers.get(&f.path) {
+            (f.recent_procs, f.recent_procs_cut) = set.recent(now_ns / 1_000_000_000);
+        }
+        f
     }
 
     /// The `n` most opened files in the last WINDOW_SECS before `now_ns`.
@@ -159,7 +265,10 @@ impl FileTable {
             .filter(|(recent, _)| *recent > 0)
             .collect();
         all.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1.last_ns)));
-        all.into_iter().take(n).map(|(_, f)| f.clone()).collect()
+        all.into_iter()
+            .take(n)
+            .map(|(_, f)| self.with_recent_openers(f, now_ns))
+            .collect()
     }
 
     #[cfg(test)]
@@ -185,8 +294,9 @@ mod tests {
         t.apply(&open("/etc/hosts", 2, -2, 3));
         t.apply(&open("/etc/hosts", 2, -2, 4));
         t.apply(&open("/etc/passwd", 1, 3, 5));
-        let top = t.top(10);
+        let top = t.top(10, 5);
         assert_eq!(top[0].path, "/etc/hosts");
+        assert_eq!((top[0].procs, top[0].procs_cut), (2, false));
         assert_eq!((top[0].opens, top[0].errors), (4, 3));
         assert_eq!(top[0].top_errno(), Some(2));
         assert_eq!(top[0].openers, [1, 2]);
@@ -205,8 +315,51 @@ mod tests {
         assert_eq!(recent.len(), 1);
         assert_eq!(recent[0].path, "/new");
         assert_eq!(recent[0].recent(116 * sec), (2, 1));
-        assert_eq!(t.top(10).len(), 2);
-        assert_eq!(t.top(10)[0].recent(200 * sec), (0, 0));
+        assert_eq!(t.top(10, 0).len(), 2);
+        assert_eq!(t.top(10, 0)[0].recent(200 * sec), (0, 0));
+    }
+
+    #[test]
+    fn openers_are_counted_exactly_since_start_and_in_the_window() {
+        let sec = 1_000_000_000;
+        let mut t = FileTable::new(100);
+        // 100 processes long ago, 40 of them again and 60 new ones lately.
+        for pid in 0..100 {
+            t.apply(&open("/etc/hosts", pid, 3, 10 * sec));
+        }
+        for pid in 60..160 {
+            t.apply(&open("/etc/hosts", pid, 3, 100 * sec));
+        }
+        let top = t.top(1, 101 * sec);
+        assert_eq!((top[0].procs, top[0].procs_cut), (160, false));
+        assert_eq!((top[0].recent_procs, top[0].recent_procs_cut), (100, false));
+        assert_eq!(t.top_recent(1, 101 * sec)[0].recent_procs, 100);
+    }
+
+    #[test]
+    fn opener_counts_stay_bounded_and_say_when_cut() {
+        let sec = 1_000_000_000;
+        let mut t = FileTable::new(100);
+        for pid in 0..5_000 {
+            t.apply(&open(
+                "/lib/libc.so.6",
+                pid,
+                3,
+                50 * sec + pid as u64 * 1000,
+            ));
+        }
+        let top = t.top(1, 50 * sec);
+        assert_eq!(top[0].procs, 5_000, "every new PID counted once");
+        assert!(top[0].procs_cut, "forgotten PIDs make it approximate");
+        assert!(top[0].recent_procs <= MAX_TRACKED_OPENERS as u64);
+        assert!(top[0].recent_procs_cut);
+        assert!(t.tracked_openers <= MAX_TRACKED_OPENERS);
+        // Long after, the window holds nobody, and nothing forgotten is in it.
+        let later = t.top(1, 500 * sec);
+        assert_eq!(
+            (later[0].recent_procs, later[0].recent_procs_cut),
+            (0, false)
+        );
     }
 
     #[test]
@@ -219,7 +372,7 @@ mod tests {
             t.apply(&open(&format!("/cold/{i}"), 1, -2, i));
         }
         assert!(t.len() <= 125, "{} files kept", t.len());
-        assert_eq!(t.top(1)[0].path, "/hot");
+        assert_eq!(t.top(1, 0)[0].path, "/hot");
         assert!(t.evicted >= 100_000 - 125);
     }
 

@@ -14,6 +14,7 @@ pub mod strace;
 pub mod syscall_rates;
 pub mod trace_set;
 pub mod usage;
+pub mod users;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -72,6 +73,7 @@ pub struct Config {
     pub preview_bytes: usize,
 }
 
+#[derive(Debug)]
 pub enum Command {
     SetFilter(Filter),
     /// Stream every syscall of this process (drill-down, --trace), and with
@@ -85,6 +87,15 @@ pub enum Command {
     WatchAlso {
         pid: u32,
         watch: Watch,
+    },
+    /// The kill menu's Enter: `signal` to `pid` if it is still the process
+    /// that started at `start_ns`. Answered with a Notice.
+    Signal {
+        pid: u32,
+        start_ns: u64,
+        signal: i32,
+        /// Its name, for the notice.
+        comm: String,
     },
     Stop,
 }
@@ -100,6 +111,11 @@ pub enum Update {
     /// The last snapshot, after Stop.
     Stopped(Arc<Snapshot>),
     Failed(anyhow::Error),
+    /// What a command did, for the user to read.
+    Notice {
+        text: String,
+        error: bool,
+    },
 }
 
 /// Events seen, by kind.
@@ -151,6 +167,10 @@ pub struct Snapshot {
     pub recent_files: Vec<FileStats>,
     pub watched: Option<Watched>,
     pub own_usage: OwnUsage,
+    /// Processes seen since start: running, exited and gone.
+    pub processes_seen: u64,
+    /// The name of every uid in `processes`.
+    pub users: Arc<HashMap<u32, String>>,
     /// Records the kernel could not deliver, by `LostKind`, since start.
     pub lost: [u64; LostKind::ALL.len()],
     /// Records that arrived but could not be decoded.
@@ -164,6 +184,10 @@ pub struct Watched {
     /// When its stream began (CLOCK_MONOTONIC ns): the lines' times count
     /// from there.
     pub since_ns: u64,
+    /// Its working directory and parent now (a parent that exited left it
+    /// to a reaper), from /proc at the last tick; None once it is gone.
+    pub cwd: Option<String>,
+    pub parent_now: Option<u32>,
     pub files: Vec<ProcessFile>,
     /// Its syscalls as strace writes them, and its end; oldest first.
     pub activity: Vec<ActivityLine>,
@@ -371,9 +395,38 @@ fn drain_commands(
                 probes.watch(pid, watch)?;
                 let _ = updates.send(Update::Watching(Some(pid)));
             }
+            Ok(Command::Signal {
+                pid,
+                start_ns,
+                signal,
+                comm,
+            }) => {
+                let (text, error) = match send_signal(pid, start_ns, signal) {
+                    Ok(text) => (text, false),
+                    Err(text) => (text, true),
+                };
+                let text = format!("{text} ({})", event::visible(comm.as_bytes()));
+                let _ = updates.send(Update::Notice { text, error });
+            }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
             Err(TryRecvError::Empty) => return Ok(false),
         }
+    }
+}
+
+/// Sends `signal` to `pid` if it is the process that started at
+/// `start_ns`, not a later one that took its PID; says what happened.
+fn send_signal(pid: u32, start_ns: u64, signal: i32) -> Result<String, String> {
+    let name = names::signal_name(signal);
+    if pid == 0 || !seed::started_at(pid, start_ns) {
+        return Err(format!("{pid} has ended: {name} not sent"));
+    }
+    // SAFETY: kill only sends a signal.
+    if unsafe { libc::kill(pid as i32, signal) } == 0 {
+        Ok(format!("sent {name} to {pid}"))
+    } else {
+        let err = std::io::Error::last_os_error();
+        Err(format!("could not send {name} to {pid}: {err}"))
     }
 }
 
@@ -396,6 +449,7 @@ struct Tables {
     watched: Option<u32>,
     watched_since_ns: u64,
     usage: usage::UsageSampler,
+    users: users::UserNames,
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
@@ -423,6 +477,7 @@ impl Tables {
             watched: None,
             watched_since_ns: 0,
             usage: usage::UsageSampler::default(),
+            users: users::UserNames::default(),
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::new(DRILL_DOWN_STREAM),
@@ -544,19 +599,31 @@ impl Tables {
             watched: self.watched.map(|pid| {
                 let mut summary: Vec<CallSummary> = self.summary.values().cloned().collect();
                 summary.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr)));
+                let now = procfs::process::Process::new(pid as i32).ok();
                 Watched {
                     pid,
                     since_ns: self.watched_since_ns,
+                    cwd: now
+                        .as_ref()
+                        .and_then(|p| p.cwd().ok())
+                        .map(|cwd| event::visible(cwd.as_os_str().as_encoded_bytes())),
+                    parent_now: now.and_then(|p| p.stat().ok()).map(|s| s.ppid as u32),
                     files: self.process_files.of(pid),
                     activity: self.activity.iter().cloned().collect(),
                     summary,
                 }
             }),
             own_usage: self.own_cpu.sample(secs),
+            processes_seen: self.tree.seen(),
+            users: if self.for_screen {
+                self.users.learn(processes.iter().map(|p| p.uid))
+            } else {
+                Arc::default()
+            },
             processes,
             rates: self.rates.rates().to_vec(),
             system_mix: self.rates.system_mix(),
-            files: self.files.top(SNAPSHOT_FILES),
+            files: self.files.top(SNAPSHOT_FILES, now),
             captured: self.captured,
             lost: probes.lost()?,
             malformed: self.malformed,
@@ -692,5 +759,32 @@ fn unseen_process(pid: u32) -> SeedProcess {
         comm: seed::comm_of(pid).unwrap_or_else(|| "?".into()),
         argv: seed::command_line(pid as i32),
         start_ns: stat.map_or(0, |s| seed::start_ns(s.starttime)),
+    }
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::send_signal;
+    use std::os::unix::process::ExitStatusExt;
+
+    /// The kill menu's signal goes to the process that started when the
+    /// menu said, never to a later one that took its PID.
+    #[test]
+    fn a_signal_goes_only_to_the_process_it_was_meant_for() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = super::seed::process_key(pid).expect("its start").start_ns;
+        let other = start + 10_000_000_000;
+        let said = send_signal(pid, other, libc::SIGKILL).unwrap_err();
+        assert!(said.contains("has ended"), "{said}");
+        assert!(child.try_wait().unwrap().is_none(), "not signalled");
+        let said = send_signal(pid, start, libc::SIGKILL).unwrap();
+        assert_eq!(said, format!("sent SIGKILL to {pid}"));
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+        let said = send_signal(pid, start, libc::SIGKILL).unwrap_err();
+        assert!(said.contains("has ended"), "{said}");
     }
 }

@@ -84,6 +84,8 @@ pub struct ProcessTree {
     exited: VecDeque<(u64, u32)>,
     linger_ns: u64,
     max_exited: usize,
+    /// Processes that entered the table since start.
+    seen: u64,
 }
 
 impl ProcessTree {
@@ -94,6 +96,7 @@ impl ProcessTree {
             exited: VecDeque::new(),
             linger_ns,
             max_exited,
+            seen: 0,
         }
     }
 
@@ -113,6 +116,7 @@ impl ProcessTree {
         let mut info = ProcessInfo::new(seed.pid, seed.ppid, seed.uid, seed.comm, seed.start_ns);
         info.argv = seed.argv;
         info.seen_ns = now_ns;
+        self.seen += 1;
         self.procs.insert(seed.pid, info);
     }
 
@@ -138,12 +142,16 @@ impl ProcessTree {
             info.argv_truncated = parent.argv_truncated;
         }
         // A reused PID replaces the exited process that had it.
+        self.seen += 1;
         self.procs.insert(e.pid, info);
     }
 
     fn exec(&mut self, e: &ExecEvent) {
-        let info = (self.procs.entry(e.pid))
-            .or_insert_with(|| ProcessInfo::new(e.pid, e.ppid, e.uid, e.comm.clone(), e.start_ns));
+        let seen = &mut self.seen;
+        let info = self.procs.entry(e.pid).or_insert_with(|| {
+            *seen += 1;
+            ProcessInfo::new(e.pid, e.ppid, e.uid, e.comm.clone(), e.start_ns)
+        });
         if e.ret < 0 {
             if info.failed_execs.len() == MAX_FAILED_EXECS {
                 info.failed_execs.remove(0);
@@ -164,7 +172,9 @@ impl ProcessTree {
     }
 
     fn exit(&mut self, e: &ExitEvent) {
+        let seen = &mut self.seen;
         let info = self.procs.entry(e.pid).or_insert_with(|| {
+            *seen += 1;
             let mut info = ProcessInfo::new(e.pid, e.ppid, 0, e.comm.clone(), e.start_ns);
             info.seen_ns = e.ts_ns;
             info
@@ -211,6 +221,12 @@ impl ProcessTree {
             }
         }
         gone
+    }
+
+    /// How many processes entered the table since start (a count that
+    /// never goes down, unlike `len`).
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 
     pub fn get(&self, pid: u32) -> Option<&ProcessInfo> {

@@ -166,7 +166,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
         };
         match update {
-            Update::Ready | Update::Watching(_) => {}
+            Update::Ready | Update::Watching(_) | Update::Notice { .. } => {}
             Update::Events(events) => {
                 for event in &events {
                     match &mut tracees {

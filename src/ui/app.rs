@@ -1,13 +1,13 @@
 //! The UI's state and the one place it changes: `update(action)`.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::bpf::Filter;
-use crate::collect::event::visible;
 use crate::collect::{Command, Snapshot};
 
-use super::views::{files, processes, syscalls};
+use super::layout;
+use super::selection::{RowKey, Selection, Sort};
+use super::views::{detail, files, kill, processes, syscalls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -33,10 +33,6 @@ impl View {
             View::Files => files::SORT_COLUMNS,
             View::Syscalls => syscalls::SORT_COLUMNS,
         }
-    }
-
-    fn index(self) -> usize {
-        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
 }
 
@@ -91,85 +87,6 @@ pub enum Action {
     Unsupported(&'static str),
 }
 
-/// The signals the kill menu offers, the first chosen when it opens.
-pub const KILL_SIGNALS: &[(i32, &str)] = &[
-    (libc::SIGTERM, "SIGTERM  ask it to end"),
-    (libc::SIGKILL, "SIGKILL  end it now"),
-    (libc::SIGINT, "SIGINT   as Ctrl-C"),
-    (libc::SIGHUP, "SIGHUP   hang up / reload"),
-    (libc::SIGQUIT, "SIGQUIT  end with a core"),
-    (libc::SIGSTOP, "SIGSTOP  stop it"),
-    (libc::SIGCONT, "SIGCONT  let it go on"),
-    (libc::SIGUSR1, "SIGUSR1"),
-    (libc::SIGUSR2, "SIGUSR2"),
-];
-
-/// The kill menu, open on one process: Up/Down choose, Enter sends, Esc
-/// closes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KillMenu {
-    pub pid: u32,
-    pub comm: String,
-    /// Its start (CLOCK_MONOTONIC ns), to tell it from a later process
-    /// that took its PID while the menu was open.
-    pub start_ns: u64,
-    pub selected: usize,
-}
-
-/// What a selection points at, so that it stays on the same row when new
-/// snapshots move rows around.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RowKey {
-    Pid(u32),
-    FailedExec(u32, usize),
-    Path(String),
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    pub index: usize,
-    pub offset: usize,
-    pub key: Option<RowKey>,
-}
-
-impl Selection {
-    /// Moves by `delta` rows within `keys`, keeping it visible in `height`.
-    fn step(&mut self, delta: isize, keys: &[RowKey], height: usize) {
-        if keys.is_empty() {
-            *self = Selection::default();
-            return;
-        }
-        let last = keys.len() - 1;
-        self.index = (self.index as isize + delta).clamp(0, last as isize) as usize;
-        self.key = Some(keys[self.index].clone());
-        self.scroll_into_view(height);
-    }
-
-    /// Finds the selected row again after the rows changed.
-    fn follow(&mut self, keys: &[RowKey], height: usize) {
-        if let Some(i) = self
-            .key
-            .as_ref()
-            .and_then(|k| keys.iter().position(|x| x == k))
-        {
-            self.index = i;
-        } else {
-            self.index = self.index.min(keys.len().saturating_sub(1));
-            self.key = keys.get(self.index).cloned();
-        }
-        self.scroll_into_view(height);
-    }
-
-    fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.index < self.offset {
-            self.offset = self.index;
-        } else if self.index >= self.offset + height {
-            self.offset = self.index + 1 - height;
-        }
-    }
-}
-
 /// A filter of digits only is a PID ("+5" or " 5" is text).
 fn parse_pid(filter: &str) -> Option<u32> {
     if filter.is_empty() || !filter.bytes().all(|b| b.is_ascii_digit()) {
@@ -178,47 +95,32 @@ fn parse_pid(filter: &str) -> Option<u32> {
     filter.parse().ok()
 }
 
-/// Sort columns: each view lists its own; `s` cycles, `r` reverses.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sort {
-    pub column: usize,
-    pub reverse: bool,
-}
-
 pub struct App {
     /// What is on screen: not replaced while paused.
     pub snapshot: Arc<Snapshot>,
     /// The newest snapshot, shown when the pause ends.
     latest: Arc<Snapshot>,
     pub view: View,
-    /// The process drilled into.
-    pub detail: Option<u32>,
+    /// Each view's own selection, sort and options.
+    pub processes: processes::State,
+    pub files: files::State,
+    pub syscalls: syscalls::State,
+    /// The process drilled into, over the view it was entered from.
+    pub detail: Option<detail::State>,
+    pub kill_menu: Option<kill::Menu>,
     pub paused: bool,
     pub help: bool,
-    /// The filter being typed, while the prompt is open.
+    /// Lines of the help scrolled past, where it does not fit.
+    pub help_scroll: usize,
+    /// The filter being typed, or the stream search in the drill-down,
+    /// while the prompt is open.
     pub prompt: Option<String>,
     /// The filter in effect: a PID, or a substring of the command line.
     pub filter: String,
     /// The filter given on the command line, kept under the one typed.
     pub base_filter: Filter,
-    pub selections: [Selection; 3],
-    pub sorts: [Sort; 3],
-    pub detail_scroll: usize,
-    /// Processes view: the exec tree, exited processes and failed execs included; else the
-    /// flat list, of the running processes unless `show_exited`.
-    pub tree: bool,
-    pub show_exited: bool,
-    pub collapsed: HashSet<u32>,
-    /// Files view: the last 10 s instead of since start.
-    pub recent_files: bool,
     pub width: u16,
     pub height: u16,
-    pub users: HashMap<u32, String>,
-    /// The drilled-into process's working directory, read when drilling in.
-    pub detail_cwd: Option<String>,
-    /// Its syscall stream shows only lines with this (kept with Enter).
-    pub detail_search: String,
-    pub kill_menu: Option<KillMenu>,
     /// What the last action did, said in the footer until the next key.
     pub notice: Option<Notice>,
     pub quit: bool,
@@ -232,53 +134,36 @@ pub struct Notice {
 
 impl App {
     pub fn new(snapshot: Arc<Snapshot>, base_filter: Filter, width: u16, height: u16) -> Self {
-        let mut app = Self {
+        Self {
             snapshot: snapshot.clone(),
             latest: snapshot,
             view: View::Processes,
+            processes: processes::State::default(),
+            files: files::State::default(),
+            syscalls: syscalls::State::default(),
             detail: None,
+            kill_menu: None,
             paused: false,
             help: false,
+            help_scroll: 0,
             prompt: None,
             filter: String::new(),
             base_filter,
-            selections: Default::default(),
-            sorts: [
-                Sort {
-                    column: processes::BUSIEST_COLUMN,
-                    reverse: false,
-                },
-                Sort::default(),
-                Sort::default(),
-            ],
-            detail_scroll: 0,
-            // The first screen answers "what is busy now": the running
-            // processes, busiest first. The tree and the exited are a key away.
-            tree: false,
-            show_exited: false,
-            collapsed: HashSet::new(),
-            recent_files: false,
             width,
             height,
-            users: HashMap::new(),
-            detail_cwd: None,
-            detail_search: String::new(),
-            kill_menu: None,
             notice: None,
             quit: false,
-        };
-        app.learn_users();
-        app
+        }
     }
 
     /// Rows a table shows between the header lines and the footer.
     pub fn body_rows(&self) -> usize {
-        (self.height as usize).saturating_sub(super::render::CHROME_ROWS)
+        (self.height as usize).saturating_sub(layout::CHROME_ROWS)
     }
 
     /// The filter as typed so far, or the one in effect.
     pub fn active_filter(&self) -> &str {
-        match (&self.prompt, self.detail) {
+        match (&self.prompt, &self.detail) {
             (Some(typed), None) => typed,
             _ => &self.filter,
         }
@@ -286,9 +171,10 @@ impl App {
 
     /// What the drilled-into process's syscall stream is searched for.
     pub fn stream_search(&self) -> &str {
-        match (&self.prompt, self.detail) {
+        match (&self.prompt, &self.detail) {
             (Some(typed), Some(_)) => typed,
-            _ => &self.detail_search,
+            (_, Some(detail)) => &detail.search,
+            _ => "",
         }
     }
 
@@ -297,18 +183,61 @@ impl App {
         parse_pid(self.active_filter())
     }
 
+    pub fn detail_pid(&self) -> Option<u32> {
+        self.detail.as_ref().map(|d| d.pid)
+    }
+
+    /// The user's name, from the snapshot (the collector looks names up).
     pub fn user_name(&self, uid: u32) -> String {
         if uid == crate::collect::process_tree::UNKNOWN_UID {
             return "?".into();
         }
-        self.users
+        self.snapshot
+            .users
             .get(&uid)
             .cloned()
             .unwrap_or_else(|| uid.to_string())
     }
 
-    fn row_keys(&self) -> Vec<RowKey> {
-        match self.view {
+    pub fn selected(&self, view: View) -> &Selection {
+        match view {
+            View::Processes => &self.processes.selection,
+            View::Files => &self.files.selection,
+            View::Syscalls => &self.syscalls.selection,
+        }
+    }
+
+    fn selection_mut(&mut self, view: View) -> &mut Selection {
+        match view {
+            View::Processes => &mut self.processes.selection,
+            View::Files => &mut self.files.selection,
+            View::Syscalls => &mut self.syscalls.selection,
+        }
+    }
+
+    pub fn sort(&self, view: View) -> Sort {
+        match view {
+            View::Processes => self.processes.sort,
+            View::Files => self.files.sort,
+            View::Syscalls => self.syscalls.sort,
+        }
+    }
+
+    fn sort_mut(&mut self, view: View) -> &mut Sort {
+        match view {
+            View::Processes => &mut self.processes.sort,
+            View::Files => &mut self.files.sort,
+            View::Syscalls => &mut self.syscalls.sort,
+        }
+    }
+
+    pub fn sort_name(&self, view: View) -> &'static str {
+        let columns = view.sort_columns();
+        columns[self.sort(view).column % columns.len()]
+    }
+
+    fn row_keys(&self, view: View) -> Vec<RowKey> {
+        match view {
             View::Processes => processes::rows(self).iter().map(|r| r.key()).collect(),
             View::Files => files::rows(self)
                 .iter()
@@ -321,45 +250,30 @@ impl App {
         }
     }
 
-    fn selection(&mut self) -> &mut Selection {
-        &mut self.selections[self.view.index()]
-    }
-
-    pub fn sort(&self, view: View) -> Sort {
-        self.sorts[view.index()]
-    }
-
-    pub fn selected(&self, view: View) -> &Selection {
-        &self.selections[view.index()]
-    }
-
     fn move_selection(&mut self, delta: isize) {
-        if self.detail.is_some() {
-            // The activity pane: newest at the bottom, Up goes back in time.
-            let events = self
-                .snapshot
-                .watched
-                .as_ref()
-                .map_or(0, |w| w.activity.len());
-            let back =
-                self.detail_scroll as isize - delta.clamp(-(events as isize), events as isize);
-            self.detail_scroll = back.clamp(0, events as isize) as usize;
+        if let Some(detail) = &self.detail {
+            // The stream: newest at the bottom, Up goes back in time, as far
+            // as the lines the search keeps.
+            let lines = detail::stream_lines(self, detail.pid).len();
+            if let Some(detail) = &mut self.detail {
+                detail.scroll_by(delta, lines);
+            }
             return;
         }
-        let keys = self.row_keys();
-        let height = self.body_rows();
-        self.selection().step(delta, &keys, height);
+        let (view, height) = (self.view, self.body_rows());
+        let keys = self.row_keys(view);
+        self.selection_mut(view).step(delta, &keys, height);
     }
 
-    fn follow_selections(&mut self) {
-        let view = self.view;
-        let height = self.body_rows();
-        for v in View::ALL {
-            self.view = v;
-            let keys = self.row_keys();
-            self.selections[v.index()].follow(&keys, height);
+    /// Keeps the shown view's selection on its row after the rows changed.
+    /// Only the view on screen: the others follow when they are shown.
+    fn follow_selection(&mut self) {
+        if self.detail.is_some() {
+            return;
         }
-        self.view = view;
+        let (view, height) = (self.view, self.body_rows());
+        let keys = self.row_keys(view);
+        self.selection_mut(view).follow(&keys, height);
     }
 
     /// Takes a snapshot from the collector.
@@ -367,20 +281,13 @@ impl App {
         self.latest = snapshot;
         if !self.paused {
             self.snapshot = self.latest.clone();
-            self.learn_users();
-            self.follow_selections();
+            self.follow_selection();
         }
     }
 
-    fn learn_users(&mut self) {
-        for p in &self.snapshot.processes {
-            self.users.entry(p.uid).or_insert_with(|| {
-                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(p.uid))
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| p.uid.to_string(), |u| u.name)
-            });
-        }
+    /// Says something in the footer until the next key.
+    pub fn notify(&mut self, text: String, error: bool) {
+        self.notice = Some(Notice { text, error });
     }
 
     /// What the kernel filters on: a PID once kept with Enter (not while
@@ -399,33 +306,51 @@ impl App {
         let page = self.body_rows().max(1) as isize;
         let filter_before = self.kernel_filter();
         self.notice = None;
-        if self.kill_menu.is_some() {
-            self.update_kill_menu(action);
+        if let Some(menu) = &mut self.kill_menu {
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Resize(w, h) => (self.width, self.height) = (w, h),
+                _ => match menu.update(&action) {
+                    kill::Outcome::Open => {}
+                    kill::Outcome::Closed => self.kill_menu = None,
+                    kill::Outcome::Send(command) => {
+                        self.kill_menu = None;
+                        commands.push(command);
+                    }
+                },
+            }
             return commands;
+        }
+        if self.help {
+            let lines = super::views::help::lines(self, &super::theme::Theme::plain()).len();
+            let scroll = |by: isize| (self.help_scroll as isize + by).clamp(0, lines as isize);
+            match action {
+                Action::Up | Action::ScrollUp => self.help_scroll = scroll(-1) as usize,
+                Action::Down | Action::ScrollDown => self.help_scroll = scroll(1) as usize,
+                Action::PageUp => self.help_scroll = scroll(-page) as usize,
+                Action::PageDown => self.help_scroll = scroll(page) as usize,
+                Action::Home => self.help_scroll = 0,
+                Action::End => self.help_scroll = lines,
+                _ => {}
+            }
+            if matches!(
+                action,
+                Action::Up
+                    | Action::Down
+                    | Action::ScrollUp
+                    | Action::ScrollDown
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Home
+                    | Action::End
+            ) {
+                return commands;
+            }
         }
         match action {
             Action::Quit => self.quit = true,
             Action::Suspend => {}
-            Action::Kill => {
-                let pid = self.detail.or_else(|| self.selected_pid());
-                let process = pid.and_then(|pid| self.snapshot.process(pid));
-                match process {
-                    Some(p) if p.exit.is_none() && p.pid > 0 => {
-                        self.kill_menu = Some(KillMenu {
-                            pid: p.pid,
-                            comm: p.comm.clone(),
-                            start_ns: p.start_ns,
-                            selected: 0,
-                        });
-                    }
-                    _ => {
-                        self.notice = Some(Notice {
-                            text: "no running process selected".into(),
-                            error: true,
-                        });
-                    }
-                }
-            }
+            Action::Kill => self.open_kill_menu(),
             Action::Up | Action::ScrollUp => self.move_selection(-1),
             Action::Down | Action::ScrollDown => self.move_selection(1),
             Action::PageUp => self.move_selection(-page),
@@ -438,20 +363,15 @@ impl App {
                 } else {
                     View::ALL.len() - 1
                 };
-                self.view = View::ALL[(self.view.index() + step) % View::ALL.len()];
-                self.leave_detail(&mut commands);
+                let index = View::ALL.iter().position(|v| *v == self.view).unwrap_or(0);
+                self.show(View::ALL[(index + step) % View::ALL.len()], &mut commands);
             }
-            Action::Show(view) => {
-                self.view = view;
-                self.leave_detail(&mut commands);
-            }
+            Action::Show(view) => self.show(view, &mut commands),
             Action::OpenPrompt => {
-                let current = if self.detail.is_some() {
-                    &self.detail_search
-                } else {
-                    &self.filter
-                };
-                self.prompt = Some(current.clone());
+                self.prompt = Some(match &self.detail {
+                    Some(detail) => detail.search.clone(),
+                    None => self.filter.clone(),
+                });
             }
             Action::PromptChar(c) => {
                 if let Some(p) = &mut self.prompt {
@@ -465,30 +385,30 @@ impl App {
             }
             Action::PromptAccept => {
                 if let Some(p) = self.prompt.take() {
-                    if self.detail.is_some() {
-                        self.detail_search = p;
-                    } else {
-                        self.filter = p;
+                    match &mut self.detail {
+                        Some(detail) => detail.search = p,
+                        None => self.filter = p,
                     }
                 }
             }
             Action::PromptCancel => {
                 self.prompt = None;
-                if self.detail.is_some() {
-                    self.detail_search.clear();
-                } else {
-                    self.filter.clear();
+                match &mut self.detail {
+                    Some(detail) => detail.search.clear(),
+                    None => self.filter.clear(),
                 }
             }
             Action::CycleSort => {
                 let columns = self.view.sort_columns().len();
-                let sort = &mut self.sorts[self.view.index()];
-                sort.column = (sort.column + 1) % columns;
+                self.sort_mut(self.view).next(columns);
             }
             Action::PrevSort => {
                 let columns = self.view.sort_columns().len();
-                let sort = &mut self.sorts[self.view.index()];
-                sort.column = (sort.column + columns - 1) % columns;
+                self.sort_mut(self.view).previous(columns);
+            }
+            Action::ReverseSort => {
+                let sort = self.sort_mut(self.view);
+                sort.reverse = !sort.reverse;
             }
             Action::SortByTime | Action::SortByMemory | Action::SortByCpu => {
                 let name = match action {
@@ -496,37 +416,15 @@ impl App {
                     Action::SortByMemory => "RSS",
                     _ => "CPU%",
                 };
-                let column = View::Processes
-                    .sort_columns()
-                    .iter()
-                    .position(|c| *c == name);
-                if let Some(column) = column {
-                    self.view = View::Processes;
-                    self.sorts[View::Processes.index()] = Sort {
-                        column,
-                        reverse: false,
-                    };
-                }
+                self.show(View::Processes, &mut commands);
+                self.processes.sort_by(name);
             }
-            Action::Unsupported(what) => {
-                self.notice = Some(Notice {
-                    text: what.to_string(),
-                    error: true,
-                });
-            }
-            Action::ReverseSort => {
-                let sort = &mut self.sorts[self.view.index()];
-                sort.reverse = !sort.reverse;
-            }
+            Action::Unsupported(what) => self.notify(what.to_string(), true),
             Action::Enter => {
                 if self.detail.is_none()
                     && let Some(pid) = self.selected_pid()
                 {
-                    self.detail = Some(pid);
-                    self.detail_scroll = 0;
-                    self.detail_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
-                        .ok()
-                        .map(|p| visible(p.as_os_str().as_encoded_bytes()));
+                    self.detail = Some(detail::State::new(pid));
                     commands.push(Command::Watch {
                         pid: Some(pid),
                         follow: false,
@@ -536,11 +434,13 @@ impl App {
             Action::Back => {
                 if self.help {
                     self.help = false;
-                } else if self.detail.is_some() && !self.detail_search.is_empty() {
+                } else if let Some(detail) = &mut self.detail {
                     // A search first, as htop's Esc does; the next leaves.
-                    self.detail_search.clear();
-                } else if self.detail.is_some() {
-                    self.leave_detail(&mut commands);
+                    if !detail.search.is_empty() {
+                        detail.search.clear();
+                    } else {
+                        self.leave_detail(&mut commands);
+                    }
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
                 }
@@ -551,32 +451,33 @@ impl App {
                     self.receive(self.latest.clone());
                 }
             }
-            Action::ToggleHelp => self.help = !self.help,
-            Action::ToggleTree => self.tree = !self.tree,
-            Action::ToggleExited => self.show_exited = !self.show_exited,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            // The processes view's own keys: from another view, they show it.
+            Action::ToggleTree | Action::ToggleExited => {
+                self.show(View::Processes, &mut commands);
+                self.processes.toggle(&action);
+            }
             Action::Collapse | Action::Expand => {
-                if let Some(RowKey::Pid(pid)) = self.selected(View::Processes).key.clone() {
-                    if action == Action::Collapse {
-                        self.collapsed.insert(pid);
-                    } else {
-                        self.collapsed.remove(&pid);
-                    }
+                if self.view == View::Processes && self.detail.is_none() {
+                    self.processes.toggle(&action);
                 }
             }
-            Action::ToggleWindow => self.recent_files = !self.recent_files,
+            Action::ToggleWindow => {
+                self.show(View::Files, &mut commands);
+                self.files.recent = !self.files.recent;
+            }
             Action::Click(y) => {
-                let first = super::render::FIRST_TABLE_ROW;
+                let first = layout::FIRST_TABLE_ROW;
                 if self.detail.is_none() && y >= first {
                     let target = self.selected(self.view).offset + (y - first) as usize;
                     let current = self.selected(self.view).index;
                     self.move_selection(target as isize - current as isize);
                 }
             }
-            Action::Resize(w, h) => {
-                self.width = w;
-                self.height = h;
-                self.follow_selections();
-            }
+            Action::Resize(w, h) => (self.width, self.height) = (w, h),
         }
         if matches!(
             action,
@@ -590,10 +491,29 @@ impl App {
             // anything and their rows stop updating.
             commands.push(Command::SetFilter(self.kernel_filter()));
         }
-        if self.detail.is_none() {
-            self.follow_selections();
-        }
+        self.follow_selection();
         commands
+    }
+
+    /// Shows a view, leaving the drill-down.
+    fn show(&mut self, view: View, commands: &mut Vec<Command>) {
+        self.view = view;
+        self.leave_detail(commands);
+    }
+
+    fn open_kill_menu(&mut self) {
+        let pid = self.detail_pid().or_else(|| self.selected_pid());
+        match pid.and_then(|pid| self.snapshot.process(pid)) {
+            Some(p) if p.exit.is_none() && p.pid > 0 => {
+                self.kill_menu = Some(kill::Menu {
+                    pid: p.pid,
+                    comm: p.comm.clone(),
+                    start_ns: p.start_ns,
+                    selected: 0,
+                });
+            }
+            _ => self.notify("no running process selected".into(), true),
+        }
     }
 
     /// With a filter typed, the first process that matches it (not one of
@@ -604,70 +524,17 @@ impl App {
             .find(|row| row.matches_filter())
             .map(|row| row.key());
         if let Some(key) = first {
-            let selection = &mut self.selections[View::Processes.index()];
-            selection.key = Some(key);
-        }
-    }
-
-    /// Keys while the kill menu is open: nothing else happens meanwhile.
-    fn update_kill_menu(&mut self, action: Action) {
-        let Some(menu) = &mut self.kill_menu else {
-            return;
-        };
-        match action {
-            Action::Up => menu.selected = menu.selected.saturating_sub(1),
-            Action::Down => menu.selected = (menu.selected + 1).min(KILL_SIGNALS.len() - 1),
-            Action::Back | Action::Kill => self.kill_menu = None,
-            Action::Quit => self.quit = true,
-            Action::Enter => {
-                let (signal, _) = KILL_SIGNALS[menu.selected];
-                let (pid, comm, start_ns) = (menu.pid, menu.comm.clone(), menu.start_ns);
-                self.kill_menu = None;
-                let name = crate::collect::names::signal_name(signal);
-                if !crate::collect::seed::started_at(pid, start_ns) {
-                    self.notice = Some(Notice {
-                        text: format!("{pid} {comm} has ended: nothing sent"),
-                        error: true,
-                    });
-                    return;
-                }
-                // SAFETY: kill only sends a signal.
-                let sent = unsafe { libc::kill(pid as i32, signal) } == 0;
-                self.notice = Some(if sent {
-                    Notice {
-                        text: format!("sent {name} to {pid} {comm}"),
-                        error: false,
-                    }
-                } else {
-                    let err = std::io::Error::last_os_error();
-                    Notice {
-                        text: format!("could not send {name} to {pid} {comm}: {err}"),
-                        error: true,
-                    }
-                });
-            }
-            Action::Resize(w, h) => {
-                self.width = w;
-                self.height = h;
-            }
-            _ => {}
+            self.processes.selection.key = Some(key);
         }
     }
 
     fn leave_detail(&mut self, commands: &mut Vec<Command>) {
         if self.detail.take().is_some() {
-            self.detail_cwd = None;
-            self.detail_search.clear();
             commands.push(Command::Watch {
                 pid: None,
                 follow: false,
             });
         }
-    }
-
-    pub fn sort_name(&self, view: View) -> &'static str {
-        let columns = view.sort_columns();
-        columns[self.sort(view).column % columns.len()]
     }
 
     /// The process the selected row is about.

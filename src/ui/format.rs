@@ -63,6 +63,25 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// Cuts to `width` characters in the middle, so that the end stays: a
+/// path's file name ("/usr/lib/…/libc.so.6"), a syscall's result.
+pub fn fit_middle(s: &str, width: usize) -> String {
+    let len = s.chars().count();
+    if len <= width {
+        return s.to_string();
+    }
+    if width < 2 {
+        return fit(s, width);
+    }
+    // Most of the room goes to the end, where the file name is.
+    let tail = (width - 1) * 2 / 3;
+    let head = width - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(len - tail));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +119,19 @@ mod tests {
     fn fits_with_an_ellipsis() {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("日本語", 3), "日本語");
+    }
+
+    #[test]
+    fn paths_are_cut_in_the_middle() {
+        let path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+        assert_eq!(fit_middle(path, 40), path);
+        let cut = fit_middle(path, 20);
+        assert_eq!(cut.chars().count(), 20);
+        assert!(
+            cut.starts_with("/usr/") && cut.ends_with("libc.so.6"),
+            "{cut}"
+        );
+        assert!(cut.contains('…'));
+        assert_eq!(fit_middle(path, 1), "…");
     }
 }

@@ -3,7 +3,9 @@
 mod app;
 mod format;
 mod keys;
+mod layout;
 mod render;
+mod selection;
 mod terminal;
 mod theme;
 mod views;
@@ -127,6 +129,10 @@ fn event_loop(
                     dirty = true;
                 }
                 Ok(Update::Failed(err)) => return Err(err),
+                Ok(Update::Notice { text, error }) => {
+                    app.notify(text, error);
+                    dirty = true;
+                }
                 Ok(_) => {}
                 Err(_) => bail!("the collector stopped unexpectedly"),
             },

@@ -1,26 +1,16 @@
 //! Rendering: a pure function of the state.
 
-use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, KILL_SIGNALS, KillMenu, View};
+use super::app::{App, View};
 use super::format;
-use super::keys::BINDINGS;
+use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::views::{detail, files, processes, syscalls};
+use super::views::{detail, files, help, kill, processes, syscalls};
 use crate::collect::event::LostKind;
-use crate::collect::event::visible;
-
-/// The smallest terminal the views are laid out for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
-/// Two header lines, the table's column header and the footer.
-pub const CHROME_ROWS: usize = 4;
-/// Screen row of the first table row (after the header and column names).
-pub const FIRST_TABLE_ROW: u16 = 3;
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
@@ -45,7 +35,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(area);
     render_tabs(frame, tabs, app, theme);
     render_status(frame, status, app, theme);
-    match (app.detail, app.view) {
+    match (app.detail_pid(), app.view) {
         (Some(pid), _) => detail::render(frame, body, app, pid, theme),
         (None, View::Processes) => processes::render(frame, body, app, theme),
         (None, View::Files) => files::render(frame, body, app, theme),
@@ -53,16 +43,16 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     render_footer(frame, footer, app, theme);
     if app.help {
-        render_help(frame, body, theme);
+        help::render(frame, body, app, theme);
     }
     if let Some(menu) = &app.kill_menu {
-        render_kill_menu(frame, body, menu, theme);
+        kill::render(frame, body, menu, theme);
     }
 }
 
 /// A bordered box of at most `width` x `height` in the middle of `area`,
 /// over what is drawn there; returns its inside.
-fn popup(
+pub fn popup(
     frame: &mut Frame,
     area: Rect,
     width: u16,
@@ -87,32 +77,6 @@ fn popup(
     inner
 }
 
-/// htop's kill menu: the signals, the chosen one highlighted.
-fn render_kill_menu(frame: &mut Frame, area: Rect, menu: &KillMenu, theme: &Theme) {
-    let title = format!(
-        " send {} {} a signal ",
-        menu.pid,
-        visible(menu.comm.as_bytes())
-    );
-    let width = title.chars().count() as u16 + 4;
-    let height = KILL_SIGNALS.len() as u16 + 3;
-    let inner = popup(frame, area, width.max(34), height, title, theme);
-    let mut lines: Vec<Line> = KILL_SIGNALS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, text))| {
-            let style = if i == menu.selected {
-                theme.selected()
-            } else {
-                theme.normal()
-            };
-            Line::styled(format!(" {text}"), style)
-        })
-        .collect();
-    lines.push(Line::styled(" Enter sends, Esc cancels", theme.dim()));
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
 fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = vec![Span::styled(" systrace-top ", theme.title())];
     for (i, view) in View::ALL.iter().enumerate() {
@@ -124,7 +88,7 @@ fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {} {} ", i + 1, view.title()), style));
     }
-    if let Some(pid) = app.detail {
+    if let Some(pid) = app.detail_pid() {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" process {pid} "), theme.selected()));
     }
@@ -141,13 +105,36 @@ fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Line::from(spans), area);
 }
 
+/// The second header line. What filters the screen comes first: it must
+/// not be the part cut off when losses make the line long.
 fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
-    let mut spans = vec![
-        Span::raw(format!(" events/s {}", format::count(s.events_per_sec))),
-        Span::raw(format!("  procs {}", s.processes.len())),
-        Span::raw("  lost"),
-    ];
+    let mut spans = Vec::new();
+    let filter = app.active_filter();
+    if !filter.is_empty() {
+        let what = if app.filter_pid().is_some() {
+            "pid"
+        } else {
+            "filter"
+        };
+        spans.push(Span::styled(format!(" {what}: {filter} "), theme.warn()));
+    }
+    if let Some(pid) = app.base_filter.pid {
+        spans.push(Span::styled(format!(" --pid {pid} "), theme.warn()));
+    }
+    if let Some(comm) = &app.base_filter.comm {
+        spans.push(Span::styled(format!(" --comm {comm} "), theme.warn()));
+    }
+    let running = s.processes.iter().filter(|p| p.exit.is_none()).count();
+    spans.push(Span::raw(format!(
+        " procs {running} running, {} seen",
+        format::count(s.processes_seen as f64)
+    )));
+    spans.push(Span::raw(format!(
+        "  events/s {}",
+        format::count(s.events_per_sec)
+    )));
+    spans.push(Span::raw("  lost"));
     // Every kind that lost something, highlighted; "none" otherwise.
     let lost: Vec<Span> = LostKind::ALL
         .iter()
@@ -161,29 +148,22 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(" none", theme.dim()));
     }
     spans.extend(lost);
+    if s.malformed > 0 {
+        spans.push(Span::styled(
+            format!(" malformed {}", format::count(s.malformed as f64)),
+            theme.error(),
+        ));
+    }
     spans.push(Span::raw(format!(
         "  cpu {:.1}% mem {}",
         s.own_usage.cpu_percent,
         format::bytes(s.own_usage.rss_bytes)
     )));
-    if let Some(pid) = app.base_filter.pid {
-        spans.push(Span::styled(format!("  --pid {pid}"), theme.warn()));
-    }
-    if let Some(comm) = &app.base_filter.comm {
-        spans.push(Span::styled(format!("  --comm {comm}"), theme.warn()));
-    }
-    let filter = app.active_filter();
-    if !filter.is_empty() {
-        let what = if app.filter_pid().is_some() {
-            "pid"
-        } else {
-            "filter"
-        };
-        spans.push(Span::styled(format!("  {what}: {filter}"), theme.warn()));
-    }
     frame.render_widget(Line::from(spans), area);
 }
 
+/// The keys of what is on screen: the prompt's, the menu's, the help's,
+/// the drill-down's or the view's.
 fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(prompt) = &app.prompt {
         let line = Line::from(vec![
@@ -202,27 +182,59 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(line, area);
         return;
     }
-    let keys: &[(&str, &str)] = if app.detail.is_some() {
+    let keys: &[(&str, &str)] = if app.kill_menu.is_some() {
+        &[("↑↓", "choose"), ("Enter", "send"), ("Esc", "cancel")]
+    } else if app.help {
+        &[("Esc", "close"), ("?", "close"), ("q", "quit")]
+    } else if app.detail.is_some() {
         &[
             ("Esc", "back"),
             ("↑↓", "scroll"),
             ("/", "search"),
+            ("k", "kill"),
             ("p", "pause"),
             ("?", "help"),
             ("q", "quit"),
         ]
     } else {
-        &[
-            ("1-3", "views"),
-            ("/", "filter"),
-            ("s", "sort"),
-            ("Enter", "details"),
-            ("k", "kill"),
-            ("t", "tree"),
-            ("x", "exited"),
-            ("?", "help"),
-            ("q", "quit"),
-        ]
+        match app.view {
+            View::Processes => &[
+                ("1-3", "views"),
+                ("/", "filter"),
+                ("s", "sort"),
+                ("Enter", "details"),
+                ("k", "kill"),
+                ("t", "tree"),
+                ("x", "exited"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            View::Files => &[
+                ("1-3", "views"),
+                ("/", "filter"),
+                ("s", "sort"),
+                (
+                    "w",
+                    if app.files.recent {
+                        "since start"
+                    } else {
+                        "last 10s"
+                    },
+                ),
+                ("Enter", "last opener"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            View::Syscalls => &[
+                ("1-3", "views"),
+                ("/", "filter"),
+                ("s", "sort"),
+                ("Enter", "details"),
+                ("k", "kill"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+        }
     };
     let mut spans = Vec::new();
     if let Some(notice) = &app.notice {
@@ -238,67 +250,4 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Line::from(spans), area);
-}
-
-fn key_name(code: &KeyCode, mods: &KeyModifiers) -> String {
-    let name = match code {
-        KeyCode::Char(' ') => "Space".to_string(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::F(n) => format!("F{n}"),
-        KeyCode::BackTab => "Shift-Tab".to_string(),
-        other => format!("{other:?}"),
-    };
-    if mods.contains(KeyModifiers::CONTROL) {
-        format!("Ctrl-{name}")
-    } else {
-        name
-    }
-}
-
-fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    // One entry per action, all its keys together.
-    let mut entries: Vec<(String, &str)> = Vec::new();
-    for (code, mods, action, help) in BINDINGS {
-        let key = key_name(code, mods);
-        let same = BINDINGS
-            .iter()
-            .find(|(_, _, a, _)| a == action)
-            .map(|(_, _, _, h)| *h);
-        match entries.iter_mut().find(|(_, h)| Some(*h) == same) {
-            Some((keys, _)) => {
-                keys.push_str(", ");
-                keys.push_str(&key);
-            }
-            None => entries.push((key, help)),
-        }
-    }
-    entries.push(("mouse".into(), "click, wheel scrolls"));
-    let line = |(keys, help): &(String, &str)| {
-        Line::from(vec![
-            Span::styled(format!(" {keys:<15}"), theme.key()),
-            Span::raw(help.to_string()),
-        ])
-    };
-    // One column if it fits, else two side by side.
-    let columns = if entries.len() as u16 + 2 <= area.height {
-        1
-    } else {
-        2
-    };
-    let per_column = entries.len().div_ceil(columns);
-    let width = if columns == 1 { 70 } else { 140 };
-    let height = per_column as u16 + 2;
-    let inner = popup(
-        frame,
-        area,
-        width,
-        height,
-        " keys (? or Esc closes) ".into(),
-        theme,
-    );
-    let halves = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
-    for (column, chunk) in entries.chunks(per_column).enumerate() {
-        let lines: Vec<Line> = chunk.iter().map(line).collect();
-        frame.render_widget(Paragraph::new(lines), halves[column]);
-    }
 }

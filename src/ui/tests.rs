@@ -6,9 +6,11 @@ use std::sync::Arc;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::app::{Action, App, RowKey, View};
+use super::app::{Action, App, View};
 use super::render::render;
+use super::selection::RowKey;
 use super::theme::Theme;
+use super::views::detail;
 use crate::collect::decode::tests::open_event as open;
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
@@ -82,6 +84,32 @@ fn fixture() -> Snapshot {
     make.usage = usage(12.5, 48 << 20);
     let mut init = process(1, 0, 0, &["/sbin/init"], 86_400);
     init.usage = usage(0.0, 12 << 20);
+    // What a process shows of itself, as the collector keeps it: escaped.
+    let mut hostile = process(
+        700,
+        300,
+        65534,
+        &[
+            "python3",
+            &crate::collect::event::visible(b"evil\nFAKE \xe2\x80\xae gpj.exe \x1b[2J"),
+        ],
+        20,
+    );
+    hostile.comm = "evil\x1b[31m".into();
+    let mut long = process(
+        701,
+        300,
+        0,
+        &[
+            "/opt/toolchains/llvm-18.1.8/libexec/x86_64-linux-gnu/bin/clang-tidy",
+            "-quiet",
+            "-I/home/admin/src/very/deep/directory/structure/include",
+            "-o",
+            "/tmp/ccXyZ123.s",
+        ],
+        7,
+    );
+    long.usage = usage(97.5, 30 << 20);
     let processes = vec![
         init,
         process(2, 0, 0, &[], 86_400),
@@ -91,6 +119,8 @@ fn fixture() -> Snapshot {
         make,
         cc1,
         killed,
+        hostile,
+        long,
     ];
 
     let mut files = FileTable::new(100);
@@ -106,6 +136,20 @@ fn fixture() -> Snapshot {
             NOW - 20 * SEC,
         ));
     }
+    files.apply(&open(
+        701,
+        "clang-tidy",
+        "/home/admin/src/very/deep/directory/structure/that/goes/on/include/generated/autoconf.h",
+        -libc::ENOENT,
+        NOW - 3 * SEC,
+    ));
+    files.apply(&open(
+        700,
+        "evil\x1b[31m",
+        "/tmp/\n\x1b[2Jforged",
+        3,
+        NOW - 3 * SEC,
+    ));
     files.apply(&open(
         300,
         "bash",
@@ -145,7 +189,7 @@ fn fixture() -> Snapshot {
         interval_secs: 1.0,
         processes,
         system_mix: Vec::new(),
-        files: files.top(100),
+        files: files.top(100, NOW),
         recent_files: files.top_recent(100, NOW),
         captured: EventCounts {
             exec: 10,
@@ -163,6 +207,12 @@ fn fixture() -> Snapshot {
         },
         lost: [0, 0, 0, 5, 0, 0],
         malformed: 0,
+        processes_seen: 1234,
+        users: Arc::new(
+            [(0, "root".to_string()), (65534, "nobody".to_string())]
+                .into_iter()
+                .collect(),
+        ),
         rates,
     };
     snapshot.system_mix = snapshot.rates.iter().flat_map(|r| r.syscalls.clone()).fold(
@@ -189,6 +239,8 @@ fn watched_fixture() -> Snapshot {
     snapshot.watched = Some(Watched {
         pid: 400,
         since_ns: NOW - 10 * SEC,
+        cwd: Some("/home/admin/src".into()),
+        parent_now: Some(300),
         files: vec![ProcessFile {
             path: "/etc/ld.so.cache".into(),
             opens: 40,
@@ -246,12 +298,14 @@ fn activity(ago_ns: u64, tid: u32, text: &str, failed: bool) -> ActivityLine {
 /// The exec tree by PID, exited processes and failed execs included: what
 /// these tests were written for, before the first screen became the busiest.
 fn as_tree(app: &mut App) {
-    app.tree = true;
-    app.show_exited = true;
-    app.sorts[0] = Default::default();
+    app.processes.tree = true;
+    app.processes.show_exited = true;
+    app.processes.sort = Default::default();
 }
 
-fn app_with(snapshot: Snapshot, width: u16, height: u16) -> App {
+fn app_with(mut snapshot: Snapshot, width: u16, height: u16) -> App {
+    // As the collector sends them: by PID.
+    snapshot.processes.sort_by_key(|p| p.pid);
     App::new(Arc::new(snapshot), Default::default(), width, height)
 }
 
@@ -267,10 +321,10 @@ fn press(app: &mut App, actions: &[Action]) -> Vec<Command> {
     actions.iter().flat_map(|a| app.update(a.clone())).collect()
 }
 
-/// Every view at both sizes.
+/// Every view at the sizes people use: 80x24, 120x40 and 200x60.
 #[test]
 fn views_render() {
-    for (width, height) in [(80, 24), (160, 48)] {
+    for (width, height) in [(80, 24), (120, 40), (200, 60)] {
         let name = |view: &str| format!("{view}_{width}x{height}");
         let mut app = app_with(fixture(), width, height);
         // The first screen: the running processes, busiest first.
@@ -291,9 +345,75 @@ fn views_render() {
         let mut app = app_with(watched_fixture(), width, height);
         press(&mut app, &[Action::Show(View::Syscalls)]); // make 400 is the busiest
         press(&mut app, &[Action::Enter]);
-        app.detail_cwd = Some("/home/admin/src".into());
         insta::assert_snapshot!(name("detail"), screen(&app, width, height));
+        press(&mut app, &[Action::Kill]);
+        insta::assert_snapshot!(name("kill_menu"), screen(&app, width, height));
     }
+}
+
+/// The screen with its styles: each cell's colours and modifiers, so that
+/// what must stand out does (the selection, errors in red, exited rows
+/// dimmed), not only its text.
+fn styled_screen(app: &App, width: u16, height: u16) -> String {
+    use ratatui::style::{Color, Modifier};
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| render(frame, app, &Theme::colored()))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        let mut last = String::new();
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            let mut style = String::new();
+            if cell.fg != Color::Reset {
+                style.push_str(&format!("fg={:?} ", cell.fg));
+            }
+            if cell.bg != Color::Reset {
+                style.push_str(&format!("bg={:?} ", cell.bg));
+            }
+            if cell.modifier != Modifier::empty() {
+                style.push_str(&format!("{:?} ", cell.modifier));
+            }
+            if style != last {
+                line.push_str(&format!("[{}]", style.trim_end()));
+                last = style;
+            }
+            line.push_str(cell.symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn styles_mark_the_selection_errors_and_the_exited() {
+    let mut app = app_with(fixture(), 120, 24);
+    as_tree(&mut app);
+    press(&mut app, &[Action::Down, Action::Down]);
+    let styled = styled_screen(&app, 120, 24);
+    insta::assert_snapshot!("styles_tree_120x24", styled);
+    let row = |needle: &str| {
+        styled
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in\n{styled}"))
+            .to_string()
+    };
+    let theme = Theme::colored();
+    let color = |style: ratatui::style::Style| format!("{:?}", style.fg.unwrap());
+    assert!(
+        row("ENOENT").contains(&color(theme.error())),
+        "failed exec red"
+    );
+    assert!(
+        row("cc1 -O2").contains(&color(theme.exited())),
+        "exited dimmed"
+    );
+    assert!(row("-bash").contains("bg="), "the selected row");
 }
 
 #[test]
@@ -410,13 +530,13 @@ fn enter_drills_into_the_selected_process_and_esc_comes_back() {
     press(&mut app, &[Action::ToggleTree]); // flat, by PID: 1 2 3 200 300 …
     press(&mut app, &[Action::Down, Action::Down, Action::Down]);
     let commands = press(&mut app, &[Action::Enter]);
-    assert_eq!(app.detail, Some(200));
+    assert_eq!(app.detail_pid(), Some(200));
     assert!(matches!(
         &commands[..],
         [Command::Watch { pid: Some(200), .. }]
     ));
     let commands = press(&mut app, &[Action::Back]);
-    assert_eq!(app.detail, None);
+    assert_eq!(app.detail_pid(), None);
     assert!(matches!(&commands[..], [Command::Watch { pid: None, .. }]));
 }
 
@@ -424,7 +544,10 @@ fn enter_drills_into_the_selected_process_and_esc_comes_back() {
 fn selection_follows_its_process_when_rows_move() {
     let mut app = app_with(fixture(), 80, 24);
     as_tree(&mut app);
-    press(&mut app, &[Action::ToggleTree, Action::End]);
+    press(
+        &mut app,
+        &[Action::ToggleTree, Action::End, Action::Up, Action::Up],
+    );
     assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(402)));
     let mut next = fixture();
     next.processes.retain(|p| p.pid != 2 && p.pid != 3);
@@ -479,11 +602,11 @@ fn collapse_hides_a_subtree_and_expand_shows_it() {
     as_tree(&mut app);
     let count = |app: &App| super::views::processes::rows(app).len();
     let all = count(&app);
-    // Rows in the tree: 1, 200, 300, ✗nope, 400, 401, 402, 2, 3.
+    // Rows in the tree: 1, 200, 300, ✗nope, 701, 400, 401, 402, 700, 2, 3.
     press(&mut app, &[Action::Down, Action::Down]);
     assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(300)));
     press(&mut app, &[Action::Collapse]);
-    assert_eq!(count(&app), all - 4);
+    assert_eq!(count(&app), all - 6);
     press(&mut app, &[Action::Expand]);
     assert_eq!(count(&app), all);
 }
@@ -493,7 +616,7 @@ fn clicks_select_and_the_wheel_scrolls() {
     let mut app = app_with(fixture(), 80, 24);
     press(
         &mut app,
-        &[Action::Click(super::render::FIRST_TABLE_ROW + 2)],
+        &[Action::Click(super::layout::FIRST_TABLE_ROW + 2)],
     );
     assert_eq!(app.selected(View::Processes).index, 2);
     press(&mut app, &[Action::ScrollDown]);
@@ -529,8 +652,9 @@ fn a_parent_cycle_shows_each_process_once_and_drills_in() {
             "{keys:?}"
         );
     }
-    app.detail = Some(500);
-    assert!(screen(&app, 80, 24).contains("501 b"));
+    app.detail = Some(detail::State::new(500));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("501 b"), "{text}");
 }
 
 #[test]
@@ -543,16 +667,13 @@ fn slash_in_the_drill_down_searches_the_stream_not_the_processes() {
         &[&[Action::OpenPrompt][..], &typed, &[Action::PromptAccept]].concat(),
     );
     assert!(commands.is_empty(), "no kernel filter");
-    assert_eq!(
-        (app.filter.as_str(), app.detail_search.as_str()),
-        ("", "enoent")
-    );
+    assert_eq!((app.filter.as_str(), app.stream_search()), ("", "enoent"));
     let text = screen(&app, 160, 48);
     assert!(text.contains("Makefile.local"), "{text}");
     assert!(!text.contains("ld.so.cache\", O_RDONLY"), "{text}");
     press(&mut app, &[Action::Back]);
     assert!(
-        app.detail_search.is_empty() && app.detail.is_some(),
+        app.stream_search().is_empty() && app.detail.is_some(),
         "Esc clears the search first, as htop's does"
     );
     press(&mut app, &[Action::Back]);
@@ -569,17 +690,21 @@ fn the_stream_search_reaches_every_line_kept() {
     lines.extend((0..200).map(|i| activity(4 * SEC - i * 1000, 400, "getpid() = 400", false)));
     watched.activity = lines;
     let mut app = app_with(snapshot, 120, 30);
-    app.detail = Some(400);
+    app.detail = Some(detail::State::new(400));
     assert!(!screen(&app, 120, 30).contains("needle"), "scrolled away");
-    app.detail_search = "needle".into();
+    app.detail.as_mut().unwrap().search = "needle".into();
     let text = screen(&app, 120, 30);
     assert!(text.contains("chdir(\"/srv/needle\")"), "{text}");
-    app.detail_search = "haystack".into();
+    app.detail.as_mut().unwrap().search = "haystack".into();
     let text = screen(&app, 120, 30);
     assert!(
-        text.contains("none of the 201 lines kept matches \"haystack\""),
+        text.contains("no match: none of the 201 lines kept has \"haystack\""),
         "{text}"
     );
+    // Scrolling back goes as far as the lines the search keeps.
+    app.detail.as_mut().unwrap().search = "getpid".into();
+    press(&mut app, &[Action::Home]);
+    assert_eq!(app.detail.as_ref().unwrap().scroll, 199);
 }
 
 /// A process known only from its counters, whose /proc entry was gone: its
@@ -608,54 +733,44 @@ fn what_is_not_known_shows_as_unknown() {
 }
 
 /// htop's k: a menu of signals for the selected process; Esc sends
-/// nothing, Enter sends the one chosen and says so.
+/// nothing, Enter asks the collector to send the one chosen to that process
+/// (its start with it, so that a reused PID is not signalled).
 #[test]
-fn k_sends_the_chosen_signal_to_the_selected_process() {
-    use std::os::unix::process::ExitStatusExt;
-    let mut child = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    // The fixture's clock is not the machine's: a start of 0 is unknown,
-    // which the running PID matches; another start is another process.
-    let with_start = |start_ns| {
-        let mut snapshot = fixture();
-        let mut sleep = process(pid, 1, 0, &["sleep", "60"], 1);
-        sleep.start_ns = start_ns;
-        snapshot.processes.push(sleep);
-        let mut app = app_with(snapshot, 120, 40);
-        app.detail = Some(pid);
-        app
-    };
-    let mut app = with_start(1);
-    press(&mut app, &[Action::Kill, Action::Enter]);
-    let notice = app.notice.clone().expect("a notice");
-    assert!(
-        notice.error && notice.text.contains("has ended"),
-        "{notice:?}"
-    );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "a reused PID is not signalled"
-    );
-
-    let mut app = with_start(0);
+fn k_asks_for_the_chosen_signal_to_the_selected_process() {
+    let mut snapshot = fixture();
+    let mut sleep = process(4321, 1, 0, &["sleep", "60"], 1);
+    sleep.start_ns = 77;
+    snapshot.processes.push(sleep);
+    let mut app = app_with(snapshot, 120, 40);
+    app.detail = Some(detail::State::new(4321));
     press(&mut app, &[Action::Kill]);
     let menu = app.kill_menu.clone().expect("the menu");
-    assert_eq!((menu.pid, menu.selected), (pid, 0), "SIGTERM first");
+    assert_eq!((menu.pid, menu.selected), (4321, 0), "SIGTERM first");
     assert!(screen(&app, 120, 40).contains("SIGKILL  end it now"));
-    press(&mut app, &[Action::Back]);
+    assert!(
+        press(&mut app, &[Action::Back]).is_empty(),
+        "Esc sends nothing"
+    );
     assert!(app.kill_menu.is_none());
-    assert!(child.try_wait().unwrap().is_none(), "Esc sends nothing");
-    press(&mut app, &[Action::Kill, Action::Down, Action::Enter]);
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc::SIGKILL));
-    let notice = app.notice.clone().expect("a notice");
-    assert_eq!(notice.text, format!("sent SIGKILL to {pid} sleep"));
-    assert!(screen(&app, 120, 40).contains(&notice.text));
+    let commands = press(&mut app, &[Action::Kill, Action::Down, Action::Enter]);
+    assert!(
+        matches!(
+            commands[..],
+            [Command::Signal {
+                pid: 4321,
+                start_ns: 77,
+                signal: libc::SIGKILL,
+                ..
+            }]
+        ),
+        "{commands:?}"
+    );
+    assert!(app.kill_menu.is_none());
+    // What the collector answers is said in the footer.
+    app.notify("sent SIGKILL to 4321".into(), false);
+    assert!(screen(&app, 120, 40).contains("sent SIGKILL to 4321"));
     // Nothing running selected: said, not silently ignored.
-    app.detail = Some(999_999);
+    app.detail = Some(detail::State::new(999_999));
     press(&mut app, &[Action::Kill]);
     assert!(app.kill_menu.is_none() && app.notice.as_ref().is_some_and(|n| n.error));
 }

@@ -21,7 +21,6 @@ impl Theme {
         Self { color: true }
     }
 
-    #[cfg(test)]
     pub fn plain() -> Self {
         Self { color: false }
     }

@@ -2,13 +2,15 @@
 
 pub mod detail;
 pub mod files;
+pub mod help;
+pub mod kill;
 pub mod processes;
 pub mod syscalls;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::app::Selection;
+use super::selection::Selection;
 use super::theme::Theme;
 
 /// The rows a table in `area` has room for (its first line holds the column

@@ -10,24 +10,80 @@ use ratatui::widgets::{Cell, Row, Table};
 use crate::collect::event::visible;
 use crate::collect::names::{errno_name, signal_name};
 use crate::collect::process_tree::{FailedExec, ProcessInfo};
-use crate::ui::app::{App, RowKey, View};
+use crate::ui::app::{Action, App};
 use crate::ui::format;
+use crate::ui::layout::{VERY_WIDE, fill_width};
+use crate::ui::selection::{RowKey, Selection, Sort};
 use crate::ui::theme::Theme;
 
 use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &[
-    "PID",
-    "SYSCALLS/s",
-    "LIFETIME",
-    "USER",
-    "COMMAND",
-    "CPU%",
-    "RSS",
+    "PID", "CALLS/s", "LIFETIME", "USER", "COMMAND", "CPU%", "RSS",
 ];
 /// The first screen's sort: the busiest first, by CPU (a process busy in
 /// its own code makes no syscalls), then by syscalls/s.
 pub const BUSIEST_COLUMN: usize = 5;
+
+/// The view's own state.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub selection: Selection,
+    pub sort: Sort,
+    /// The exec tree, exited processes and failed execs included; else the
+    /// flat list, of the running processes unless `show_exited`.
+    pub tree: bool,
+    pub show_exited: bool,
+    pub collapsed: HashSet<u32>,
+}
+
+impl Default for State {
+    /// The first screen answers "what is busy now": the running processes,
+    /// busiest first. The tree and the exited are a key away.
+    fn default() -> Self {
+        Self {
+            selection: Selection::default(),
+            sort: Sort {
+                column: BUSIEST_COLUMN,
+                reverse: false,
+            },
+            tree: false,
+            show_exited: false,
+            collapsed: HashSet::new(),
+        }
+    }
+}
+
+impl State {
+    /// The keys that change how this view shows its rows.
+    pub fn toggle(&mut self, action: &Action) {
+        let selected = match &self.selection.key {
+            Some(RowKey::Pid(pid)) => Some(*pid),
+            _ => None,
+        };
+        match action {
+            Action::ToggleTree => self.tree = !self.tree,
+            Action::ToggleExited => self.show_exited = !self.show_exited,
+            Action::Collapse => self.collapsed.extend(selected),
+            Action::Expand => {
+                if let Some(pid) = selected {
+                    self.collapsed.remove(&pid);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// htop's M, P and T: a column by name, highest first.
+    pub fn sort_by(&mut self, name: &str) {
+        if let Some(column) = SORT_COLUMNS.iter().position(|c| *c == name) {
+            self.sort = Sort {
+                column,
+                reverse: false,
+            };
+        }
+    }
+}
 
 /// A new process stays highlighted this long.
 const NEW_NS: u64 = 2_000_000_000;
@@ -63,7 +119,7 @@ impl ProcRow<'_> {
     }
 }
 
-fn rate_of(app: &App) -> HashMap<u32, f64> {
+pub fn rate_of(app: &App) -> HashMap<u32, f64> {
     app.snapshot
         .rates
         .iter()
@@ -92,7 +148,8 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     let now = snapshot.ts_ns;
     let by_pid: HashMap<u32, &ProcessInfo> =
         snapshot.processes.iter().map(|p| (p.pid, p)).collect();
-    let sort = app.sort(View::Processes);
+    let state = &app.processes;
+    let sort = state.sort;
     let order = |a: &&ProcessInfo, b: &&ProcessInfo| {
         let ord = match sort.column % SORT_COLUMNS.len() {
             1 => rates
@@ -115,12 +172,13 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         if sort.reverse { ord.reverse() } else { ord }
     };
     let matches = |p: &ProcessInfo| app.matches(p.pid, &p.comm, &p.argv);
+    let filtering = !app.active_filter().is_empty();
 
-    if !app.tree {
+    if !state.tree {
         let mut flat: Vec<&ProcessInfo> = snapshot
             .processes
             .iter()
-            .filter(|p| matches(p) && (app.show_exited || p.exit.is_none()))
+            .filter(|p| matches(p) && (state.show_exited || p.exit.is_none()))
             .collect();
         flat.sort_by(order);
         let mut rows = Vec::with_capacity(flat.len());
@@ -132,7 +190,7 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
                 collapsed: false,
                 context: false,
             });
-            if app.show_exited {
+            if state.show_exited {
                 push_failed_execs(&mut rows, info, 1);
             }
         }
@@ -197,7 +255,13 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
             continue;
         }
         let kids = children.get(&info.pid);
-        let collapsed = app.collapsed.contains(&info.pid);
+        // A match inside a collapsed subtree is not hidden by it.
+        let holds_match = filtering
+            && kids
+                .into_iter()
+                .flatten()
+                .any(|kid| keep.get(&kid.pid).copied().unwrap_or(false));
+        let collapsed = state.collapsed.contains(&info.pid) && !holds_match;
         rows.push(ProcRow::Process {
             info,
             depth,
@@ -240,9 +304,23 @@ fn push_failed_execs<'a>(rows: &mut Vec<ProcRow<'a>>, info: &'a ProcessInfo, dep
     }
 }
 
+/// Kernel threads: kthreadd (PID 2) and its children.
+fn is_kernel_thread(info: &ProcessInfo) -> bool {
+    info.pid == 2 || info.ppid == 2
+}
+
+/// Its command line; a kernel thread's name in brackets, as ps shows it.
+/// A process whose command line was never seen (started under a filter, or
+/// met only at its exit) shows its name and says so, so that it does not
+/// pass for a kernel thread.
 pub fn command_line(info: &ProcessInfo) -> String {
     if info.argv.is_empty() {
-        format!("[{}]", visible(info.comm.as_bytes()))
+        let comm = visible(info.comm.as_bytes());
+        if is_kernel_thread(info) {
+            format!("[{comm}]")
+        } else {
+            format!("{comm} (command line not seen)")
+        }
     } else {
         let mut line = info.argv.join(" ");
         if info.argv_truncated {
@@ -263,11 +341,41 @@ pub fn status(info: &ProcessInfo) -> String {
     }
 }
 
+/// The columns before COMMAND, with their widths; from VERY_WIDE on,
+/// the parent and total calls too. STATUS only where a row can have one
+/// (the running processes have none).
+fn columns(width: u16, status: bool) -> Vec<(&'static str, u16)> {
+    let mut columns = vec![("PID", 7)];
+    if width >= VERY_WIDE {
+        columns.push(("PPID", 7));
+    }
+    columns.extend([("USER", 8), ("CPU%", 5), ("RSS", 6), ("CALLS/s", 8)]);
+    if width >= VERY_WIDE {
+        columns.push(("CALLS", 8));
+    }
+    columns.push(("LIFETIME", 8));
+    if status {
+        columns.push(("STATUS", 9));
+    }
+    columns
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
-    let rates = rate_of(app);
+    let rates: HashMap<u32, (f64, u64)> = app
+        .snapshot
+        .rates
+        .iter()
+        .map(|r| (r.pid, (r.per_sec, r.total)))
+        .collect();
     let now = app.snapshot.ts_ns;
-    let visible = visible_rows(&rows, app.selected(View::Processes), area, theme);
+    let state = &app.processes;
+    let with_status = state.tree || state.show_exited;
+    let columns = columns(area.width, with_status);
+    let fixed: Vec<u16> = columns.iter().map(|(_, w)| *w).collect();
+    let command_width = fill_width(area.width, &fixed);
+    let very_wide = area.width >= VERY_WIDE;
+    let visible = visible_rows(&rows, &app.processes.selection, area, theme);
     let table_rows = visible.map(|(row, style)| match row {
         ProcRow::Process {
             info,
@@ -283,20 +391,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             } else {
                 theme.normal()
             };
-            let marker = match (app.tree, has_children, collapsed) {
+            let marker = match (app.processes.tree, has_children, collapsed) {
                 (true, true, true) => "+ ",
                 (true, true, false) => "- ",
                 (true, false, _) => "  ",
                 (false, _, _) => "",
             };
             let indent = "  ".repeat(*depth);
-            let rate = rates.get(&info.pid).copied().unwrap_or(0.0);
+            let (rate, total) = rates.get(&info.pid).copied().unwrap_or((0.0, 0));
             let status_style = match &info.exit {
                 Some(x) if x.signal.is_some() || x.code != 0 => theme.error(),
                 _ => row_style,
             };
-            Row::new(vec![
-                Cell::from(info.pid.to_string()),
+            let mut cells = vec![Cell::from(info.pid.to_string())];
+            if very_wide {
+                cells.push(Cell::from(info.ppid.to_string()));
+            }
+            cells.extend([
                 Cell::from(format::fit(&app.user_name(info.uid), 8)),
                 Cell::from(
                     info.usage
@@ -311,56 +422,68 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 } else {
                     String::new()
                 }),
+            ]);
+            if very_wide {
+                cells.push(Cell::from(if total > 0 {
+                    format::count(total as f64)
+                } else {
+                    String::new()
+                }));
+            }
+            cells.extend([
                 // A start of 0: known only from counters, started unseen.
                 Cell::from(if info.start_ns == 0 {
                     "?".to_string()
                 } else {
                     format::duration_ns(lifetime(info, now))
                 }),
-                Cell::from(status(info)).style(status_style),
-                Cell::from(format!("{indent}{marker}{}", command_line(info))),
-            ])
-            .style(row_style.patch(style))
+            ]);
+            if with_status {
+                cells.push(Cell::from(status(info)).style(status_style));
+            }
+            cells.extend([Cell::from(format::fit(
+                &format!("{indent}{marker}{}", command_line(info)),
+                command_width,
+            ))]);
+            Row::new(cells).style(row_style.patch(style))
         }
         ProcRow::FailedExec { exec, depth, .. } => {
-            let indent = "  ".repeat(*depth);
-            Row::new(vec![
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(""),
-                Cell::from(errno_name(exec.errno)).style(theme.error()),
-                Cell::from(Line::from(vec![
-                    Span::raw(format!("{indent}✗ ")),
-                    Span::raw(exec.argv.join(" ")),
-                    Span::styled(format!("  ({})", exec.filename), theme.dim()),
-                ])),
-            ])
-            .style(theme.error().patch(style))
+            let mut cells = vec![Cell::from(""); columns.len() - 1];
+            cells.push(Cell::from(errno_name(exec.errno)).style(theme.error()));
+            let lead = format!("{}✗ ", "  ".repeat(*depth));
+            let argv = exec.argv.join(" ");
+            let room =
+                command_width.saturating_sub(lead.chars().count() + argv.chars().count() + 4);
+            cells.push(Cell::from(Line::from(vec![
+                Span::raw(lead.clone()),
+                Span::raw(format::fit(
+                    &argv,
+                    command_width.saturating_sub(lead.chars().count()),
+                )),
+                Span::styled(
+                    if room > 1 {
+                        format!("  ({})", format::fit_middle(&exec.filename, room))
+                    } else {
+                        String::new()
+                    },
+                    theme.dim(),
+                ),
+            ])));
+            Row::new(cells).style(theme.error().patch(style))
         }
     });
-    let header = Row::new([
-        "PID",
-        "USER",
-        "CPU%",
-        "RSS",
-        "SYSCALLS/s",
-        "LIFETIME",
-        "STATUS",
-        "COMMAND",
-    ])
+    let header = Row::new(
+        columns
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(["COMMAND"])
+            .collect::<Vec<_>>(),
+    )
     .style(theme.header());
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(9),
-        Constraint::Fill(1),
-    ];
+    let widths: Vec<Constraint> = fixed
+        .iter()
+        .map(|w| Constraint::Length(*w))
+        .chain([Constraint::Fill(1)])
+        .collect();
     frame.render_widget(Table::new(table_rows, widths).header(header), area);
 }

@@ -7,13 +7,21 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use crate::collect::event::visible;
 use crate::collect::names::syscall_name;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
-use crate::ui::app::{App, View};
+use crate::ui::app::App;
 use crate::ui::format;
+use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
 use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &["CALLS/s", "TOTAL", "PID", "COMMAND"];
+
+/// The view's own state.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub selection: Selection,
+    pub sort: Sort,
+}
 
 fn comm(app: &App, pid: u32) -> &str {
     app.snapshot.process(pid).map_or("?", |p| p.comm.as_str())
@@ -29,7 +37,7 @@ pub fn rows(app: &App) -> Vec<&ProcessRate> {
             None => app.matches(r.pid, "", &[]),
         })
         .collect();
-    let sort = app.sort(View::Syscalls);
+    let sort = app.syscalls.sort;
     rows.sort_by(|a, b| {
         let ord = match sort.column % SORT_COLUMNS.len() {
             1 => b.total.cmp(&a.total),
@@ -43,40 +51,61 @@ pub fn rows(app: &App) -> Vec<&ProcessRate> {
     rows
 }
 
-/// "read 45% write 30% futex 10%": the busiest syscalls and their share.
-pub fn top_syscalls(syscalls: &[SyscallRate], n: usize) -> String {
+/// "read 45% write 30% futex 10%": the busiest syscalls and their share,
+/// as many whole items as fit in `width`, none under 1%.
+pub fn top_syscalls(syscalls: &[SyscallRate], width: usize) -> String {
     let by_rate: f64 = syscalls.iter().map(|s| s.per_sec).sum();
     let by_total: u64 = syscalls.iter().map(|s| s.total).sum();
-    syscalls
-        .iter()
-        .take(n)
-        .map(|s| {
-            let share = if by_rate > 0.0 {
-                100.0 * s.per_sec / by_rate
-            } else {
-                100.0 * s.total as f64 / by_total.max(1) as f64
-            };
-            format!("{} {share:.0}%", syscall_name(s.nr))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::new();
+    for s in syscalls {
+        let share = if by_rate > 0.0 {
+            100.0 * s.per_sec / by_rate
+        } else {
+            100.0 * s.total as f64 / by_total.max(1) as f64
+        };
+        if share < 0.5 {
+            continue;
+        }
+        let item = format!("{} {share:.0}%", syscall_name(s.nr));
+        let sep = if out.is_empty() { 0 } else { 1 };
+        if out.chars().count() + sep + item.chars().count() > width {
+            if out.is_empty() {
+                out = crate::ui::format::fit(&item, width);
+            }
+            break;
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(&item);
+    }
+    out
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(3), Constraint::Length(30)]).areas(area);
+    // The system-wide mix beside the table, or under it where narrow.
+    let [left, right] = if area.width >= crate::ui::layout::WIDE {
+        Layout::horizontal([Constraint::Fill(3), Constraint::Length(30)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Fill(2), Constraint::Fill(1)]).areas(area)
+    };
+    let mix_border = if area.width >= crate::ui::layout::WIDE {
+        Borders::LEFT
+    } else {
+        Borders::TOP
+    };
     let rows = rows(app);
-    let table_rows =
-        visible_rows(&rows, app.selected(View::Syscalls), left, theme).map(|(r, style)| {
-            Row::new(vec![
-                Cell::from(r.pid.to_string()),
-                Cell::from(format::fit(&visible(comm(app, r.pid).as_bytes()), 15)),
-                Cell::from(format::count(r.per_sec)),
-                Cell::from(format::count(r.total as f64)),
-                Cell::from(top_syscalls(&r.syscalls, 4)),
-            ])
-            .style(style)
-        });
+    let top_width = crate::ui::layout::fill_width(left.width, &[7, 15, 8, 8]);
+    let table_rows = visible_rows(&rows, &app.syscalls.selection, left, theme).map(|(r, style)| {
+        Row::new(vec![
+            Cell::from(r.pid.to_string()),
+            Cell::from(format::fit(&visible(comm(app, r.pid).as_bytes()), 15)),
+            Cell::from(format::count(r.per_sec)),
+            Cell::from(format::count(r.total as f64)),
+            Cell::from(top_syscalls(&r.syscalls, top_width)),
+        ])
+        .style(style)
+    });
     let header =
         Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
     let widths = [
@@ -87,11 +116,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Fill(1),
     ];
     frame.render_widget(Table::new(table_rows, widths).header(header), left);
-    render_mix(frame, right, app, theme);
+    render_mix(frame, right, app, theme, mix_border);
 }
 
 /// The system-wide mix over the last interval.
-fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, border: Borders) {
     let mix = &app.snapshot.system_mix;
     let all: f64 = mix.iter().map(|s| s.per_sec).sum();
     let rows = mix
@@ -106,7 +135,7 @@ fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         });
     let header = Row::new(["SYSCALL", "CALLS/s", "SHARE"]).style(theme.header());
     let block = Block::default()
-        .borders(Borders::LEFT)
+        .borders(border)
         .title(" all processes ")
         .title_style(theme.title());
     let widths = [
