@@ -1,13 +1,20 @@
 //! End to end: the real terminal UI, driven through tmux as a user would.
 //! A known process tree (the probe example, copied under a unique name) is
 //! filtered, drilled into, and then `q` must hand the terminal back as the
-//! shell had it. Every wait polls with a deadline: snapshots come once a
-//! second, so fixed sleeps would be both slow and flaky.
+//! shell had it. Others put text before it that a process chose (escape
+//! sequences, newlines, bytes that are not UTF-8, from an unprivileged
+//! user), search a drilled-into stream, and send a signal with the kill
+//! menu. Every wait polls with a deadline: snapshots come once a second,
+//! so fixed sleeps would be both slow and flaky.
 
 mod common;
 
 use std::cell::Cell;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -70,14 +77,23 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "t"])
     }
 
-    /// `/TEXT` Enter: the UI's filter, typed as hex bytes, so that no
-    /// process (a `send-keys -l TEXT`) has TEXT in its command line.
+    /// `/TEXT` Enter: the UI's filter (in the details, the search of the
+    /// stream), typed as hex bytes, so that no process (a `send-keys -l
+    /// TEXT`) has TEXT in its command line. Returns once TEXT is kept and
+    /// the prompt closed: while it is open, what is typed filters already.
     fn filter(&self, text: &str) {
         let mut hex = vec!["-H".to_string()];
         hex.extend(text.bytes().map(|b| format!("{b:02x}")));
         self.send(&["-l", "/"]);
         self.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
         self.send(&["Enter"]);
+        self.wait_for(&format!("{text:?} kept, the prompt closed"), 10, |s| {
+            let status = s.lines().nth(1).unwrap_or_default().trim_end();
+            let kept = status.ends_with(&format!("filter: {text}"))
+                || status.ends_with(&format!("pid: {text}"))
+                || s.contains(&format!("with \"{text}\""));
+            kept && !s.contains("Enter keep  Esc clear")
+        });
     }
 
     /// The UI alone in a 200x50 session, once it shows processes.
@@ -87,6 +103,47 @@ impl Tmux {
         self.wait_for("the UI", 20, |s| {
             s.contains("1 Processes") && !table_rows(s).is_empty()
         });
+    }
+
+    /// Ends the server and removes its socket, which kill-server leaves.
+    fn kill_server(&self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+        let tmp = std::env::var_os("TMUX_TMPDIR").unwrap_or("/tmp".into());
+        let uid = nix::unistd::geteuid();
+        let _ = std::fs::remove_file(
+            PathBuf::from(tmp)
+                .join(format!("tmux-{uid}"))
+                .join(&self.socket),
+        );
+    }
+
+    /// A tmux format (`#{pane_title}`) of the session's pane.
+    fn format(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "t", format]);
+        out.trim_end_matches('\n').to_string()
+    }
+
+    /// Selects PID's row of the table on SCREEN.
+    fn select(&self, screen: &str, pid: u32) {
+        let rows = table_rows(screen);
+        let at = rows.iter().position(|r| is_pid(r, None, pid));
+        let at = at.unwrap_or_else(|| panic!("no row for PID {pid}:\n{screen}"));
+        self.send(&["Home"]);
+        for _ in 0..at {
+            self.send(&["-l", "j"]);
+        }
+    }
+
+    /// Selects PID's row of the table on SCREEN, drills in, and returns
+    /// the screen once the details show that process.
+    fn drill_into(&self, screen: &str, pid: u32) -> String {
+        self.select(screen, pid);
+        self.send(&["Enter"]);
+        self.wait_for(&format!("the details of {pid}"), 10, |s| {
+            s.lines().any(|l| is_pid(l, Some("PID"), pid))
+        })
     }
 
     /// Polls the screen until `ok`, and returns it.
@@ -111,17 +168,7 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.tmux.socket, "kill-server"])
-            .status();
-        // kill-server leaves the socket file behind.
-        let tmp = std::env::var_os("TMUX_TMPDIR").unwrap_or("/tmp".into());
-        let uid = nix::unistd::geteuid();
-        let _ = std::fs::remove_file(
-            PathBuf::from(tmp)
-                .join(format!("tmux-{uid}"))
-                .join(&self.tmux.socket),
-        );
+        self.tmux.kill_server();
         if let Some(ui) = self.ui.get().filter(|&pid| is_ui(pid)) {
             let _ = kill(Pid::from_raw(ui as i32), Signal::SIGKILL);
         }
@@ -159,6 +206,13 @@ fn children_of(ppid: u32) -> Vec<u32> {
 fn is_ui(pid: u32) -> bool {
     std::fs::read_link(format!("/proc/{pid}/exe"))
         .is_ok_and(|exe| exe.to_string_lossy().starts_with(common::BIN))
+}
+
+/// Whether LINE is about PID: its first word, or the one after LABEL (the
+/// details' `PID` line).
+fn is_pid(line: &str, label: Option<&str>, pid: u32) -> bool {
+    let mut words = line.split_whitespace();
+    label.is_none_or(|l| words.next() == Some(l)) && words.next() == Some(&pid.to_string())
 }
 
 /// The table rows: from under the header to the first blank line.
@@ -255,8 +309,7 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     tmux.wait_for("the UI", 20, |s| {
         s.contains("1 Processes") && !table_rows(s).is_empty()
     });
-    let pane = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
-    let pane: u32 = pane.trim().parse().expect("the pane's PID");
+    let pane: u32 = tmux.format("#{pane_pid}").parse().expect("the pane's PID");
     let ui = children_of(pane).into_iter().find(|&pid| is_ui(pid));
     let ui = ui.unwrap_or_else(|| panic!("no systrace-top under the pane's shell {pane}"));
     guard.ui.set(Some(ui));
@@ -272,23 +325,10 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
 
     // 5. Select the parent's row (its place depends on the sort: found by
     // PID) and drill in; the children pane lists the spinning child.
-    let is_pid = |line: &str, label: Option<&str>, pid: u32| {
-        let mut words = line.split_whitespace();
-        label.is_none_or(|l| words.next() == Some(l)) && words.next() == Some(&pid.to_string())
-    };
-    let rows = table_rows(&screen);
-    let at = rows.iter().position(|r| is_pid(r, None, parent));
-    let at = at.unwrap_or_else(|| panic!("no row for PID {parent}:\n{screen}"));
-    tmux.send(&["Home"]);
-    for _ in 0..at {
-        tmux.send(&["-l", "j"]);
-    }
-    tmux.send(&["Enter"]);
+    tmux.drill_into(&screen, parent);
     let child_row = format!("{child} {} spin 60000", copy.display());
     let screen = tmux.wait_for("the parent's details, with its child", 10, |s| {
-        s.lines().any(|l| is_pid(l, Some("PID"), parent))
-            && s.contains(" children ")
-            && s.contains(&child_row)
+        s.contains(" children ") && s.contains(&child_row)
     });
     for label in ["parents", "user", "started", "cwd", "command"] {
         assert!(
@@ -300,15 +340,7 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     // 6. Ctrl-Z, then `kill -TSTP`: each time the shell has the terminal
     // back as it was (main screen, no mouse reporting, its tty mode) and
     // the job stopped; `fg` brings the UI back whole.
-    let modes = || {
-        tmux.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            "t",
-            "#{alternate_on} #{mouse_any_flag}",
-        ])
-    };
+    let modes = || tmux.format("#{alternate_on} #{mouse_any_flag}");
     for suspend in ["ctrl-z", "SIGTSTP"] {
         if suspend == "ctrl-z" {
             tmux.send(&["C-z"]);
@@ -318,7 +350,7 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
         tmux.wait_for(&format!("the prompt after {suspend}"), 10, |s| {
             s.contains("Stopped") && at_prompt(s)
         });
-        assert_eq!(modes().trim(), "0 0", "after {suspend}:\n{}", tmux.screen());
+        assert_eq!(modes(), "0 0", "after {suspend}:\n{}", tmux.screen());
         assert_eq!(
             stty(&format!("stopped-{suspend}")),
             before,
@@ -328,7 +360,7 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
         tmux.wait_for(&format!("the UI back after {suspend}"), 10, |s| {
             s.lines().any(|l| is_pid(l, Some("PID"), parent))
         });
-        assert_eq!(modes().trim(), "1 1", "after fg:\n{}", tmux.screen());
+        assert_eq!(modes(), "1 1", "after fg:\n{}", tmux.screen());
     }
 
     // 7. Quit. Typing before the UI has exited would be lost (it, or the
@@ -358,21 +390,46 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     eprintln!("tui test took {:.1} s", started.elapsed().as_secs_f64());
 }
 
-/// The tmux server and the processes a test started, ended even when an
-/// assertion fails.
+/// The tmux server, the processes and the directories a test made, gone
+/// even when an assertion fails.
 struct Cleanup {
     tmux: Tmux,
     children: Vec<Child>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Cleanup {
+    /// A tmux server on a socket named after PREFIX, nothing else yet.
+    fn new(prefix: &str) -> Cleanup {
+        Cleanup {
+            tmux: Tmux {
+                socket: common::unique(prefix),
+            },
+            children: Vec::new(),
+            dirs: Vec::new(),
+        }
+    }
+
+    /// A new directory /tmp/NAME (short: command lines must fit the
+    /// screen), readable by everyone.
+    fn dir(&mut self, name: &str) -> PathBuf {
+        let dir = PathBuf::from("/tmp").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("creating the temp dir");
+        self.dirs.push(dir.clone());
+        dir
+    }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.tmux.socket, "kill-server"])
-            .output();
+        self.tmux.kill_server();
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -395,12 +452,8 @@ fn tui_shows_what_a_command_line_holds() {
             .spawn()
             .expect("starting python3")
     };
-    let mut cleanup = Cleanup {
-        tmux: Tmux {
-            socket: common::unique("systrace-tui-text"),
-        },
-        children: vec![sleeper(1)],
-    };
+    let mut cleanup = Cleanup::new("systrace-tui-text");
+    cleanup.children.push(sleeper(1));
     let tmux = &cleanup.tmux;
     tmux.start_ui();
     cleanup.children.push(sleeper(2));
@@ -439,12 +492,8 @@ fn tui_shows_processes_started_under_a_pid_filter() {
             .spawn()
             .expect("starting python3")
     };
-    let mut cleanup = Cleanup {
-        tmux: Tmux {
-            socket: common::unique("systrace-tui-filter"),
-        },
-        children: vec![sleeper("first")],
-    };
+    let mut cleanup = Cleanup::new("systrace-tui-filter");
+    cleanup.children.push(sleeper("first"));
     let first = cleanup.children[0].id();
     let tmux = &cleanup.tmux;
     tmux.start_ui();
@@ -463,5 +512,447 @@ fn tui_shows_processes_started_under_a_pid_filter() {
     tmux.wait_for("the process started under the filter", 10, |s| {
         table_rows(s).iter().any(|r| r.contains(&marker))
     });
+    tmux.send(&["-l", "q"]);
+}
+
+/// python3 running SCRIPT with ARGS, given as bytes (an argument need not
+/// be UTF-8); its stdin is a pipe the test can write to.
+fn python(script: &str, args: &[&[u8]]) -> Child {
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args.iter().map(|a| OsStr::from_bytes(a)))
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("starting python3")
+}
+
+/// A Python script's opening: a syscall every 0.2 s (so the drill-down's
+/// stream shows when the process is watched) until a byte comes on stdin.
+const WAIT_FOR_GO: &str = "\
+import os, select, sys
+while not select.select([0], [], [], 0.2)[0]:
+    pass
+os.read(0, 1)
+";
+
+/// The stream's text while the watched process has made no call.
+const NOTHING_YET: &str = "its syscalls appear here as they happen";
+
+/// The lines of the drill-down's syscall stream on SCREEN: those that
+/// start with the seconds since drilling in ("   1.234s").
+fn stream_lines(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|w| w.strip_suffix('s'))
+                .is_some_and(|at| at.contains('.') && at.parse::<f64>().is_ok())
+        })
+        .collect()
+}
+
+/// The frame the UI draws around every view, whole: the tabs on the first
+/// line, the status on the second, the keys on the last. Text that moved
+/// the cursor or cleared the screen would have broken one of them.
+fn assert_chrome(screen: &str) {
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(lines.len(), 50, "not 50 lines:\n{screen}");
+    assert!(
+        lines[0].starts_with(" systrace-top ") && lines[0].contains(" 1 Processes "),
+        "the tabs line:\n{screen}"
+    );
+    assert!(
+        lines[1].starts_with(" events/s "),
+        "the status line:\n{screen}"
+    );
+    assert!(lines[49].contains(" q quit"), "the keys line:\n{screen}");
+}
+
+/// The drill-down's search goes through every line kept, not only those
+/// on screen: an open scrolled far off is found. A word in no line says
+/// so, in words apart from those of a stream that has shown nothing yet.
+#[test]
+fn tui_searches_the_whole_stream_of_a_process() {
+    if !common::can_trace("tui_searches_the_whole_stream_of_a_process") {
+        return;
+    }
+    let marker = format!("s{}q", std::process::id());
+    // One open of MARKER-early, then 300 calls that push it off the pane.
+    let script = format!(
+        "{WAIT_FOR_GO}\
+m = '/tmp/' + sys.argv[1]
+try:
+    os.open(m + '-early', os.O_RDONLY)
+except OSError:
+    pass
+for i in range(300):
+    try:
+        os.stat('%s-late%d' % (m, i))
+    except OSError:
+        pass
+os.read(0, 1)
+"
+    );
+    let mut cleanup = Cleanup::new("systrace-tui-search");
+    cleanup.children.push(python(&script, &[marker.as_bytes()]));
+    let pid = cleanup.children[0].id();
+    let mut stdin = cleanup.children[0].stdin.take().expect("a piped stdin");
+    let tmux = &cleanup.tmux;
+    tmux.start_ui();
+    tmux.filter(&marker);
+    let screen = tmux.wait_for("the process's row", 10, |s| {
+        table_rows(s).iter().any(|r| is_pid(r, None, pid))
+    });
+    tmux.drill_into(&screen, pid);
+    tmux.wait_for("its calls in the stream", 10, |s| !s.contains(NOTHING_YET));
+    stdin.write_all(b"g").expect("writing to the process");
+
+    let early = format!("{marker}-early");
+    let last = format!("{marker}-late299\"");
+    let in_stream = |s: &str, what: &str| stream_lines(s).iter().any(|l| l.contains(what));
+    let screen = tmux.wait_for("its last call", 10, |s| in_stream(s, &last));
+    assert!(
+        !in_stream(&screen, &early),
+        "the early open is still on screen: the search would not have to look back:\n{screen}"
+    );
+
+    tmux.filter("early");
+    let screen = tmux.wait_for("the early open, found", 10, |s| {
+        in_stream(s, &early) && s.contains(r#" syscalls, live, with "early" "#)
+    });
+    let stream = stream_lines(&screen);
+    assert!(
+        stream.iter().all(|l| l.contains("early")),
+        "lines without the word:\n{screen}"
+    );
+
+    // Esc clears the search; a word in no line is said to match none.
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the search cleared", 10, |s| {
+        s.contains(" syscalls, live ") && in_stream(s, &last)
+    });
+    tmux.filter("nowhere");
+    let screen = tmux.wait_for("no line matching", 10, |s| {
+        s.contains(r#"lines kept matches "nowhere" (Esc clears the search)"#)
+    });
+    assert!(
+        stream_lines(&screen).is_empty() && !screen.contains(NOTHING_YET),
+        "no match, shown as something else:\n{screen}"
+    );
+    assert_chrome(&screen);
+    tmux.send(&["-l", "q"]);
+}
+
+/// Arguments that are not UTF-8, of a process seeded from /proc at start
+/// and of one seen exec'ing: each byte shown, escaped, on the process's
+/// row (not its name in brackets, as for a process without arguments).
+#[test]
+fn tui_shows_arguments_that_are_not_utf8() {
+    if !common::can_trace("tui_shows_arguments_that_are_not_utf8") {
+        return;
+    }
+    let marker = format!("b{}x", std::process::id());
+    let sleeper = |n: u32| {
+        let arg = [format!("{marker}{n}-").as_bytes(), b"\xff\x1b[7m-end"].concat();
+        python("import time; time.sleep(60)", &[&arg])
+    };
+    let mut cleanup = Cleanup::new("systrace-tui-bytes");
+    cleanup.children.push(sleeper(1));
+    cleanup.tmux.start_ui();
+    cleanup.children.push(sleeper(2));
+    let tmux = &cleanup.tmux;
+    tmux.filter(&marker);
+    for (n, child) in (1..).zip(&cleanup.children) {
+        let pid = child.id();
+        let shown = format!(r"-c import time; time.sleep(60) {marker}{n}-\xff\x1b[7m-end");
+        let screen = tmux.wait_for(&format!("process {n}'s arguments, escaped"), 10, |s| {
+            table_rows(s)
+                .iter()
+                .any(|r| is_pid(r, None, pid) && r.contains(&shown))
+        });
+        assert_chrome(&screen);
+    }
+    tmux.send(&["-l", "q"]);
+}
+
+/// A name of escape sequences, that would set the window's title and clear
+/// the screen, and a newline (14 bytes: the kernel keeps 15). A process
+/// takes the name of the file it executes: a link to sh so named.
+const HOSTILE_NAME: &[u8] = b"\x1b]0;pwned\x07\x1b[2J\n";
+
+/// HOSTILE_NAME as the screen must show it.
+const HOSTILE_SHOWN: &str = r"\x1b]0;pwned\x07\x1b[2J\n";
+
+/// As `nobody` (65534), sh run through DIR/HOSTILE_NAME, with arguments
+/// as hostile as its name (a colour, a newline and a forged row); every
+/// second it opens DIR/fN, its `$0`.
+fn hostile(dir: &Path, n: u32) -> Child {
+    let file = dir.join(format!("f{n}"));
+    std::fs::write(&file, "").expect("writing the file it opens");
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(dir.join(OsStr::from_bytes(HOSTILE_NAME)))
+        .args(["-c", "while :;do true<$0;sleep 1;done"])
+        .arg(&file)
+        .args(["\x1b[31mred", "a\nFAKE"])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("starting setpriv")
+}
+
+/// The command line of `hostile(dir, n)` as the screen must show it.
+fn hostile_shown(dir: &Path, n: u32) -> String {
+    let dir = dir.display();
+    format!(
+        r"{dir}/{HOSTILE_SHOWN} -c while :;do true<$0;sleep 1;done {dir}/f{n} \x1b[31mred a\nFAKE"
+    )
+}
+
+/// Starts the UI and two `hostile` processes of `nobody`, one seen from
+/// /proc at start, one seen exec'ing; returns their directory and PIDs.
+fn start_hostile(cleanup: &mut Cleanup, marker: &str) -> (PathBuf, [u32; 2]) {
+    let dir = cleanup.dir(marker);
+    std::os::unix::fs::symlink("/bin/sh", dir.join(OsStr::from_bytes(HOSTILE_NAME)))
+        .expect("linking to sh");
+    cleanup.children.push(hostile(&dir, 1));
+    cleanup.tmux.start_ui();
+    cleanup.children.push(hostile(&dir, 2));
+    (dir, [cleanup.children[0].id(), cleanup.children[1].id()])
+}
+
+/// Nothing a process wrote got through: the frame is whole, no row was
+/// forged by a newline, the window's title is as it was.
+fn assert_untouched(tmux: &Tmux, screen: &str, title: &str) {
+    assert_chrome(screen);
+    assert!(
+        !screen.lines().any(|l| l.trim_start().starts_with("FAKE")),
+        "a forged row:\n{screen}"
+    );
+    assert_eq!(tmux.format("#{pane_title}"), title, "the window's title");
+}
+
+/// An unprivileged user's process named and run with escape sequences and
+/// newlines: its row (user `nobody`), the syscalls view, the details and
+/// the kill menu show them escaped, and none reaches the terminal.
+#[test]
+fn tui_shows_a_hostile_name_and_arguments_escaped() {
+    if !common::can_trace("tui_shows_a_hostile_name_and_arguments_escaped") {
+        return;
+    }
+    let marker = format!("h{}z", std::process::id());
+    let mut cleanup = Cleanup::new("systrace-tui-hostile");
+    let (dir, pids) = start_hostile(&mut cleanup, &marker);
+    let tmux = &cleanup.tmux;
+    let title = tmux.format("#{pane_title}");
+    tmux.filter(&marker);
+    let row_of = |s: &str, pid: u32| -> Option<String> {
+        let rows = table_rows(s);
+        rows.iter()
+            .find(|r| is_pid(r, None, pid))
+            .map(|r| r.to_string())
+    };
+
+    // The processes, each on one row, user `nobody`.
+    let screen = tmux.wait_for("both processes, escaped", 10, |s| {
+        (1..)
+            .zip(pids)
+            .all(|(n, pid)| row_of(s, pid).is_some_and(|r| r.contains(&hostile_shown(&dir, n))))
+    });
+    for pid in pids {
+        let row = row_of(&screen, pid).unwrap_or_default();
+        assert_eq!(row.split_whitespace().nth(1), Some("nobody"), "{row}");
+    }
+    assert_untouched(tmux, &screen, &title);
+
+    // The syscalls view names them.
+    tmux.send(&["-l", "3"]);
+    let screen = tmux.wait_for("their names in the syscalls view", 10, |s| {
+        pids.iter()
+            .all(|&pid| row_of(s, pid).is_some_and(|r| r.contains(r"\x1b]0;pwned")))
+    });
+    assert_untouched(tmux, &screen, &title);
+
+    // The details of the one seen exec'ing, and its kill menu.
+    tmux.send(&["-l", "1"]);
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the filter cleared", 10, |s| !s.contains(" filter: "));
+    tmux.filter(&format!("{marker}/f2"));
+    let screen = tmux.wait_for("the second process alone", 10, |s| {
+        let rows = table_rows(s);
+        rows.len() == 1 && is_pid(rows[0], None, pids[1])
+    });
+    tmux.drill_into(&screen, pids[1]);
+    let screen = tmux.wait_for("its details", 10, |s| {
+        s.lines()
+            .any(|l| l.starts_with("command") && l.contains(&hostile_shown(&dir, 2)))
+    });
+    let line = |label: &str| {
+        let line = screen.lines().find(|l| l.starts_with(label));
+        line.unwrap_or_else(|| panic!("no {label} line:\n{screen}"))
+    };
+    assert!(
+        line("PID").contains(&format!("  {HOSTILE_SHOWN}  running")),
+        "{screen}"
+    );
+    assert!(line("user").contains("nobody (65534)"), "{screen}");
+    assert_untouched(tmux, &screen, &title);
+    tmux.send(&["-l", "k"]);
+    let screen = tmux.wait_for("the kill menu", 10, |s| {
+        s.contains(&format!(" send {} {HOSTILE_SHOWN} a signal ", pids[1]))
+    });
+    assert_untouched(tmux, &screen, &title);
+    tmux.send(&["Escape"]);
+    tmux.send(&["-l", "q"]);
+}
+
+/// The files view names each file's last opener: a hostile name shows
+/// escaped there too.
+#[test]
+#[ignore = "bug: the files view's LAST OPENER shows the name raw (ratatui drops its control characters: `]0;pwned[2J`), not escaped"]
+fn tui_shows_a_hostile_name_escaped_in_the_files_view() {
+    if !common::can_trace("tui_shows_a_hostile_name_escaped_in_the_files_view") {
+        return;
+    }
+    let marker = format!("n{}z", std::process::id());
+    let mut cleanup = Cleanup::new("systrace-tui-hostile-files");
+    let (dir, pids) = start_hostile(&mut cleanup, &marker);
+    let tmux = &cleanup.tmux;
+    let title = tmux.format("#{pane_title}");
+    tmux.send(&["-l", "2"]);
+    tmux.filter(&marker);
+    // The test wrote the file: the process's own open comes within 1 s.
+    let file = format!("{}/f2", dir.display());
+    let opener = format!(" {} ", pids[1]);
+    let screen = tmux.wait_for("the second process's file", 10, |s| {
+        s.lines().any(|l| l.contains(&file) && l.contains(&opener))
+    });
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&file))
+        .unwrap_or_default();
+    assert!(
+        row.contains(&format!("{opener}\\x1b]0;pw")),
+        "its last opener's name, not escaped:\n{screen}"
+    );
+    assert_untouched(tmux, &screen, &title);
+    tmux.send(&["-l", "q"]);
+}
+
+/// The kill key's notice names the process signalled: a hostile name
+/// shows escaped there too.
+#[test]
+#[ignore = "bug: the kill notice shows the name raw (ratatui drops its control characters: `sent SIGTERM to PID ]0;pwned[2J`), not escaped"]
+fn tui_shows_a_hostile_name_escaped_in_the_kill_notice() {
+    if !common::can_trace("tui_shows_a_hostile_name_escaped_in_the_kill_notice") {
+        return;
+    }
+    let marker = format!("o{}z", std::process::id());
+    let mut cleanup = Cleanup::new("systrace-tui-hostile-kill");
+    let (_, pids) = start_hostile(&mut cleanup, &marker);
+    let tmux = &cleanup.tmux;
+    let title = tmux.format("#{pane_title}");
+    tmux.filter(&format!("{marker}/f2"));
+    let screen = tmux.wait_for("the second process alone", 10, |s| {
+        let rows = table_rows(s);
+        rows.len() == 1 && is_pid(rows[0], None, pids[1])
+    });
+    tmux.select(&screen, pids[1]);
+    tmux.send(&["-l", "k"]);
+    tmux.wait_for("the kill menu", 10, |s| {
+        s.contains("SIGTERM  ask it to end")
+    });
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("the notice", 10, |s| s.contains(" sent SIGTERM to "));
+    let sent = format!(" sent SIGTERM to {} {HOSTILE_SHOWN} ", pids[1]);
+    assert!(screen.contains(&sent), "the notice, not escaped:\n{screen}");
+    assert_untouched(tmux, &screen, &title);
+    tmux.send(&["-l", "q"]);
+}
+
+/// A process that exits while drilled into: its details say how it ended,
+/// its stream ends with it, and Esc goes back to the list.
+#[test]
+fn tui_shows_a_process_exit_while_drilled_in() {
+    if !common::can_trace("tui_shows_a_process_exit_while_drilled_in") {
+        return;
+    }
+    let marker = format!("e{}x", std::process::id());
+    let mut cleanup = Cleanup::new("systrace-tui-exit");
+    let script = format!("{WAIT_FOR_GO}os._exit(3)\n");
+    cleanup.children.push(python(&script, &[marker.as_bytes()]));
+    let pid = cleanup.children[0].id();
+    let mut stdin = cleanup.children[0].stdin.take().expect("a piped stdin");
+    let tmux = &cleanup.tmux;
+    tmux.start_ui();
+    tmux.filter(&marker);
+    let screen = tmux.wait_for("the process's row", 10, |s| {
+        table_rows(s).iter().any(|r| is_pid(r, None, pid))
+    });
+    tmux.drill_into(&screen, pid);
+    tmux.wait_for("its calls in the stream", 10, |s| !s.contains(NOTHING_YET));
+    stdin.write_all(b"g").expect("writing to the process");
+    let screen = tmux.wait_for("its exit", 10, |s| {
+        s.lines()
+            .any(|l| is_pid(l, Some("PID"), pid) && l.contains("exited: exit 3"))
+            && stream_lines(s)
+                .last()
+                .is_some_and(|l| l.contains("+++ exited with 3 +++"))
+    });
+    assert_chrome(&screen);
+    tmux.send(&["Escape"]);
+    let screen = tmux.wait_for("the list again", 10, |s| {
+        !s.contains(&format!(" process {pid} ")) && s.lines().any(|l| l.starts_with("PID"))
+    });
+    assert_chrome(&screen);
+    tmux.send(&["-l", "q"]);
+}
+
+/// htop's k: the menu on the selected process, Down to SIGKILL, Enter; the
+/// process is killed by it and the footer says so.
+#[test]
+fn tui_kill_menu_sends_the_chosen_signal() {
+    if !common::can_trace("tui_kill_menu_sends_the_chosen_signal") {
+        return;
+    }
+    let marker = format!("k{}x", std::process::id());
+    let mut cleanup = Cleanup::new("systrace-tui-kill");
+    cleanup
+        .children
+        .push(python("import time; time.sleep(60)", &[marker.as_bytes()]));
+    let pid = cleanup.children[0].id();
+    let Cleanup { tmux, children, .. } = &mut cleanup;
+    let tmux = &*tmux;
+    tmux.start_ui();
+    tmux.filter(&marker);
+    let screen = tmux.wait_for("the process's row", 10, |s| {
+        table_rows(s).iter().any(|r| is_pid(r, None, pid))
+    });
+    tmux.select(&screen, pid);
+    tmux.send(&["-l", "k"]);
+    tmux.wait_for("the kill menu", 10, |s| {
+        s.contains(&format!(" send {pid} ")) && s.contains("SIGKILL  end it now")
+    });
+    tmux.send(&["Down"]);
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("the notice", 10, |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains(&format!(" sent SIGKILL to {pid} ")))
+    });
+    assert_chrome(&screen);
+    let status = poll(
+        "the process to end",
+        10,
+        || tmux.screen(),
+        || children[0].try_wait().expect("waiting for it"),
+    );
+    assert_eq!(
+        status.signal(),
+        Some(Signal::SIGKILL as i32),
+        "it ended by {status}"
+    );
     tmux.send(&["-l", "q"]);
 }
