@@ -88,9 +88,10 @@ impl Tmux {
         self.send(&hex.iter().map(String::as_str).collect::<Vec<_>>());
         self.send(&["Enter"]);
         self.wait_for(&format!("{text:?} kept, the prompt closed"), 10, |s| {
-            let status = s.lines().nth(1).unwrap_or_default().trim_end();
-            let kept = status.ends_with(&format!("filter: {text}"))
-                || status.ends_with(&format!("pid: {text}"))
+            // The filter leads the status line.
+            let status = s.lines().nth(1).unwrap_or_default();
+            let kept = status.starts_with(&format!(" filter: {text} "))
+                || status.starts_with(&format!(" pid: {text} "))
                 || s.contains(&format!("with \"{text}\""));
             kept && !s.contains("Enter keep  Esc clear")
         });
@@ -330,12 +331,18 @@ fn tui_filters_drills_in_and_gives_the_terminal_back() {
     let screen = tmux.wait_for("the parent's details, with its child", 10, |s| {
         s.contains(" children ") && s.contains(&child_row)
     });
-    for label in ["parents", "user", "started", "cwd", "command"] {
+    for label in ["parents", "user", "cwd", "traced", "command"] {
         assert!(
             screen.lines().any(|l| l.starts_with(label)),
             "no `{label}` line:\n{screen}"
         );
     }
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("user") && l.contains(" started ")),
+        "no start on the `user` line:\n{screen}"
+    );
 
     // 6. Ctrl-Z, then `kill -TSTP`: each time the shell has the terminal
     // back as it was (main screen, no mouse reporting, its tty mode) and
@@ -564,7 +571,10 @@ fn assert_chrome(screen: &str) {
         "the tabs line:\n{screen}"
     );
     assert!(
-        lines[1].starts_with(" events/s "),
+        [" procs ", " filter: ", " pid: "]
+            .iter()
+            .any(|lead| lines[1].starts_with(lead))
+            && lines[1].contains(" events/s "),
         "the status line:\n{screen}"
     );
     assert!(lines[49].contains(" q quit"), "the keys line:\n{screen}");
@@ -620,7 +630,7 @@ os.read(0, 1)
 
     tmux.filter("early");
     let screen = tmux.wait_for("the early open, found", 10, |s| {
-        in_stream(s, &early) && s.contains(r#" syscalls, live, with "early" "#)
+        in_stream(s, &early) && s.contains(r#" with "early" "#)
     });
     let stream = stream_lines(&screen);
     assert!(
@@ -635,7 +645,7 @@ os.read(0, 1)
     });
     tmux.filter("nowhere");
     let screen = tmux.wait_for("no line matching", 10, |s| {
-        s.contains(r#"lines kept matches "nowhere" (Esc clears the search)"#)
+        s.contains(r#"lines kept has "nowhere" (Esc clears the search)"#)
     });
     assert!(
         stream_lines(&screen).is_empty() && !screen.contains(NOTHING_YET),
@@ -763,7 +773,7 @@ fn tui_shows_a_hostile_name_and_arguments_escaped() {
     });
     for pid in pids {
         let row = row_of(&screen, pid).unwrap_or_default();
-        assert_eq!(row.split_whitespace().nth(1), Some("nobody"), "{row}");
+        assert!(row.contains(" nobody "), "the user column: {row}");
     }
     assert_untouched(tmux, &screen, &title);
 
@@ -811,7 +821,6 @@ fn tui_shows_a_hostile_name_and_arguments_escaped() {
 /// The files view names each file's last opener: a hostile name shows
 /// escaped there too.
 #[test]
-#[ignore = "bug: the files view's LAST OPENER shows the name raw (ratatui drops its control characters: `]0;pwned[2J`), not escaped"]
 fn tui_shows_a_hostile_name_escaped_in_the_files_view() {
     if !common::can_trace("tui_shows_a_hostile_name_escaped_in_the_files_view") {
         return;
@@ -844,7 +853,6 @@ fn tui_shows_a_hostile_name_escaped_in_the_files_view() {
 /// The kill key's notice names the process signalled: a hostile name
 /// shows escaped there too.
 #[test]
-#[ignore = "bug: the kill notice shows the name raw (ratatui drops its control characters: `sent SIGTERM to PID ]0;pwned[2J`), not escaped"]
 fn tui_shows_a_hostile_name_escaped_in_the_kill_notice() {
     if !common::can_trace("tui_shows_a_hostile_name_escaped_in_the_kill_notice") {
         return;
@@ -866,7 +874,7 @@ fn tui_shows_a_hostile_name_escaped_in_the_kill_notice() {
     });
     tmux.send(&["Enter"]);
     let screen = tmux.wait_for("the notice", 10, |s| s.contains(" sent SIGTERM to "));
-    let sent = format!(" sent SIGTERM to {} {HOSTILE_SHOWN} ", pids[1]);
+    let sent = format!(" sent SIGTERM to {} ({HOSTILE_SHOWN}) ", pids[1]);
     assert!(screen.contains(&sent), "the notice, not escaped:\n{screen}");
     assert_untouched(tmux, &screen, &title);
     tmux.send(&["-l", "q"]);

@@ -106,6 +106,7 @@ fn event_loop(
     let input = spawn_input_thread(stop_input.clone());
     let _stop_input = StopOnDrop(stop_input);
     let started = Instant::now();
+    let mut suspended = Duration::ZERO;
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
 
@@ -151,12 +152,15 @@ fn event_loop(
             default(wait) => {}
         }
         if signals.suspend.swap(false, Ordering::Relaxed) {
+            let stopped = Instant::now();
             guard.suspend()?;
+            // --duration counts the time on screen, not the time stopped.
+            suspended += stopped.elapsed();
             dirty = true;
         }
         if app.quit
             || signals.quit.load(Ordering::Relaxed)
-            || duration.is_some_and(|d| started.elapsed() >= d)
+            || duration.is_some_and(|d| started.elapsed().saturating_sub(suspended) >= d)
         {
             return Ok(());
         }

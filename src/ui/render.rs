@@ -183,7 +183,12 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let keys: &[(&str, &str)] = if app.kill_menu.is_some() {
-        &[("↑↓", "choose"), ("Enter", "send"), ("Esc", "cancel")]
+        &[
+            ("↑↓", "choose"),
+            ("Enter", "send"),
+            ("Esc", "cancel"),
+            ("q", "quit"),
+        ]
     } else if app.help {
         &[("Esc", "close"), ("?", "close"), ("q", "quit")]
     } else if app.detail.is_some() {

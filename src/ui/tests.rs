@@ -611,6 +611,45 @@ fn collapse_hides_a_subtree_and_expand_shows_it() {
     assert_eq!(count(&app), all);
 }
 
+/// A filter match inside a collapsed subtree is shown, its ancestors
+/// opened around it; without the filter the subtree is collapsed again.
+#[test]
+fn a_match_inside_a_collapsed_subtree_is_shown() {
+    let mut app = app_with(fixture(), 80, 24);
+    as_tree(&mut app);
+    app.processes.collapsed.insert(300);
+    let pids = |app: &App| -> Vec<RowKey> {
+        super::views::processes::rows(app)
+            .iter()
+            .map(|r| r.key())
+            .collect()
+    };
+    assert!(!pids(&app).contains(&RowKey::Pid(401)), "collapsed");
+    let typed: Vec<Action> = "cc1".chars().map(Action::PromptChar).collect();
+    press(
+        &mut app,
+        &[&[Action::OpenPrompt][..], &typed, &[Action::PromptAccept]].concat(),
+    );
+    assert!(pids(&app).contains(&RowKey::Pid(401)), "{:?}", pids(&app));
+    assert_eq!(app.selected(View::Processes).key, Some(RowKey::Pid(401)));
+    press(&mut app, &[Action::Back]);
+    assert!(!pids(&app).contains(&RowKey::Pid(401)), "collapsed again");
+}
+
+/// The help does not fit at 80x24: the arrows scroll it, to its last line.
+#[test]
+fn the_help_scrolls_where_it_does_not_fit() {
+    let mut app = app_with(fixture(), 80, 24);
+    press(&mut app, &[Action::ToggleHelp]);
+    assert!(!screen(&app, 80, 24).contains("keep, clear"));
+    press(&mut app, &[Action::End]);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("keep, clear"), "{text}");
+    assert!(app.help, "scrolling keeps it open");
+    press(&mut app, &[Action::Back]);
+    assert!(!app.help);
+}
+
 #[test]
 fn clicks_select_and_the_wheel_scrolls() {
     let mut app = app_with(fixture(), 80, 24);

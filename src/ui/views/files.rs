@@ -82,8 +82,12 @@ pub fn rows(app: &App) -> Vec<&FileStats> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
     let now = app.snapshot.ts_ns;
-    let opener_width = if area.width >= WIDE { 24 } else { 16 };
     let very_wide = area.width >= VERY_WIDE;
+    let opener_width = match area.width {
+        _ if very_wide => 36,
+        _ if area.width >= WIDE => 24,
+        _ => 16,
+    };
     let mut fixed = vec![8, 7, 8, 6, opener_width];
     if very_wide {
         fixed.push(9);
