@@ -73,6 +73,15 @@ pub struct Config {
     pub preview_bytes: usize,
 }
 
+/// A process to signal: its start tells it from a later one that took its
+/// PID; its name is for the notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalTarget {
+    pub pid: u32,
+    pub start_ns: u64,
+    pub comm: String,
+}
+
 #[derive(Debug)]
 pub enum Command {
     SetFilter(Filter),
@@ -88,14 +97,11 @@ pub enum Command {
         pid: u32,
         watch: Watch,
     },
-    /// The kill menu's Enter: `signal` to `pid` if it is still the process
-    /// that started at `start_ns`. Answered with a Notice.
+    /// The kill menu's Enter: `signal` to each target that is still the
+    /// process it was. Answered with a Notice.
     Signal {
-        pid: u32,
-        start_ns: u64,
         signal: i32,
-        /// Its name, for the notice.
-        comm: String,
+        targets: Vec<SignalTarget>,
     },
     Stop,
 }
@@ -395,22 +401,37 @@ fn drain_commands(
                 probes.watch(pid, watch)?;
                 let _ = updates.send(Update::Watching(Some(pid)));
             }
-            Ok(Command::Signal {
-                pid,
-                start_ns,
-                signal,
-                comm,
-            }) => {
-                let (text, error) = match send_signal(pid, start_ns, signal) {
-                    Ok(text) => (text, false),
-                    Err(text) => (text, true),
-                };
-                let text = format!("{text} ({})", event::visible(comm.as_bytes()));
+            Ok(Command::Signal { signal, targets }) => {
+                let (text, error) = signal_all(signal, &targets);
                 let _ = updates.send(Update::Notice { text, error });
             }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
             Err(TryRecvError::Empty) => return Ok(false),
         }
+    }
+}
+
+/// Sends `signal` to each target; says what happened, in one line: each
+/// failure, or how many were sent.
+fn signal_all(signal: i32, targets: &[SignalTarget]) -> (String, bool) {
+    let mut sent = 0;
+    let mut failed = Vec::new();
+    for target in targets {
+        let name = event::visible(target.comm.as_bytes());
+        match send_signal(target.pid, target.start_ns, signal) {
+            Ok(text) if targets.len() == 1 => return (format!("{text} ({name})"), false),
+            Ok(_) => sent += 1,
+            Err(text) => failed.push(format!("{text} ({name})")),
+        }
+    }
+    let name = names::signal_name(signal);
+    match (sent, failed.is_empty()) {
+        (_, true) => (format!("sent {name} to {sent} processes"), false),
+        (0, false) => (failed.join("; "), true),
+        _ => (
+            format!("sent {name} to {sent} processes; {}", failed.join("; ")),
+            true,
+        ),
     }
 }
 

@@ -7,7 +7,9 @@ use crate::collect::{Command, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
-use super::views::{detail, files, kill, processes, syscalls};
+use super::views::{detail, files, kill, processes, syscalls, users};
+use crate::collect::SignalTarget;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -85,6 +87,13 @@ pub enum Action {
     SortByCpu,
     /// An htop key this cannot honour: the footer says what it would do.
     Unsupported(&'static str),
+    /// htop's Space: tag the selected process (k then signals every tagged
+    /// one) or untag it.
+    Tag,
+    /// htop's U.
+    UntagAll,
+    /// htop's u: a menu of users to show the processes of.
+    UserMenu,
 }
 
 /// A filter of digits only is a PID ("+5" or " 5" is text).
@@ -108,6 +117,11 @@ pub struct App {
     /// The process drilled into, over the view it was entered from.
     pub detail: Option<detail::State>,
     pub kill_menu: Option<kill::Menu>,
+    pub user_menu: Option<users::Menu>,
+    /// Only this user's processes, in the process and syscall views.
+    pub user_filter: Option<u32>,
+    /// Tagged processes (Space), by PID, with their start: k signals them.
+    pub tagged: BTreeMap<u32, u64>,
     pub paused: bool,
     pub help: bool,
     /// Lines of the help scrolled past, where it does not fit.
@@ -143,6 +157,9 @@ impl App {
             syscalls: syscalls::State::default(),
             detail: None,
             kill_menu: None,
+            user_menu: None,
+            user_filter: None,
+            tagged: BTreeMap::new(),
             paused: false,
             help: false,
             help_scroll: 0,
@@ -314,8 +331,27 @@ impl App {
                     kill::Outcome::Open => {}
                     kill::Outcome::Closed => self.kill_menu = None,
                     kill::Outcome::Send(command) => {
+                        if menu.targets.len() > 1 {
+                            self.tagged.clear();
+                        }
                         self.kill_menu = None;
                         commands.push(command);
+                    }
+                },
+            }
+            return commands;
+        }
+        if let Some(menu) = &mut self.user_menu {
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Resize(w, h) => (self.width, self.height) = (w, h),
+                _ => match menu.update(&action) {
+                    users::Outcome::Open => {}
+                    users::Outcome::Closed => self.user_menu = None,
+                    users::Outcome::Chosen(uid) => {
+                        self.user_menu = None;
+                        self.user_filter = uid;
+                        self.follow_selection();
                     }
                 },
             }
@@ -420,6 +456,13 @@ impl App {
                 self.processes.sort_by(name);
             }
             Action::Unsupported(what) => self.notify(what.to_string(), true),
+            Action::UserMenu => {
+                if self.detail.is_none() {
+                    self.user_menu = Some(users::Menu::new(self));
+                }
+            }
+            Action::Tag => self.tag_selected(),
+            Action::UntagAll => self.tagged.clear(),
             Action::Enter => {
                 if self.detail.is_none()
                     && let Some(pid) = self.selected_pid()
@@ -443,6 +486,8 @@ impl App {
                     }
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
+                } else {
+                    self.user_filter = None;
                 }
             }
             Action::TogglePause => {
@@ -501,19 +546,56 @@ impl App {
         self.leave_detail(commands);
     }
 
+    /// The kill menu, for the tagged processes that still run if any (and
+    /// not drilled in), else for the selected one.
     fn open_kill_menu(&mut self) {
+        let target = |p: &crate::collect::process_tree::ProcessInfo| SignalTarget {
+            pid: p.pid,
+            start_ns: p.start_ns,
+            comm: p.comm.clone(),
+        };
+        let tagged: Vec<SignalTarget> = self
+            .tagged
+            .iter()
+            .filter_map(|(pid, start)| self.snapshot.process(*pid).filter(|p| p.start_ns == *start))
+            .filter(|p| p.exit.is_none())
+            .map(target)
+            .collect();
+        if self.detail.is_none() && !tagged.is_empty() {
+            self.kill_menu = Some(kill::Menu::new(tagged));
+            return;
+        }
         let pid = self.detail_pid().or_else(|| self.selected_pid());
         match pid.and_then(|pid| self.snapshot.process(pid)) {
             Some(p) if p.exit.is_none() && p.pid > 0 => {
-                self.kill_menu = Some(kill::Menu {
-                    pid: p.pid,
-                    comm: p.comm.clone(),
-                    start_ns: p.start_ns,
-                    selected: 0,
-                });
+                self.kill_menu = Some(kill::Menu::new(vec![target(p)]));
             }
             _ => self.notify("no running process selected".into(), true),
         }
+    }
+
+    /// Space: tags or untags the selected running process, then moves down.
+    fn tag_selected(&mut self) {
+        if self.detail.is_some() {
+            return;
+        }
+        let process = self
+            .selected_pid()
+            .and_then(|pid| self.snapshot.process(pid));
+        match process {
+            Some(p) if p.exit.is_none() && p.pid > 0 => {
+                if self.tagged.remove(&p.pid).is_none() {
+                    self.tagged.insert(p.pid, p.start_ns);
+                }
+                self.move_selection(1);
+            }
+            _ => self.notify("no running process selected".into(), true),
+        }
+    }
+
+    /// Whether a process is tagged (a later one with its PID is not).
+    pub fn is_tagged(&self, pid: u32, start_ns: u64) -> bool {
+        self.tagged.get(&pid) == Some(&start_ns)
     }
 
     /// With a filter typed, the first process that matches it (not one of
@@ -552,9 +634,12 @@ impl App {
         }
     }
 
-    /// Whether a process matches the substring filter (PID filters are
-    /// matched on the PID alone).
-    pub fn matches(&self, pid: u32, comm: &str, argv: &[String]) -> bool {
+    /// Whether a process matches the user filter and the substring filter
+    /// (PID filters are matched on the PID alone).
+    pub fn matches(&self, pid: u32, uid: u32, comm: &str, argv: &[String]) -> bool {
+        if self.user_filter.is_some_and(|want| want != uid) {
+            return false;
+        }
         let filter = self.active_filter();
         if filter.is_empty() {
             return true;

@@ -121,8 +121,14 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     (
         KeyCode::Char('u'),
         KeyModifiers::NONE,
-        Action::Unsupported("u: no user filter yet; / filters by PID or command"),
-        "htop's u: not yet",
+        Action::UserMenu,
+        "show one user's processes",
+    ),
+    (
+        KeyCode::Char('U'),
+        KeyModifiers::NONE,
+        Action::UntagAll,
+        "untag all",
     ),
     (
         KeyCode::Char('H'),
@@ -189,6 +195,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     ),
     (
         KeyCode::Char(' '),
+        KeyModifiers::NONE,
+        Action::Tag,
+        "tag / untag",
+    ),
+    (
+        KeyCode::Char('Z'),
         KeyModifiers::NONE,
         Action::TogglePause,
         "pause the display",
@@ -410,9 +422,22 @@ mod tests {
             Some(Action::SortByMemory)
         );
         assert_eq!(action_for_key(shifted('P'), false), Some(Action::SortByCpu));
+        assert_eq!(
+            action_for_key(key(KeyCode::Char('u')), false),
+            Some(Action::UserMenu)
+        );
+        assert_eq!(
+            action_for_key(key(KeyCode::Char(' ')), false),
+            Some(Action::Tag)
+        );
+        assert_eq!(action_for_key(shifted('U'), false), Some(Action::UntagAll));
+        assert_eq!(
+            action_for_key(shifted('Z'), false),
+            Some(Action::TogglePause)
+        );
         // What it cannot do yet, it says.
         assert!(matches!(
-            action_for_key(key(KeyCode::Char('u')), false),
+            action_for_key(shifted('H'), false),
             Some(Action::Unsupported(_))
         ));
     }

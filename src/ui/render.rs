@@ -9,7 +9,7 @@ use super::app::{App, View};
 use super::format;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::views::{detail, files, help, kill, processes, syscalls};
+use super::views::{detail, files, help, kill, processes, syscalls, users};
 use crate::collect::event::LostKind;
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -47,6 +47,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     if let Some(menu) = &app.kill_menu {
         kill::render(frame, body, menu, theme);
+    }
+    if let Some(menu) = &app.user_menu {
+        users::render(frame, body, menu, theme);
     }
 }
 
@@ -119,6 +122,18 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         spans.push(Span::styled(format!(" {what}: {filter} "), theme.warn()));
     }
+    if let Some(uid) = app.user_filter {
+        spans.push(Span::styled(
+            format!(" user: {} ", app.user_name(uid)),
+            theme.warn(),
+        ));
+    }
+    if !app.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} tagged ", app.tagged.len()),
+            theme.tagged(),
+        ));
+    }
     if let Some(pid) = app.base_filter.pid {
         spans.push(Span::styled(format!(" --pid {pid} "), theme.warn()));
     }
@@ -182,10 +197,10 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(line, area);
         return;
     }
-    let keys: &[(&str, &str)] = if app.kill_menu.is_some() {
+    let keys: &[(&str, &str)] = if app.kill_menu.is_some() || app.user_menu.is_some() {
         &[
             ("↑↓", "choose"),
-            ("Enter", "send"),
+            ("Enter", "take"),
             ("Esc", "cancel"),
             ("q", "quit"),
         ]

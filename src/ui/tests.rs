@@ -784,7 +784,11 @@ fn k_asks_for_the_chosen_signal_to_the_selected_process() {
     app.detail = Some(detail::State::new(4321));
     press(&mut app, &[Action::Kill]);
     let menu = app.kill_menu.clone().expect("the menu");
-    assert_eq!((menu.pid, menu.selected), (4321, 0), "SIGTERM first");
+    assert_eq!(
+        (menu.targets[0].pid, menu.choice.selected),
+        (4321, 0),
+        "SIGTERM first"
+    );
     assert!(screen(&app, 120, 40).contains("SIGKILL  end it now"));
     assert!(
         press(&mut app, &[Action::Back]).is_empty(),
@@ -792,18 +796,20 @@ fn k_asks_for_the_chosen_signal_to_the_selected_process() {
     );
     assert!(app.kill_menu.is_none());
     let commands = press(&mut app, &[Action::Kill, Action::Down, Action::Enter]);
-    assert!(
-        matches!(
-            commands[..],
-            [Command::Signal {
-                pid: 4321,
-                start_ns: 77,
-                signal: libc::SIGKILL,
-                ..
-            }]
-        ),
-        "{commands:?}"
-    );
+    match &commands[..] {
+        [Command::Signal { signal, targets }] => {
+            assert_eq!(*signal, libc::SIGKILL);
+            assert_eq!(
+                targets[..],
+                [crate::collect::SignalTarget {
+                    pid: 4321,
+                    start_ns: 77,
+                    comm: "sleep".into()
+                }]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(app.kill_menu.is_none());
     // What the collector answers is said in the footer.
     app.notify("sent SIGKILL to 4321".into(), false);
@@ -812,6 +818,63 @@ fn k_asks_for_the_chosen_signal_to_the_selected_process() {
     app.detail = Some(detail::State::new(999_999));
     press(&mut app, &[Action::Kill]);
     assert!(app.kill_menu.is_none() && app.notice.as_ref().is_some_and(|n| n.error));
+}
+
+/// htop's Space tags, and k then signals every tagged process that still
+/// runs as it was; U untags all.
+#[test]
+fn space_tags_and_k_signals_the_tagged() {
+    let mut app = app_with(fixture(), 120, 40);
+    as_tree(&mut app);
+    // Rows: 1, 200, 300, ...: tag 200 and 300 (Space moves down).
+    press(&mut app, &[Action::Down, Action::Tag, Action::Tag]);
+    assert_eq!(app.tagged.keys().copied().collect::<Vec<_>>(), [200, 300]);
+    assert!(screen(&app, 120, 40).contains(" 2 tagged "));
+    press(&mut app, &[Action::Kill]);
+    let menu = app.kill_menu.clone().expect("the menu");
+    let pids: Vec<u32> = menu.targets.iter().map(|t| t.pid).collect();
+    assert_eq!(pids, [200, 300]);
+    assert!(screen(&app, 120, 40).contains("send the 2 tagged processes a signal"));
+    let commands = press(&mut app, &[Action::Enter]);
+    assert!(
+        matches!(&commands[..], [Command::Signal { targets, .. }] if targets.len() == 2),
+        "{commands:?}"
+    );
+    assert!(app.tagged.is_empty(), "sent: the tags are done with");
+    press(&mut app, &[Action::Up, Action::Tag]);
+    assert_eq!(app.tagged.len(), 1);
+    press(&mut app, &[Action::UntagAll]);
+    assert!(app.tagged.is_empty());
+}
+
+/// htop's u: a menu of the users with processes; the one chosen filters
+/// the process and syscall views; Esc clears it once no text filter is left.
+#[test]
+fn u_shows_one_users_processes() {
+    let mut app = app_with(fixture(), 120, 40);
+    press(&mut app, &[Action::UserMenu]);
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("nobody (65534)") && text.contains("all users"),
+        "{text}"
+    );
+    // all users, nobody, root: by name.
+    press(&mut app, &[Action::Down, Action::Enter]);
+    assert_eq!(app.user_filter, Some(65534));
+    let pids: Vec<RowKey> = super::views::processes::rows(&app)
+        .iter()
+        .map(|r| r.key())
+        .collect();
+    assert_eq!(pids, [RowKey::Pid(400), RowKey::Pid(700)]);
+    assert!(screen(&app, 120, 40).contains(" user: nobody "));
+    press(&mut app, &[Action::Show(View::Syscalls)]);
+    let rates: Vec<u32> = super::views::syscalls::rows(&app)
+        .iter()
+        .map(|r| r.pid)
+        .collect();
+    assert_eq!(rates, [400]);
+    press(&mut app, &[Action::Back]);
+    assert_eq!(app.user_filter, None);
 }
 
 /// The first screen puts the busiest first: a process busy in its own

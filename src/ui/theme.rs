@@ -57,6 +57,11 @@ impl Theme {
         self.fg(Color::Green).add_modifier(Modifier::BOLD)
     }
 
+    /// A tagged process (Space), as htop shows one.
+    pub fn tagged(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
     pub fn exited(&self) -> Style {
         self.fg(Color::DarkGray).add_modifier(Modifier::DIM)
     }

@@ -40,7 +40,10 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
                 "next / previous view",
             ),
             (Keys::Of(&[Action::TogglePause]), "pause the display"),
-            (Keys::Of(&[Action::Kill]), "send the process a signal"),
+            (
+                Keys::Of(&[Action::Kill]),
+                "signal the process, or the tagged",
+            ),
             (Keys::Of(&[Action::Suspend]), "suspend; fg resumes"),
         ],
     ),
@@ -58,7 +61,10 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
             (Keys::Of(&[Action::PrevSort]), "previous sort column"),
             (Keys::Of(&[Action::ReverseSort]), "reverse the sort"),
             (Keys::Of(&[Action::Enter]), "drill into the process"),
-            (Keys::Of(&[Action::Back]), "clear the filter"),
+            (Keys::Of(&[Action::Back]), "clear the filter, then the user"),
+            (Keys::Of(&[Action::Tag]), "tag / untag a process"),
+            (Keys::Of(&[Action::UntagAll]), "untag all"),
+            (Keys::Of(&[Action::UserMenu]), "one user's processes"),
         ],
     ),
     (
@@ -75,7 +81,7 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
                 Keys::Of(&[Action::SortByCpu, Action::SortByMemory, Action::SortByTime]),
                 "sort by lifetime, memory, CPU",
             ),
-            (Keys::Named("u, H"), "htop's user filter, threads: not yet"),
+            (Keys::Named("H"), "htop's threads: not yet"),
         ],
     ),
     (
@@ -95,8 +101,8 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
         ],
     ),
     (
-        "kill menu",
-        &[(Keys::Named("↑↓ Enter Esc"), "choose, send, cancel")],
+        "kill and user menus",
+        &[(Keys::Named("↑↓ Enter Esc"), "choose, take, cancel")],
     ),
     (
         "filter / search prompt",

@@ -4,8 +4,10 @@ pub mod detail;
 pub mod files;
 pub mod help;
 pub mod kill;
+pub mod menu;
 pub mod processes;
 pub mod syscalls;
+pub mod users;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -171,8 +171,8 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         let ord = ord.then(a.pid.cmp(&b.pid));
         if sort.reverse { ord.reverse() } else { ord }
     };
-    let matches = |p: &ProcessInfo| app.matches(p.pid, &p.comm, &p.argv);
-    let filtering = !app.active_filter().is_empty();
+    let matches = |p: &ProcessInfo| app.matches(p.pid, p.uid, &p.comm, &p.argv);
+    let filtering = !app.active_filter().is_empty() || app.user_filter.is_some();
 
     if !state.tree {
         let mut flat: Vec<&ProcessInfo> = snapshot
@@ -384,7 +384,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             collapsed,
             context,
         } => {
-            let row_style = if info.exit.is_some() || *context {
+            let row_style = if app.is_tagged(info.pid, info.start_ns) {
+                theme.tagged()
+            } else if info.exit.is_some() || *context {
                 theme.exited()
             } else if now.saturating_sub(info.start_ns) < NEW_NS {
                 theme.new_process()

@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use crate::collect::event::visible;
 use crate::collect::names::syscall_name;
+use crate::collect::process_tree::UNKNOWN_UID;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::ui::app::App;
 use crate::ui::format;
@@ -33,8 +34,8 @@ pub fn rows(app: &App) -> Vec<&ProcessRate> {
         .rates
         .iter()
         .filter(|r| match app.snapshot.process(r.pid) {
-            Some(p) => app.matches(p.pid, &p.comm, &p.argv),
-            None => app.matches(r.pid, "", &[]),
+            Some(p) => app.matches(p.pid, p.uid, &p.comm, &p.argv),
+            None => app.matches(r.pid, UNKNOWN_UID, "", &[]),
         })
         .collect();
     let sort = app.syscalls.sort;
@@ -104,7 +105,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Cell::from(format::count(r.total as f64)),
             Cell::from(top_syscalls(&r.syscalls, top_width)),
         ])
-        .style(style)
+        .style(match app.snapshot.process(r.pid) {
+            Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
+            _ => style,
+        })
     });
     let header =
         Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
