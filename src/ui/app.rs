@@ -1,100 +1,16 @@
 //! The UI's state and the one place it changes: `update(action)`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bpf::Filter;
-use crate::collect::{Command, Snapshot};
+use crate::collect::{Command, SignalTarget, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
 use super::views::{detail, files, kill, processes, syscalls, users};
-use crate::collect::SignalTarget;
-use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    Processes,
-    Files,
-    Syscalls,
-}
-
-impl View {
-    pub const ALL: [View; 3] = [View::Processes, View::Files, View::Syscalls];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Processes => "Processes",
-            View::Files => "Files",
-            View::Syscalls => "Syscalls",
-        }
-    }
-
-    pub fn sort_columns(self) -> &'static [&'static str] {
-        match self {
-            View::Processes => processes::SORT_COLUMNS,
-            View::Files => files::SORT_COLUMNS,
-            View::Syscalls => syscalls::SORT_COLUMNS,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Quit,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    NextView,
-    PrevView,
-    Show(View),
-    OpenPrompt,
-    PromptChar(char),
-    PromptBackspace,
-    PromptAccept,
-    PromptCancel,
-    CycleSort,
-    ReverseSort,
-    Enter,
-    Back,
-    TogglePause,
-    ToggleHelp,
-    ToggleTree,
-    Collapse,
-    Expand,
-    ToggleWindow,
-    /// A click on screen row `y`.
-    Click(u16),
-    ScrollUp,
-    ScrollDown,
-    Resize(u16, u16),
-    /// Ctrl-Z: the terminal given back, the tool stopped until `fg`. Done
-    /// by the event loop, which owns the terminal.
-    Suspend,
-    /// htop's k and F9: a menu of signals for the selected process.
-    Kill,
-    /// htop's `<`: the previous sort column.
-    PrevSort,
-    /// The flat list: exited processes and failed execs shown or not.
-    ToggleExited,
-    /// htop's T: the processes by how long they have run.
-    SortByTime,
-    /// htop's M.
-    SortByMemory,
-    /// htop's P.
-    SortByCpu,
-    /// An htop key this cannot honour: the footer says what it would do.
-    Unsupported(&'static str),
-    /// htop's Space: tag the selected process (k then signals every tagged
-    /// one) or untag it.
-    Tag,
-    /// htop's U.
-    UntagAll,
-    /// htop's u: a menu of users to show the processes of.
-    UserMenu,
-}
+pub use super::action::{Action, View};
 
 /// A filter of digits only is a PID ("+5" or " 5" is text).
 fn parse_pid(filter: &str) -> Option<u32> {

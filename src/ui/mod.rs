@@ -1,5 +1,6 @@
 //! The terminal UI: input → `Action` → `App::update` → `render`.
 
+mod action;
 mod app;
 mod format;
 mod keys;

@@ -1,22 +1,17 @@
-//! View 1: the live exec tree (or a flat list) of processes.
+//! View 1: the live exec tree (or a flat list) of processes: its state
+//! and rows here, its table in `table`.
+
+mod table;
+
+pub use table::render;
 
 use std::collections::{HashMap, HashSet};
 
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
-
 use crate::collect::event::visible;
-use crate::collect::names::{errno_name, signal_name};
+use crate::collect::names::signal_name;
 use crate::collect::process_tree::{FailedExec, ProcessInfo};
 use crate::ui::app::{Action, App};
-use crate::ui::format;
-use crate::ui::layout::{VERY_WIDE, fill_width};
 use crate::ui::selection::{RowKey, Selection, Sort};
-use crate::ui::theme::Theme;
-
-use super::visible_rows;
 
 pub const SORT_COLUMNS: &[&str] = &[
     "PID", "CALLS/s", "LIFETIME", "USER", "COMMAND", "CPU%", "RSS",
@@ -86,7 +81,7 @@ impl State {
 }
 
 /// A new process stays highlighted this long.
-const NEW_NS: u64 = 2_000_000_000;
+pub(super) const NEW_NS: u64 = 2_000_000_000;
 
 pub enum ProcRow<'a> {
     Process {
@@ -135,7 +130,7 @@ fn rss(info: &ProcessInfo) -> u64 {
     info.usage.map_or(0, |u| u.rss_bytes)
 }
 
-fn lifetime(info: &ProcessInfo, now: u64) -> u64 {
+pub(super) fn lifetime(info: &ProcessInfo, now: u64) -> u64 {
     let end = info.exit.as_ref().map_or(now, |x| x.ts_ns);
     end.saturating_sub(info.start_ns)
 }
@@ -339,153 +334,4 @@ pub fn status(info: &ProcessInfo) -> String {
             None => format!("exit {}", x.code),
         },
     }
-}
-
-/// The columns before COMMAND, with their widths; from VERY_WIDE on,
-/// the parent and total calls too. STATUS only where a row can have one
-/// (the running processes have none).
-fn columns(width: u16, status: bool) -> Vec<(&'static str, u16)> {
-    let mut columns = vec![("PID", 7)];
-    if width >= VERY_WIDE {
-        columns.push(("PPID", 7));
-    }
-    columns.extend([("USER", 8), ("CPU%", 5), ("RSS", 6), ("CALLS/s", 8)]);
-    if width >= VERY_WIDE {
-        columns.push(("CALLS", 8));
-    }
-    columns.push(("LIFETIME", 8));
-    if status {
-        columns.push(("STATUS", 9));
-    }
-    columns
-}
-
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let rows = rows(app);
-    let rates: HashMap<u32, (f64, u64)> = app
-        .snapshot
-        .rates
-        .iter()
-        .map(|r| (r.pid, (r.per_sec, r.total)))
-        .collect();
-    let now = app.snapshot.ts_ns;
-    let state = &app.processes;
-    let with_status = state.tree || state.show_exited;
-    let columns = columns(area.width, with_status);
-    let fixed: Vec<u16> = columns.iter().map(|(_, w)| *w).collect();
-    let command_width = fill_width(area.width, &fixed);
-    let very_wide = area.width >= VERY_WIDE;
-    let visible = visible_rows(&rows, &app.processes.selection, area, theme);
-    let table_rows = visible.map(|(row, style)| match row {
-        ProcRow::Process {
-            info,
-            depth,
-            has_children,
-            collapsed,
-            context,
-        } => {
-            let row_style = if app.is_tagged(info.pid, info.start_ns) {
-                theme.tagged()
-            } else if info.exit.is_some() || *context {
-                theme.exited()
-            } else if now.saturating_sub(info.start_ns) < NEW_NS {
-                theme.new_process()
-            } else {
-                theme.normal()
-            };
-            let marker = match (app.processes.tree, has_children, collapsed) {
-                (true, true, true) => "+ ",
-                (true, true, false) => "- ",
-                (true, false, _) => "  ",
-                (false, _, _) => "",
-            };
-            let indent = "  ".repeat(*depth);
-            let (rate, total) = rates.get(&info.pid).copied().unwrap_or((0.0, 0));
-            let status_style = match &info.exit {
-                Some(x) if x.signal.is_some() || x.code != 0 => theme.error(),
-                _ => row_style,
-            };
-            let mut cells = vec![Cell::from(info.pid.to_string())];
-            if very_wide {
-                cells.push(Cell::from(info.ppid.to_string()));
-            }
-            cells.extend([
-                Cell::from(format::fit(&app.user_name(info.uid), 8)),
-                Cell::from(
-                    info.usage
-                        .map_or(String::new(), |u| format!("{:.1}", u.cpu_percent)),
-                ),
-                Cell::from(
-                    info.usage
-                        .map_or(String::new(), |u| format::memory(u.rss_bytes)),
-                ),
-                Cell::from(if rate > 0.0 {
-                    format::count(rate)
-                } else {
-                    String::new()
-                }),
-            ]);
-            if very_wide {
-                cells.push(Cell::from(if total > 0 {
-                    format::count(total as f64)
-                } else {
-                    String::new()
-                }));
-            }
-            cells.extend([
-                // A start of 0: known only from counters, started unseen.
-                Cell::from(if info.start_ns == 0 {
-                    "?".to_string()
-                } else {
-                    format::duration_ns(lifetime(info, now))
-                }),
-            ]);
-            if with_status {
-                cells.push(Cell::from(status(info)).style(status_style));
-            }
-            cells.extend([Cell::from(format::fit(
-                &format!("{indent}{marker}{}", command_line(info)),
-                command_width,
-            ))]);
-            Row::new(cells).style(row_style.patch(style))
-        }
-        ProcRow::FailedExec { exec, depth, .. } => {
-            let mut cells = vec![Cell::from(""); columns.len() - 1];
-            cells.push(Cell::from(errno_name(exec.errno)).style(theme.error()));
-            let lead = format!("{}✗ ", "  ".repeat(*depth));
-            let argv = exec.argv.join(" ");
-            let room =
-                command_width.saturating_sub(lead.chars().count() + argv.chars().count() + 4);
-            cells.push(Cell::from(Line::from(vec![
-                Span::raw(lead.clone()),
-                Span::raw(format::fit(
-                    &argv,
-                    command_width.saturating_sub(lead.chars().count()),
-                )),
-                Span::styled(
-                    if room > 1 {
-                        format!("  ({})", format::fit_middle(&exec.filename, room))
-                    } else {
-                        String::new()
-                    },
-                    theme.dim(),
-                ),
-            ])));
-            Row::new(cells).style(theme.error().patch(style))
-        }
-    });
-    let header = Row::new(
-        columns
-            .iter()
-            .map(|(name, _)| *name)
-            .chain(["COMMAND"])
-            .collect::<Vec<_>>(),
-    )
-    .style(theme.header());
-    let widths: Vec<Constraint> = fixed
-        .iter()
-        .map(|w| Constraint::Length(*w))
-        .chain([Constraint::Fill(1)])
-        .collect();
-    frame.render_widget(Table::new(table_rows, widths).header(header), area);
 }

@@ -1,122 +1,22 @@
-//! Drill-down: one process's details, children, files, syscall mix and
-//! activity as it happens.
+//! The drill-down's panes about the process: its details, family, syscall
+//! mix and files.
 
 use std::collections::HashSet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::collect::ActivityLine;
 use crate::collect::event::visible;
 use crate::collect::names::{errno_name, syscall_name};
 use crate::collect::process_tree::ProcessInfo;
 use crate::ui::app::App;
 use crate::ui::format;
-use crate::ui::layout::WIDE;
 use crate::ui::theme::Theme;
+use crate::ui::views::processes::{children_of, command_line, status};
 
-use super::processes::{children_of, command_line, status};
-
-/// The drill-down's own state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct State {
-    pub pid: u32,
-    /// Lines of the stream scrolled back from the newest.
-    pub scroll: usize,
-    /// The stream shows only lines with this (kept with Enter).
-    pub search: String,
-}
-
-impl State {
-    pub fn new(pid: u32) -> Self {
-        Self {
-            pid,
-            scroll: 0,
-            search: String::new(),
-        }
-    }
-
-    /// Up (negative) goes back in time, within the `lines` the stream shows.
-    pub fn scroll_by(&mut self, delta: isize, lines: usize) {
-        let back = self.scroll as isize - delta.clamp(-(lines as isize), lines as isize);
-        self.scroll = back.clamp(0, lines.saturating_sub(1) as isize) as usize;
-    }
-}
-
-/// The stream's lines the search keeps, oldest first: every line kept, not
-/// only those on screen.
-pub fn stream_lines(app: &App, pid: u32) -> Vec<&ActivityLine> {
-    let search = app.stream_search().to_lowercase();
-    app.snapshot
-        .watched
-        .as_ref()
-        .filter(|w| w.pid == pid)
-        .map_or(&[][..], |w| &w.activity[..])
-        .iter()
-        .filter(|line| search.is_empty() || line.text.to_lowercase().contains(&search))
-        .collect()
-}
-
-pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
-    let snapshot = &app.snapshot;
-    let Some(info) = snapshot.process(pid) else {
-        let text = format!("process {pid} is gone (it exited and left the table); Esc goes back");
-        frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
-        return;
-    };
-    let [top, middle, bottom] = Layout::vertical([
-        Constraint::Length(INFO_ROWS),
-        Constraint::Fill(1),
-        Constraint::Fill(2),
-    ])
-    .areas(area);
-    render_info(frame, top, app, info, theme);
-    if area.width >= WIDE {
-        let [family, files, mix] = Layout::horizontal([
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-            Constraint::Length(MIX_WIDTH),
-        ])
-        .areas(middle);
-        render_family(frame, family, app, info, theme);
-        render_files(frame, files, app, pid, theme);
-        render_mix(frame, mix, app, pid, theme);
-        let [activity, summary] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Length(SUMMARY_WIDTH)])
-                .areas(bottom);
-        render_activity(frame, activity, app, pid, theme);
-        render_summary(frame, summary, app, pid, theme, true);
-    } else {
-        // Narrow: the stream gets the whole width, a shorter summary the
-        // place of the mix.
-        let [family, files, summary] = Layout::horizontal([
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-            Constraint::Length(NARROW_SUMMARY_WIDTH),
-        ])
-        .areas(middle);
-        render_family(frame, family, app, info, theme);
-        render_files(frame, files, app, pid, theme);
-        render_summary(frame, summary, app, pid, theme, false);
-        render_activity(frame, bottom, app, pid, theme);
-    }
-}
-
-/// Lines of the process's details at the top.
-const INFO_ROWS: u16 = 7;
-/// The panes whose lines are columns of figures, sized to them.
-const MIX_WIDTH: u16 = 38;
-const SUMMARY_WIDTH: u16 = 46;
-const NARROW_SUMMARY_WIDTH: u16 = 34;
-
-fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
-    Block::default()
-        .borders(Borders::TOP)
-        .title(format!(" {title} "))
-        .title_style(theme.title())
-}
+use super::block;
 
 /// "1 systemd › 200 sshd › 300 bash": the running ancestors, from the
 /// parent it has now (a parent that exited left it to a reaper) up.
@@ -158,7 +58,13 @@ fn parents(app: &App, info: &ProcessInfo) -> String {
     line
 }
 
-fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, theme: &Theme) {
+pub(super) fn render_info(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    info: &ProcessInfo,
+    theme: &Theme,
+) {
     let snapshot = &app.snapshot;
     let watched = snapshot.watched.as_ref().filter(|w| w.pid == info.pid);
     let state = match &info.exit {
@@ -227,7 +133,13 @@ fn render_info(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, the
 }
 
 /// Its children (and theirs), and the execs it tried that failed.
-fn render_family(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, theme: &Theme) {
+pub(super) fn render_family(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    info: &ProcessInfo,
+    theme: &Theme,
+) {
     let width = area.width as usize;
     let failed: Vec<Line> = info
         .failed_execs
@@ -292,7 +204,7 @@ fn render_family(frame: &mut Frame, area: Rect, app: &App, info: &ProcessInfo, t
     frame.render_widget(Paragraph::new(lines).block(block("children", theme)), area);
 }
 
-fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+pub(super) fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let lines: Vec<Line> = match app.snapshot.rates.iter().find(|r| r.pid == pid) {
         None => vec![Line::styled("no syscalls counted", theme.dim())],
         Some(rate) => std::iter::once(Line::styled(
@@ -332,7 +244,7 @@ fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
 
 /// Each file it opened: opens, the last error (never cut), the path cut in
 /// the middle so that its name stays.
-fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let files = app
         .snapshot
         .watched
@@ -361,116 +273,6 @@ fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Them
     };
     frame.render_widget(
         Paragraph::new(lines).block(block("files opened", theme)),
-        area,
-    );
-}
-
-fn render_activity(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
-    let kept = app
-        .snapshot
-        .watched
-        .as_ref()
-        .filter(|w| w.pid == pid)
-        .map_or(0, |w| w.activity.len());
-    let height = area.height.saturating_sub(1) as usize;
-    // A column left free before the summary beside it.
-    let width = area.width.saturating_sub(1) as usize;
-    let since_ns = app.snapshot.watched.as_ref().map_or(0, |w| w.since_ns);
-    let scroll = app.detail.as_ref().map_or(0, |d| d.scroll);
-    let matching = stream_lines(app, pid);
-    let search = app.stream_search();
-    let lines: Vec<Line> = if kept == 0 {
-        vec![Line::styled(
-            "nothing yet: its syscalls appear here as they happen (Up/Down scroll, p pauses)",
-            theme.dim(),
-        )]
-    } else if matching.is_empty() {
-        vec![Line::styled(
-            format!(
-                "no match: none of the {kept} lines kept has \"{search}\" (Esc clears the search)"
-            ),
-            theme.warn(),
-        )]
-    } else {
-        // Newest at the bottom; scrolling goes back in time.
-        let end = matching.len().saturating_sub(scroll.min(matching.len()));
-        let start = end.saturating_sub(height);
-        matching[start..end]
-            .iter()
-            .map(|line| {
-                let style = if line.failed {
-                    theme.error()
-                } else {
-                    theme.normal()
-                };
-                // Seconds since drilling in, at the call's entry.
-                let at = line.ts_ns.saturating_sub(since_ns) as f64 / 1e9;
-                let tid = if line.tid != pid {
-                    format!("[pid {}] ", line.tid)
-                } else {
-                    String::new()
-                };
-                // Cut in the middle: the call's name and its result stay.
-                let text = format!("{at:>8.3}s {tid}{}", line.text);
-                Line::styled(format::fit_middle(&text, width), style)
-            })
-            .collect()
-    };
-    let mut title = if scroll > 0 {
-        format!("syscalls, {scroll} lines back")
-    } else {
-        "syscalls, live (s since drilling in)".to_string()
-    };
-    if !search.is_empty() {
-        title.push_str(&format!(", {} of {kept} with \"{search}\"", matching.len()));
-    }
-    frame.render_widget(Paragraph::new(lines).block(block(&title, theme)), area);
-}
-
-/// Per syscall, like strace -c: calls, errors, total and (when `wide`)
-/// average time.
-fn render_summary(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme, wide: bool) {
-    let summary = app
-        .snapshot
-        .watched
-        .as_ref()
-        .filter(|w| w.pid == pid)
-        .map(|w| &w.summary);
-    let row = |name: &str, calls: &str, errors: &str, total: &str, avg: &str| {
-        let mut line = format!("{name:<13}{calls:>6}{errors:>5}{total:>9}");
-        if wide {
-            line.push_str(&format!("{avg:>9}"));
-        }
-        line
-    };
-    let mut lines = vec![Line::styled(
-        row("syscall", "calls", "errs", "total", "avg"),
-        theme.key(),
-    )];
-    for s in summary.into_iter().flatten() {
-        let errors = if s.errors > 0 {
-            format::count(s.errors as f64)
-        } else {
-            String::new()
-        };
-        let line = row(
-            &format::fit(&syscall_name(s.nr), 12),
-            &format::count(s.calls as f64),
-            &errors,
-            &format::micros(s.total_ns),
-            &format::micros(s.total_ns / s.calls.max(1)),
-        );
-        lines.push(Line::styled(
-            line,
-            if s.errors > 0 {
-                theme.error()
-            } else {
-                theme.normal()
-            },
-        ));
-    }
-    frame.render_widget(
-        Paragraph::new(lines).block(block("since drilled in", theme)),
         area,
     );
 }

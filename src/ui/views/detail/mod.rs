@@ -1,0 +1,116 @@
+//! Drill-down: one process's details, children, files, syscall mix and
+//! activity as it happens.
+
+mod panes;
+mod stream;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::collect::ActivityLine;
+use crate::ui::app::App;
+use crate::ui::layout::WIDE;
+use crate::ui::theme::Theme;
+
+use panes::{render_family, render_files, render_info, render_mix};
+use stream::{render_activity, render_summary};
+
+/// The drill-down's own state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    pub pid: u32,
+    /// Lines of the stream scrolled back from the newest.
+    pub scroll: usize,
+    /// The stream shows only lines with this (kept with Enter).
+    pub search: String,
+}
+
+impl State {
+    pub fn new(pid: u32) -> Self {
+        Self {
+            pid,
+            scroll: 0,
+            search: String::new(),
+        }
+    }
+
+    /// Up (negative) goes back in time, within the `lines` the stream shows.
+    pub fn scroll_by(&mut self, delta: isize, lines: usize) {
+        let back = self.scroll as isize - delta.clamp(-(lines as isize), lines as isize);
+        self.scroll = back.clamp(0, lines.saturating_sub(1) as isize) as usize;
+    }
+}
+
+/// The stream's lines the search keeps, oldest first: every line kept, not
+/// only those on screen.
+pub fn stream_lines(app: &App, pid: u32) -> Vec<&ActivityLine> {
+    let search = app.stream_search().to_lowercase();
+    app.snapshot
+        .watched
+        .as_ref()
+        .filter(|w| w.pid == pid)
+        .map_or(&[][..], |w| &w.activity[..])
+        .iter()
+        .filter(|line| search.is_empty() || line.text.to_lowercase().contains(&search))
+        .collect()
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
+    let snapshot = &app.snapshot;
+    let Some(info) = snapshot.process(pid) else {
+        let text = format!("process {pid} is gone (it exited and left the table); Esc goes back");
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        return;
+    };
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Length(INFO_ROWS),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+    ])
+    .areas(area);
+    render_info(frame, top, app, info, theme);
+    if area.width >= WIDE {
+        let [family, files, mix] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+            Constraint::Length(MIX_WIDTH),
+        ])
+        .areas(middle);
+        render_family(frame, family, app, info, theme);
+        render_files(frame, files, app, pid, theme);
+        render_mix(frame, mix, app, pid, theme);
+        let [activity, summary] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(SUMMARY_WIDTH)])
+                .areas(bottom);
+        render_activity(frame, activity, app, pid, theme);
+        render_summary(frame, summary, app, pid, theme, true);
+    } else {
+        // Narrow: the stream gets the whole width, a shorter summary the
+        // place of the mix.
+        let [family, files, summary] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+            Constraint::Length(NARROW_SUMMARY_WIDTH),
+        ])
+        .areas(middle);
+        render_family(frame, family, app, info, theme);
+        render_files(frame, files, app, pid, theme);
+        render_summary(frame, summary, app, pid, theme, false);
+        render_activity(frame, bottom, app, pid, theme);
+    }
+}
+
+/// Lines of the process's details at the top.
+const INFO_ROWS: u16 = 7;
+/// The panes whose lines are columns of figures, sized to them.
+const MIX_WIDTH: u16 = 38;
+const SUMMARY_WIDTH: u16 = 46;
+const NARROW_SUMMARY_WIDTH: u16 = 34;
+
+fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" {title} "))
+        .title_style(theme.title())
+}
