@@ -15,7 +15,7 @@ BENCH_PACKAGES := bpftrace linux-perf strace bc
 BIN := target/release/systrace-top
 ARGS ?=
 
-.PHONY: deps build run test bench
+.PHONY: deps build run test bench assets install
 
 deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -33,6 +33,22 @@ run: build
 # sudo when the build is not), the build itself does not.
 test: deps
 	$(if $(SUDO),CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="sudo -E") cargo test
+
+# The man page and completions in assets/ are made from the CLI's definition
+# (tests/release.rs fails when they are stale).
+assets: build
+	$(BIN) --generate-assets assets
+
+PREFIX ?= /usr/local
+install: build
+	$(SUDO) install -D -m 755 $(BIN) $(PREFIX)/bin/systrace-top
+	$(SUDO) install -D -m 644 assets/systrace-top.1 $(PREFIX)/share/man/man1/systrace-top.1
+	$(SUDO) install -D -m 644 assets/completions/systrace-top.bash \
+		$(PREFIX)/share/bash-completion/completions/systrace-top
+	$(SUDO) install -D -m 644 assets/completions/_systrace-top \
+		$(PREFIX)/share/zsh/site-functions/_systrace-top
+	$(SUDO) install -D -m 644 assets/completions/systrace-top.fish \
+		$(PREFIX)/share/fish/vendor_completions.d/systrace-top.fish
 
 bench: build
 	@if ! dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1; then \

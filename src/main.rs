@@ -121,6 +121,31 @@ struct Cli {
     /// exits with its status
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
+
+    /// Write the man page and shell completions, made from these flags,
+    /// into DIR (how assets/ is made: `make assets`)
+    #[arg(long, value_name = "DIR", hide = true)]
+    generate_assets: Option<std::path::PathBuf>,
+}
+
+/// The man page (DIR/systrace-top.1) and the bash, zsh and fish completions
+/// (DIR/completions/), from the CLI's definition: they cannot go stale.
+fn generate_assets(dir: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&completions)
+        .with_context(|| format!("creating {}", completions.display()))?;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    let man = dir.join("systrace-top.1");
+    std::fs::write(&man, page).with_context(|| format!("writing {}", man.display()))?;
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "systrace-top", &completions)
+            .with_context(|| format!("writing the {shell} completions"))?;
+    }
+    Ok(())
 }
 
 /// A year: longer is surely a typo.
@@ -297,6 +322,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &cli.generate_assets {
+        return match generate_assets(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("systrace-top: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let selection = match check_usage(&cli).and_then(|()| selection(&cli.expr)) {
         Ok(selection) => selection,
         Err(usage) => {
