@@ -153,11 +153,43 @@ fn opens_report_absolute_paths_and_errors() {
 
 /// open, creat, openat and openat2, execve and execveat: a few shared
 /// programs serve them all, telling them apart by syscall number.
+/// Each open and exec call, reported as itself with its result, from the
+/// exit hook the kernel allows (fexit where it loads) and from sys_exit.
 #[test]
 fn each_open_and_exec_syscall_is_reported_as_itself() {
     if !can_trace("each_open_and_exec_syscall_is_reported_as_itself") {
         return;
     }
+    let chosen = Tracer::start(&[]);
+    let hook = chosen.exit_hook.clone();
+    drop(chosen.stop());
+    check_each_open_and_exec(&[]);
+    if hook != "sys_exit" {
+        check_each_open_and_exec(&[("SYSTRACE_EXIT_HOOK", "sys_exit")]);
+    }
+}
+
+/// Where open and exec results are taken: the kernel matrix says which
+/// hook each kernel must get (`SYSTRACE_EXPECT_EXIT_HOOK`); and
+/// `SYSTRACE_EXIT_HOOK=sys_exit` keeps the tracepoint anywhere.
+#[test]
+fn the_cheapest_exit_hook_the_kernel_allows_is_used() {
+    if !can_trace("the_cheapest_exit_hook_the_kernel_allows_is_used") {
+        return;
+    }
+    let tracer = Tracer::start(&[]);
+    let hook = tracer.exit_hook.clone();
+    drop(tracer.stop());
+    match std::env::var("SYSTRACE_EXPECT_EXIT_HOOK") {
+        Ok(expected) => assert_eq!(hook, expected),
+        Err(_) => assert!(["fexit", "sys_exit"].contains(&hook.as_str()), "{hook}"),
+    }
+    let forced = Tracer::start_env(&[], &[("SYSTRACE_EXIT_HOOK", "sys_exit")]);
+    assert_eq!(forced.exit_hook, "sys_exit");
+    drop(forced.stop());
+}
+
+fn check_each_open_and_exec(env: &[(&str, &str)]) {
     let dir = std::env::temp_dir().join(unique("systrace-no-such-dir"));
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let c_path = |name: &str| CString::new(path(name)).unwrap();
@@ -172,7 +204,7 @@ fn each_open_and_exec_syscall_is_reported_as_itself() {
     let how: [u64; 3] = [libc::O_RDWR as u64, 0, 0];
     let no_args: [*const libc::c_char; 1] = [std::ptr::null()];
 
-    let tracer = Tracer::start(&[]);
+    let tracer = Tracer::start_env(&[], env);
     // SAFETY: valid C strings, a valid open_how and empty argv and envp;
     // each call fails (the directory does not exist) and is only counted.
     let results = unsafe {

@@ -2,6 +2,7 @@
 
 mod counts;
 pub mod env;
+pub mod exit_hook;
 
 mod skel {
     #![allow(clippy::all, dead_code, non_camel_case_types, unused_imports)]
@@ -16,6 +17,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 
 pub use counts::{ProcessCounts, ProcessKey};
+use exit_hook::ExitHook;
 pub use skel::types;
 use skel::{SystraceSkel, SystraceSkelBuilder};
 use types::lost_kind;
@@ -61,6 +63,80 @@ pub struct Probes<'obj> {
     /// every syscall of every process pays for it while it is.
     trace_exit: RefCell<Option<Link>>,
     ncpus: usize,
+    /// Where the open and exec calls' results are taken.
+    pub exit_hook: ExitHook,
+}
+
+/// What the programs are loaded with.
+struct Settings<'a> {
+    self_tgid: u32,
+    filter: &'a Filter,
+    streamed: &'a CallSet,
+    preview_bytes: usize,
+    pidns_ino: u32,
+}
+
+/// Opens the object, writes its settings, and loads it with the exit hook
+/// chosen: the fexit programs aimed at their functions, or sys_exit.
+fn open_and_load<'obj>(
+    object: &'obj mut MaybeUninit<OpenObject>,
+    settings: &Settings<'_>,
+    exit_hook: &ExitHook,
+) -> Result<SystraceSkel<'obj>> {
+    let mut open = SystraceSkelBuilder::default()
+        .open(object)
+        .context("opening the BPF object failed")?;
+    let rodata = open
+        .maps
+        .rodata_data
+        .as_deref_mut()
+        .context("the BPF object has no .rodata")?;
+    rodata.self_tgid = settings.self_tgid;
+    rodata.streamed = settings.streamed.0;
+    rodata.pace_possible = online_cpus() > 1;
+    rodata.preview_len = settings.preview_bytes.min(MAX_PREVIEW) as u32;
+    rodata.pidns_ino = settings.pidns_ino;
+    let (native, compat) = call_numbers();
+    rodata.native_nr = native;
+    rodata.compat_nr = compat;
+    for (bits, numbers) in rodata.call_bits.iter_mut().zip([native, compat]) {
+        for nr in numbers.into_iter().filter(|&nr| nr >= 0) {
+            bits[nr as usize / 64] |= 1 << (nr % 64);
+        }
+    }
+    // One entry a live process: as many as there can be PIDs, so that
+    // no user's processes can crowd out another's totals. Allocated on
+    // use; the cap bounds the kernel's bucket array (16 bytes each).
+    open.maps
+        .process_counts
+        .set_max_entries(pid_max().clamp(1 << 15, 1 << 18))
+        .context("sizing the per-process counter map")?;
+    // In force from the first event, not only once attached.
+    let bss = open
+        .maps
+        .bss_data
+        .as_deref_mut()
+        .context("the BPF object has no .bss")?;
+    write_filter(&mut bss.filter, settings.filter);
+    let targets: &[String] = match exit_hook {
+        ExitHook::Fexit(functions) => functions,
+        ExitHook::SysExit(_) => &[],
+    };
+    for mut prog in open.open_object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        if name == "sys_exit" {
+            prog.set_autoload(targets.is_empty());
+        } else if let Some(slot) = name.strip_prefix("call_exit_") {
+            let target = slot.parse::<usize>().ok().and_then(|i| targets.get(i));
+            prog.set_autoload(target.is_some());
+            if let Some(function) = target {
+                prog.set_attach_target(0, Some(function.clone()))
+                    .with_context(|| format!("aiming an fexit program at {function}"))?;
+            }
+        }
+    }
+    open.load()
+        .context("the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)")
 }
 
 /// Waits for sys_enter to learn the level of the tool's PID namespace from
@@ -151,8 +227,11 @@ pub struct Filter {
 impl<'obj> Probes<'obj> {
     /// Opens, loads and attaches every program. `self_tgid`'s own execs and
     /// opens are not streamed, so that the tool does not watch itself work.
+    /// The second object is used only when the kernel refuses the fexit
+    /// programs it seemed to allow: the programs are then loaded again,
+    /// with the sys_exit tracepoint.
     pub fn load(
-        object: &'obj mut MaybeUninit<OpenObject>,
+        objects: &'obj mut [MaybeUninit<OpenObject>; 2],
         self_tgid: u32,
         filter: &Filter,
         streamed: &CallSet,
@@ -160,49 +239,27 @@ impl<'obj> Probes<'obj> {
     ) -> Result<(Self, FilterHandle<'obj>)> {
         quiet_libbpf();
         let ncpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
-        let mut open = SystraceSkelBuilder::default()
-            .open(object)
-            .context("opening the BPF object failed")?;
-        let rodata = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .context("the BPF object has no .rodata")?;
-        rodata.self_tgid = self_tgid;
-        rodata.streamed = streamed.0;
-        rodata.pace_possible = online_cpus() > 1;
-        rodata.preview_len = preview_bytes.min(MAX_PREVIEW) as u32;
-        rodata.pidns_ino = env::pid_namespace()?;
-        let in_namespace = rodata.pidns_ino != 0;
-        let (native, compat) = call_numbers();
-        rodata.native_nr = native;
-        rodata.compat_nr = compat;
-        for (bits, numbers) in rodata.call_bits.iter_mut().zip([native, compat]) {
-            for nr in numbers.into_iter().filter(|&nr| nr >= 0) {
-                bits[nr as usize / 64] |= 1 << (nr % 64);
+        let settings = Settings {
+            self_tgid,
+            filter,
+            streamed,
+            preview_bytes,
+            pidns_ino: env::pid_namespace()?,
+        };
+        let [first, spare] = objects;
+        let mut exit_hook = exit_hook::choose();
+        let mut skel = match open_and_load(first, &settings, &exit_hook) {
+            Ok(skel) => skel,
+            Err(err) if matches!(exit_hook, ExitHook::Fexit(_)) => {
+                exit_hook = ExitHook::SysExit(format!("the kernel refused fexit: {err:#}"));
+                open_and_load(spare, &settings, &exit_hook)?
             }
-        }
-        // One entry a live process: as many as there can be PIDs, so that
-        // no user's processes can crowd out another's totals. Allocated on
-        // use; the cap bounds the kernel's bucket array (16 bytes each).
-        open.maps
-            .process_counts
-            .set_max_entries(pid_max().clamp(1 << 15, 1 << 18))
-            .context("sizing the per-process counter map")?;
-        // In force from the first event, not only once attached.
-        let bss = open
-            .maps
-            .bss_data
-            .as_deref_mut()
-            .context("the BPF object has no .bss")?;
-        write_filter(&mut bss.filter, filter);
-        let mut skel = open
-            .load()
-            .context("the kernel refused the BPF programs (set SYSTRACE_DEBUG=1 to see its log)")?;
+            Err(err) => return Err(err),
+        };
         let mut links = Vec::new();
         for prog in skel.object().progs_mut() {
             let name = prog.name().to_string_lossy().into_owned();
-            if name == TRACE_EXIT {
+            if name == TRACE_EXIT || !prog.autoload() {
                 continue;
             }
             links.push(
@@ -215,7 +272,7 @@ impl<'obj> Probes<'obj> {
             .bss_data
             .take()
             .context("the BPF object has no .bss")?;
-        if in_namespace {
+        if settings.pidns_ino != 0 {
             await_pidns_level(bss)?;
         }
         let probes = Self {
@@ -223,6 +280,7 @@ impl<'obj> Probes<'obj> {
             links,
             trace_exit: RefCell::new(None),
             ncpus,
+            exit_hook,
         };
         // Loaded and attached: the capabilities are given back. Reading the
         // lost counters tells whether this kernel still wants CAP_BPF for

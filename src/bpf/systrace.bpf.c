@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Kernel side of systrace-top. Raw (BTF) tracepoints only: they see every
- * syscall, 32-bit ones included, and need no tracefs.
+ * Kernel side of systrace-top. Raw (BTF) tracepoints (they see every
+ * syscall, 32-bit ones included, and need no tracefs), and fexit programs
+ * where the kernel allows them.
  *
  * - sys_enter counts every syscall of every process per (process, syscall)
  *   in a per-CPU hash: the one hot path, kept to a filter check, a counter
  *   increment and one bit test. The open and exec calls also leave their
  *   arguments in the calling thread's own storage.
- * - sys_exit tests one bit per syscall and, for those calls, sends the open
- *   record and the failed exec record, read once the kernel has paged in
- *   what they point to.
+ * - At the open and exec calls' exit, the open record and the failed exec
+ *   record are sent, read once the kernel has paged in what they point to:
+ *   from fexit programs on those syscalls' functions where the kernel
+ *   allows them, else from sys_exit, where every syscall pays one bit test.
  * - sched_process_exec sends each successful exec, read from the new image
  *   and the kernel's own copies, never from the old image's memory.
  * - Discrete events go through one ring buffer. A record that cannot be
@@ -456,10 +458,10 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 #include "exec.bpf.h"
 #include "open.bpf.h"
 
-/* Always attached: every syscall pays one bit test here, the open and exec
- * calls the rest. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/* ---- open and exec calls: exit ---- */
+
+/* Sends the open record, or the failed exec's, of the call `regs` made. */
+static __always_inline int call_exit(struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	long id = SYSCALL_NR(regs);
@@ -485,3 +487,35 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	st->call = CALL_NONE;
 	return 0;
 }
+
+/* Where the kernel refuses fexit programs: attached for good, so every
+ * syscall of every process pays one bit test here. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	return call_exit(regs, ret);
+}
+
+/* Where fexit programs load: the same, on the functions behind the open and
+ * exec syscalls only (`__x64_sys_openat`...: each program's target is set
+ * from Rust, the unused ones not loaded), so that no other syscall pays
+ * anything at its exit. The syscall functions take the caller's registers,
+ * as sys_exit does. */
+#define CALL_EXIT(n)                                                        \
+	SEC("fexit")                                                        \
+	int BPF_PROG(call_exit_##n, struct pt_regs *regs, long ret)         \
+	{                                                                   \
+		return call_exit(regs, ret);                                \
+	}
+CALL_EXIT(0)
+CALL_EXIT(1)
+CALL_EXIT(2)
+CALL_EXIT(3)
+CALL_EXIT(4)
+CALL_EXIT(5)
+CALL_EXIT(6)
+CALL_EXIT(7)
+CALL_EXIT(8)
+CALL_EXIT(9)
+CALL_EXIT(10)
+CALL_EXIT(11)

@@ -28,6 +28,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use libbpf_rs::RingBufferBuilder;
 
+use crate::bpf::exit_hook::ExitHook;
 use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey, Watch};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
@@ -107,8 +108,9 @@ pub enum Command {
 }
 
 pub enum Update {
-    /// Programs loaded and attached: from now on nothing is missed.
-    Ready,
+    /// Programs loaded and attached: from now on nothing is missed. Says
+    /// where the open and exec calls' results are taken.
+    Ready(ExitHook),
     /// A Watch command is in force in the kernel.
     Watching(Option<u32>),
     /// Events in the order the kernel sent them; exits carry their totals.
@@ -252,9 +254,9 @@ pub fn spawn(config: Config) -> (JoinHandle<()>, Sender<Command>, Receiver<Updat
 }
 
 fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -> Result<()> {
-    let mut object = MaybeUninit::uninit();
+    let mut objects = [MaybeUninit::uninit(), MaybeUninit::uninit()];
     let (probes, mut filter) = Probes::load(
-        &mut object,
+        &mut objects,
         std::process::id(),
         &config.filter,
         &config.streamed,
@@ -295,7 +297,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     for seed in seed::running_processes() {
         tables.tree.seed(seed, now);
     }
-    let _ = updates.send(Update::Ready);
+    let _ = updates.send(Update::Ready(probes.exit_hook.clone()));
     if !config.stream_events {
         // A screen has something to show at once, not after a whole interval.
         let _ = updates.send(Update::Tick(tables.tick(&probes, Duration::ZERO)?));

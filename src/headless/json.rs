@@ -21,6 +21,8 @@ pub enum Record<'a> {
         interval: f64,
         filter_pid: Option<u32>,
         filter_comm: Option<&'a str>,
+        /// Where open and exec results are taken: "fexit" or "sys_exit".
+        exit_hook: &'static str,
     },
     Exec {
         ts: f64,

@@ -59,11 +59,11 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     };
     let interval = config.interval;
     let (collector, commands, updates) = stop::install(|| collect::spawn(config))?;
-    match updates.recv() {
-        Ok(Update::Ready) => {}
+    let exit_hook = match updates.recv() {
+        Ok(Update::Ready(hook)) => hook,
         Ok(Update::Failed(err)) => return Err(err),
         _ => bail!("the collector stopped before it was ready"),
-    }
+    };
 
     let clock = WallClock::now();
     let started = Instant::now();
@@ -136,6 +136,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             interval: interval.as_secs_f64(),
             filter_pid: filter.pid,
             filter_comm: filter.comm.as_deref(),
+            exit_hook: exit_hook.name(),
         });
         out.flush();
     }
@@ -166,7 +167,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
         };
         match update {
-            Update::Ready | Update::Watching(_) | Update::Notice { .. } => {}
+            Update::Ready(_) | Update::Watching(_) | Update::Notice { .. } => {}
             Update::Events(events) => {
                 for event in &events {
                     match &mut tracees {

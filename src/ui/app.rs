@@ -51,6 +51,9 @@ pub struct App {
     pub base_filter: Filter,
     pub width: u16,
     pub height: u16,
+    /// Where the kernel side takes open and exec results ("fexit",
+    /// "sys_exit"), for the header.
+    pub exit_hook: &'static str,
     /// What the last action did, said in the footer until the next key.
     pub notice: Option<Notice>,
     pub quit: bool,
@@ -84,6 +87,7 @@ impl App {
             base_filter,
             width,
             height,
+            exit_hook: "",
             notice: None,
             quit: false,
         }

@@ -53,11 +53,11 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
     let base_filter = config.filter.clone();
     let (collector, commands, updates) = collect::spawn(config);
     // Load errors are printed before the screen is taken over.
-    match updates.recv() {
-        Ok(Update::Ready) => {}
+    let exit_hook = match updates.recv() {
+        Ok(Update::Ready(hook)) => hook,
         Ok(Update::Failed(err)) => return Err(err),
         _ => bail!("the collector stopped before it was ready"),
-    }
+    };
 
     let result = {
         let mut guard = TerminalGuard::enter()?;
@@ -71,6 +71,7 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
             },
             duration,
             base_filter,
+            exit_hook.name(),
         )
     };
     // Dropping the receiver first: a collector blocked on a full channel
@@ -94,6 +95,7 @@ fn event_loop(
     signals: Signals<'_>,
     duration: Option<Duration>,
     base_filter: crate::bpf::Filter,
+    exit_hook: &'static str,
 ) -> Result<()> {
     let size = guard.terminal.size().context("reading the terminal size")?;
     let mut app = App::new(
@@ -102,6 +104,7 @@ fn event_loop(
         size.width,
         size.height,
     );
+    app.exit_hook = exit_hook;
     let theme = Theme::from_env();
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input_thread(stop_input.clone());

@@ -174,6 +174,12 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         s.own_usage.cpu_percent,
         format::bytes(s.own_usage.rss_bytes)
     )));
+    if !app.exit_hook.is_empty() {
+        spans.push(Span::styled(
+            format!("  hook {}", app.exit_hook),
+            theme.dim(),
+        ));
+    }
     frame.render_widget(Line::from(spans), area);
 }
 

@@ -65,6 +65,8 @@ enum FloodGuard {
 
 /// systrace-top --json running in the background.
 pub struct Tracer {
+    /// Where it takes open and exec results, as its start record says.
+    pub exit_hook: String,
     child: Child,
     lines: crossbeam_channel::Receiver<String>,
     _flood: FloodGuard,
@@ -83,10 +85,21 @@ impl Tracer {
         Self::start_with(args, guard)
     }
 
+    /// Like `start`, with these environment variables.
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Tracer {
+        let guard = FloodGuard::Shared(FLOOD.read().unwrap_or_else(|e| e.into_inner()));
+        Self::start_full(args, env, guard)
+    }
+
     fn start_with(args: &[&str], flood: FloodGuard) -> Tracer {
+        Self::start_full(args, &[], flood)
+    }
+
+    fn start_full(args: &[&str], env: &[(&str, &str)], flood: FloodGuard) -> Tracer {
         let mut child = Command::new(BIN)
             .arg("--json")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -107,6 +120,7 @@ impl Tracer {
         let start: Value = serde_json::from_str(&first).expect("first line is JSON");
         assert_eq!(start["type"], "start", "first record: {first}");
         Tracer {
+            exit_hook: start["exit_hook"].as_str().unwrap_or_default().to_string(),
             child,
             lines,
             _flood: flood,
