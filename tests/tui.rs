@@ -869,9 +869,7 @@ fn tui_shows_a_hostile_name_escaped_in_the_kill_notice() {
     });
     tmux.select(&screen, pids[1]);
     tmux.send(&["-l", "k"]);
-    tmux.wait_for("the kill menu", 10, |s| {
-        s.contains("SIGTERM  ask it to end")
-    });
+    tmux.wait_for("the kill menu", 10, |s| s.contains("SIGTERM  ask to end"));
     tmux.send(&["Enter"]);
     let screen = tmux.wait_for("the notice", 10, |s| s.contains(" sent SIGTERM to "));
     let sent = format!(" sent SIGTERM to {} ({HOSTILE_SHOWN}) ", pids[1]);
@@ -941,7 +939,7 @@ fn tui_kill_menu_sends_the_chosen_signal() {
     tmux.select(&screen, pid);
     tmux.send(&["-l", "k"]);
     tmux.wait_for("the kill menu", 10, |s| {
-        s.contains(&format!(" send {pid} ")) && s.contains("SIGKILL  end it now")
+        s.contains(&format!(" send {pid} ")) && s.contains("SIGKILL  end now")
     });
     tmux.send(&["Down"]);
     tmux.send(&["Enter"]);

@@ -262,6 +262,9 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
         &config.streamed,
         config.preview_bytes,
     )?;
+    // Counting started as the programs attached: the first rates are over
+    // the time since then.
+    let attached = Instant::now();
     probes.set_syscall_specs(strace::kernel_specs())?;
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
@@ -300,7 +303,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let _ = updates.send(Update::Ready(probes.exit_hook.clone()));
     if !config.stream_events {
         // A screen has something to show at once, not after a whole interval.
-        let _ = updates.send(Update::Tick(tables.tick(&probes, Duration::ZERO)?));
+        let _ = updates.send(Update::Tick(tables.tick(&probes, attached.elapsed())?));
     }
 
     let mut last_tick = Instant::now();

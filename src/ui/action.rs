@@ -45,6 +45,10 @@ pub enum Action {
     OpenPrompt,
     PromptChar(char),
     PromptBackspace,
+    /// Ctrl-U in the prompt.
+    PromptClear,
+    /// Ctrl-W in the prompt.
+    PromptDeleteWord,
     PromptAccept,
     PromptCancel,
     CycleSort,

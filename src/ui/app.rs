@@ -192,8 +192,9 @@ impl App {
             // The stream: newest at the bottom, Up goes back in time, as far
             // as the lines the search keeps.
             let lines = detail::stream_lines(self, detail.pid).len();
+            let rows = detail::stream_rows(self.height);
             if let Some(detail) = &mut self.detail {
-                detail.scroll_by(delta, lines);
+                detail.scroll_by(delta, lines, rows);
             }
             return;
         }
@@ -240,7 +241,11 @@ impl App {
     /// Applies one action; returns the commands for the collector.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         let mut commands = Vec::new();
-        let page = self.body_rows().max(1) as isize;
+        let page = match self.detail {
+            Some(_) => detail::stream_rows(self.height),
+            None => self.body_rows(),
+        }
+        .max(1) as isize;
         let filter_before = self.kernel_filter();
         self.notice = None;
         if let Some(menu) = &mut self.kill_menu {
@@ -278,15 +283,17 @@ impl App {
             return commands;
         }
         if self.help {
+            // As far as the last line at the bottom of the box.
             let lines = super::views::help::lines(self, &super::theme::Theme::plain()).len();
-            let scroll = |by: isize| (self.help_scroll as isize + by).clamp(0, lines as isize);
+            let last = lines.saturating_sub(self.body_rows().saturating_sub(2));
+            let scroll = |by: isize| (self.help_scroll as isize + by).clamp(0, last as isize);
             match action {
                 Action::Up | Action::ScrollUp => self.help_scroll = scroll(-1) as usize,
                 Action::Down | Action::ScrollDown => self.help_scroll = scroll(1) as usize,
                 Action::PageUp => self.help_scroll = scroll(-page) as usize,
                 Action::PageDown => self.help_scroll = scroll(page) as usize,
                 Action::Home => self.help_scroll = 0,
-                Action::End => self.help_scroll = lines,
+                Action::End => self.help_scroll = last,
                 _ => {}
             }
             if matches!(
@@ -337,6 +344,17 @@ impl App {
             Action::PromptBackspace => {
                 if let Some(p) = &mut self.prompt {
                     p.pop();
+                }
+            }
+            Action::PromptClear => {
+                if let Some(p) = &mut self.prompt {
+                    p.clear();
+                }
+            }
+            Action::PromptDeleteWord => {
+                if let Some(p) = &mut self.prompt {
+                    let kept = p.trim_end().rfind(' ').map_or(0, |i| i + 1);
+                    p.truncate(kept);
                 }
             }
             Action::PromptAccept => {
@@ -446,7 +464,11 @@ impl App {
         }
         if matches!(
             action,
-            Action::PromptChar(_) | Action::PromptBackspace | Action::PromptAccept
+            Action::PromptChar(_)
+                | Action::PromptBackspace
+                | Action::PromptClear
+                | Action::PromptDeleteWord
+                | Action::PromptAccept
         ) && self.detail.is_none()
         {
             self.select_first_match();
@@ -455,6 +477,19 @@ impl App {
             // A PID filter goes into the kernel: other processes stop costing
             // anything and their rows stop updating.
             commands.push(Command::SetFilter(self.kernel_filter()));
+        }
+        if matches!(
+            action,
+            Action::CycleSort
+                | Action::PrevSort
+                | Action::ReverseSort
+                | Action::SortByTime
+                | Action::SortByMemory
+                | Action::SortByCpu
+        ) {
+            // A new order starts at its top: what comes first now is seen.
+            let view = self.view;
+            *self.selection_mut(view) = Selection::default();
         }
         self.follow_selection();
         commands
@@ -567,8 +602,8 @@ impl App {
         if let Some(want) = self.filter_pid() {
             return pid == want;
         }
+        // The command line as shown, so that "dd if" matches across words.
         let needle = filter.to_lowercase();
-        comm.to_lowercase().contains(&needle)
-            || argv.iter().any(|a| a.to_lowercase().contains(&needle))
+        comm.to_lowercase().contains(&needle) || argv.join(" ").to_lowercase().contains(&needle)
     }
 }

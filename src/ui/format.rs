@@ -13,10 +13,11 @@ pub fn duration_ns(ns: u64) -> String {
     }
 }
 
-/// A short time: "850us", "12.3ms", "1.20s".
+/// A short time: "0.5us", "850us", "12.3ms", "1.20s".
 pub fn micros(ns: u64) -> String {
     match ns {
-        0..1_000_000 => format!("{}us", ns / 1_000),
+        0..10_000 => format!("{:.1}us", ns as f64 / 1e3),
+        10_000..1_000_000 => format!("{}us", ns / 1_000),
         1_000_000..1_000_000_000 => format!("{:.1}ms", ns as f64 / 1e6),
         _ => format!("{:.2}s", ns as f64 / 1e9),
     }
@@ -101,6 +102,7 @@ mod tests {
     #[test]
     fn formats_short_times() {
         assert_eq!(micros(850_000), "850us");
+        assert_eq!(micros(500), "0.5us");
         assert_eq!(micros(12_340_000), "12.3ms");
         assert_eq!(micros(1_200_000_000), "1.20s");
     }

@@ -131,6 +131,48 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "untag all",
     ),
     (
+        KeyCode::F(2),
+        KeyModifiers::NONE,
+        Action::Unsupported("F2: no setup screen; the columns follow the width"),
+        "htop's setup: none",
+    ),
+    (
+        KeyCode::F(7),
+        KeyModifiers::NONE,
+        Action::Unsupported("F7/F8: priorities are not changed from here"),
+        "htop's nice: not here",
+    ),
+    (
+        KeyCode::F(8),
+        KeyModifiers::NONE,
+        Action::Unsupported("F7/F8: priorities are not changed from here"),
+        "htop's nice: not here",
+    ),
+    (
+        KeyCode::Char('l'),
+        KeyModifiers::NONE,
+        Action::Unsupported("l: Enter drills in: the files it opened, its fds named in the stream"),
+        "htop's lsof: see the drill-down",
+    ),
+    (
+        KeyCode::Char('e'),
+        KeyModifiers::NONE,
+        Action::Unsupported("e: the environment is not shown"),
+        "htop's environment: not here",
+    ),
+    (
+        KeyCode::Char('a'),
+        KeyModifiers::NONE,
+        Action::Unsupported("a: CPU affinity is not set from here"),
+        "htop's affinity: not here",
+    ),
+    (
+        KeyCode::Char('I'),
+        KeyModifiers::NONE,
+        Action::ReverseSort,
+        "reverse the sort",
+    ),
+    (
         KeyCode::Char('H'),
         KeyModifiers::NONE,
         Action::Unsupported("H: threads are not listed apart; their calls count in their process"),
@@ -298,16 +340,18 @@ pub fn actions_for_key(key: KeyEvent, prompt: bool) -> Vec<Action> {
 /// The action for a key; `prompt` when the filter prompt is open.
 pub fn action_for_key(key: KeyEvent, prompt: bool) -> Option<Action> {
     if prompt {
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
         return match key.code {
             KeyCode::Enter => Some(Action::PromptAccept),
             KeyCode::Esc => Some(Action::PromptCancel),
             KeyCode::Backspace => Some(Action::PromptBackspace),
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                Some(Action::Quit)
-            }
-            KeyCode::Char('z') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                Some(Action::Suspend)
-            }
+            // A shell's line editing keys, never typed as letters.
+            KeyCode::Char('c') if control => Some(Action::Quit),
+            KeyCode::Char('z') if control => Some(Action::Suspend),
+            KeyCode::Char('h') if control => Some(Action::PromptBackspace),
+            KeyCode::Char('u') if control => Some(Action::PromptClear),
+            KeyCode::Char('w') if control => Some(Action::PromptDeleteWord),
+            KeyCode::Char(_) if control => None,
             KeyCode::Char(c) => Some(Action::PromptChar(c)),
             _ => None,
         };
@@ -319,10 +363,18 @@ pub fn action_for_key(key: KeyEvent, prompt: bool) -> Option<Action> {
     } else {
         key.modifiers
     };
-    BINDINGS
+    let bound = BINDINGS
         .iter()
         .find(|(code, mods, _, _)| *code == key.code && *mods == modifiers)
-        .map(|(_, _, action, _)| action.clone())
+        .map(|(_, _, action, _)| action.clone());
+    // A key that does nothing says so, rather than nothing at all.
+    match (bound, key.code) {
+        (Some(action), _) => Some(action),
+        (None, KeyCode::Char(_) | KeyCode::F(_)) => Some(Action::Unsupported(
+            "that key does nothing here: ? lists every key",
+        )),
+        (None, _) => None,
+    }
 }
 
 pub fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
@@ -378,7 +430,10 @@ mod tests {
             action_for_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT), false),
             Some(Action::PrevView)
         );
-        assert_eq!(action_for_key(key(KeyCode::Char('y')), false), None);
+        assert!(matches!(
+            action_for_key(key(KeyCode::Char('y')), false),
+            Some(Action::Unsupported(_))
+        ));
     }
 
     #[test]

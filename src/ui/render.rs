@@ -82,6 +82,10 @@ pub fn popup(
 
 fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = vec![Span::styled(" systrace-top ", theme.title())];
+    // First: at 80 columns the end of this line may not fit.
+    if app.paused {
+        spans.push(Span::styled(" PAUSED ", theme.warn()));
+    }
     for (i, view) in View::ALL.iter().enumerate() {
         let style = if *view == app.view && app.detail.is_none() {
             theme.selected()
@@ -102,10 +106,7 @@ fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.sort(app.view).reverse {
         spans.push(Span::styled(" (reversed)", theme.dim()));
     }
-    if app.paused {
-        spans.push(Span::styled("  PAUSED", theme.warn()));
-    }
-    frame.render_widget(Line::from(spans), area);
+    frame.render_widget(fit_line(spans, area.width), area);
 }
 
 /// The second header line. What filters the screen comes first: it must
@@ -140,9 +141,9 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(comm) = &app.base_filter.comm {
         spans.push(Span::styled(format!(" --comm {comm} "), theme.warn()));
     }
-    let running = s.processes.iter().filter(|p| p.exit.is_none()).count();
+    let alive = s.processes.iter().filter(|p| p.exit.is_none()).count();
     spans.push(Span::raw(format!(
-        " procs {running} running, {} seen",
+        " procs {alive} ({} seen)",
         format::count(s.processes_seen as f64)
     )));
     spans.push(Span::raw(format!(
@@ -170,7 +171,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
     }
     spans.push(Span::raw(format!(
-        "  cpu {:.1}% mem {}",
+        "  self: cpu {:.1}% mem {}",
         s.own_usage.cpu_percent,
         format::bytes(s.own_usage.rss_bytes)
     )));
@@ -263,6 +264,11 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     };
     let mut spans = Vec::new();
+    let filtered = !app.filter.is_empty() || app.user_filter.is_some();
+    if app.detail.is_none() && !app.help && app.kill_menu.is_none() && filtered {
+        spans.push(Span::styled(" Esc", theme.key()));
+        spans.push(Span::raw(" clears the filter "));
+    }
     if let Some(notice) = &app.notice {
         let style = if notice.error {
             theme.error()
@@ -275,5 +281,30 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!(" {key}"), theme.key()));
         spans.push(Span::raw(format!(" {what}")));
     }
-    frame.render_widget(Line::from(spans), area);
+    frame.render_widget(fit_line(spans, area.width), area);
+}
+
+/// The spans as one line of at most `width` columns: what does not fit is
+/// cut, and the cut marked with "…".
+fn fit_line(spans: Vec<Span<'_>>, width: u16) -> Line<'_> {
+    let width = width as usize;
+    let total: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if total <= width {
+        return Line::from(spans);
+    }
+    let mut room = width.saturating_sub(1);
+    let mut kept = Vec::new();
+    for span in spans {
+        let len = span.content.chars().count();
+        if len <= room {
+            room -= len;
+            kept.push(span);
+            continue;
+        }
+        let cut: String = span.content.chars().take(room).collect();
+        kept.push(Span::styled(cut, span.style));
+        break;
+    }
+    kept.push(Span::raw("…"));
+    Line::from(kept)
 }

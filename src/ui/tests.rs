@@ -740,10 +740,15 @@ fn the_stream_search_reaches_every_line_kept() {
         text.contains("no match: none of the 201 lines kept has \"haystack\""),
         "{text}"
     );
-    // Scrolling back goes as far as the lines the search keeps.
+    // Scrolling back goes as far as the lines the search keeps, the
+    // oldest then at the top of the pane.
     app.detail.as_mut().unwrap().search = "getpid".into();
     press(&mut app, &[Action::Home]);
-    assert_eq!(app.detail.as_ref().unwrap().scroll, 199);
+    let rows = super::views::detail::stream_rows(30);
+    assert_eq!(app.detail.as_ref().unwrap().scroll, 200 - rows);
+    let text = screen(&app, 120, 30);
+    let shown = text.lines().filter(|l| l.contains("getpid() = 400")).count();
+    assert_eq!(shown, rows, "a full pane at the top:\n{text}");
 }
 
 /// A process known only from its counters, whose /proc entry was gone: its
@@ -789,7 +794,7 @@ fn k_asks_for_the_chosen_signal_to_the_selected_process() {
         (4321, 0),
         "SIGTERM first"
     );
-    assert!(screen(&app, 120, 40).contains("SIGKILL  end it now"));
+    assert!(screen(&app, 120, 40).contains("SIGKILL  end now"));
     assert!(
         press(&mut app, &[Action::Back]).is_empty(),
         "Esc sends nothing"

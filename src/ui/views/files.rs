@@ -13,7 +13,7 @@ use crate::ui::layout::{VERY_WIDE, WIDE, fill_width};
 use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
-use super::visible_rows;
+use super::{header_row, visible_rows};
 
 pub const SORT_COLUMNS: &[&str] = &["OPENS", "ERRORS", "PROCS", "PATH"];
 
@@ -126,8 +126,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         "OPENS".into()
     };
+    // The first column is OPENS whatever its name says.
+    let sorted = match app.sort_name(crate::ui::app::View::Files) {
+        "OPENS" => window.as_str(),
+        name => name,
+    };
     let mut header = vec![
-        window,
+        window.clone(),
         "ERRORS".into(),
         "ERRNO".into(),
         "PROCS".into(),
@@ -143,7 +148,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .chain([Constraint::Fill(1)])
         .collect();
     frame.render_widget(
-        Table::new(table_rows, widths).header(Row::new(header).style(theme.header())),
+        Table::new(table_rows, widths).header(header_row(
+            header,
+            sorted,
+            app.files.sort.reverse,
+            theme,
+        )),
         area,
     );
 }

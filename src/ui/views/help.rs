@@ -86,7 +86,10 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
     ),
     (
         "2 files",
-        &[(Keys::Of(&[Action::ToggleWindow]), "last 10 s / since start")],
+        &[
+            (Keys::Of(&[Action::ToggleWindow]), "last 10 s / since start"),
+            (Keys::Named("PROCS ~N"), "approximate: too many to track"),
+        ],
     ),
     (
         "drill-down (Enter)",

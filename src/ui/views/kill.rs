@@ -13,13 +13,13 @@ use super::menu::{self, Choice};
 
 /// The signals the menu offers, the first chosen when it opens.
 pub const SIGNALS: &[(i32, &str)] = &[
-    (libc::SIGTERM, "SIGTERM  ask it to end"),
-    (libc::SIGKILL, "SIGKILL  end it now"),
+    (libc::SIGTERM, "SIGTERM  ask to end"),
+    (libc::SIGKILL, "SIGKILL  end now"),
     (libc::SIGINT, "SIGINT   as Ctrl-C"),
     (libc::SIGHUP, "SIGHUP   hang up / reload"),
     (libc::SIGQUIT, "SIGQUIT  end with a core"),
-    (libc::SIGSTOP, "SIGSTOP  stop it"),
-    (libc::SIGCONT, "SIGCONT  let it go on"),
+    (libc::SIGSTOP, "SIGSTOP  stop"),
+    (libc::SIGCONT, "SIGCONT  go on"),
     (libc::SIGUSR1, "SIGUSR1"),
     (libc::SIGUSR2, "SIGUSR2"),
 ];

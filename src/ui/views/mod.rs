@@ -11,9 +11,24 @@ pub mod users;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
+use ratatui::widgets::{Cell, Row};
 
 use super::selection::Selection;
 use super::theme::Theme;
+
+/// A table's column names, the one it is sorted by highlighted (as htop
+/// does), with an arrow when the order is reversed.
+pub fn header_row<'a>(names: Vec<String>, sorted: &str, reverse: bool, theme: &Theme) -> Row<'a> {
+    let cells = names.into_iter().map(|name| {
+        if name == sorted {
+            let arrow = if reverse { "↑" } else { "" };
+            Cell::from(format!("{name}{arrow}")).style(theme.selected())
+        } else {
+            Cell::from(name)
+        }
+    });
+    Row::new(cells.collect::<Vec<_>>()).style(theme.header())
+}
 
 /// The rows a table in `area` has room for (its first line holds the column
 /// names), each with the style that marks the selected one.

@@ -4,7 +4,6 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use crate::collect::event::visible;
 use crate::collect::names::syscall_name;
 use crate::collect::process_tree::UNKNOWN_UID;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
@@ -13,19 +12,36 @@ use crate::ui::format;
 use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
-use super::visible_rows;
+use super::{header_row, visible_rows};
 
-pub const SORT_COLUMNS: &[&str] = &["CALLS/s", "TOTAL", "PID", "COMMAND"];
+/// In the order the columns are shown.
+pub const SORT_COLUMNS: &[&str] = &["PID", "COMMAND", "CALLS/s", "TOTAL"];
 
 /// The view's own state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct State {
     pub selection: Selection,
     pub sort: Sort,
 }
 
-fn comm(app: &App, pid: u32) -> &str {
-    app.snapshot.process(pid).map_or("?", |p| p.comm.as_str())
+impl Default for State {
+    /// The busiest first.
+    fn default() -> Self {
+        Self {
+            selection: Selection::default(),
+            sort: Sort {
+                column: 2,
+                reverse: false,
+            },
+        }
+    }
+}
+
+/// Its command line, as the processes view shows it.
+fn comm(app: &App, pid: u32) -> String {
+    app.snapshot
+        .process(pid)
+        .map_or_else(|| "?".into(), super::processes::command_line)
 }
 
 pub fn rows(app: &App) -> Vec<&ProcessRate> {
@@ -40,10 +56,10 @@ pub fn rows(app: &App) -> Vec<&ProcessRate> {
         .collect();
     let sort = app.syscalls.sort;
     rows.sort_by(|a, b| {
-        let ord = match sort.column % SORT_COLUMNS.len() {
-            1 => b.total.cmp(&a.total),
-            2 => a.pid.cmp(&b.pid),
-            3 => comm(app, a.pid).cmp(comm(app, b.pid)),
+        let ord = match SORT_COLUMNS[sort.column % SORT_COLUMNS.len()] {
+            "TOTAL" => b.total.cmp(&a.total),
+            "PID" => a.pid.cmp(&b.pid),
+            "COMMAND" => comm(app, a.pid).cmp(&comm(app, b.pid)),
             _ => b.per_sec.total_cmp(&a.per_sec),
         }
         .then(a.pid.cmp(&b.pid));
@@ -96,11 +112,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Borders::TOP
     };
     let rows = rows(app);
-    let top_width = crate::ui::layout::fill_width(left.width, &[7, 15, 8, 8]);
+    let command_width = if left.width >= crate::ui::layout::WIDE {
+        30
+    } else {
+        15
+    };
+    let top_width = crate::ui::layout::fill_width(left.width, &[7, command_width, 8, 8]);
+    let command_width = command_width as usize;
     let table_rows = visible_rows(&rows, &app.syscalls.selection, left, theme).map(|(r, style)| {
         Row::new(vec![
             Cell::from(r.pid.to_string()),
-            Cell::from(format::fit(&visible(comm(app, r.pid).as_bytes()), 15)),
+            Cell::from(format::fit(&comm(app, r.pid), command_width)),
             Cell::from(format::count(r.per_sec)),
             Cell::from(format::count(r.total as f64)),
             Cell::from(top_syscalls(&r.syscalls, top_width)),
@@ -110,11 +132,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             _ => style,
         })
     });
-    let header =
-        Row::new(["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]).style(theme.header());
+    let header = header_row(
+        ["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]
+            .map(String::from)
+            .to_vec(),
+        app.sort_name(crate::ui::app::View::Syscalls),
+        app.syscalls.sort.reverse,
+        theme,
+    );
     let widths = [
         Constraint::Length(7),
-        Constraint::Length(15),
+        Constraint::Length(command_width as u16),
         Constraint::Length(8),
         Constraint::Length(8),
         Constraint::Fill(1),
@@ -127,12 +155,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn render_mix(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, border: Borders) {
     let mix = &app.snapshot.system_mix;
     let all: f64 = mix.iter().map(|s| s.per_sec).sum();
+    // The border, the two figures and the gaps between the three.
+    let name_width = area.width.saturating_sub(1 + 7 + 6 + 2) as usize;
     let rows = mix
         .iter()
         .take(area.height.saturating_sub(3) as usize)
         .map(|s| {
             Row::new(vec![
-                Cell::from(syscall_name(s.nr)),
+                Cell::from(format::fit(&syscall_name(s.nr), name_width)),
                 Cell::from(format::count(s.per_sec)),
                 Cell::from(format!("{:.1}%", 100.0 * s.per_sec / all.max(1e-9))),
             ])

@@ -35,10 +35,12 @@ impl State {
         }
     }
 
-    /// Up (negative) goes back in time, within the `lines` the stream shows.
-    pub fn scroll_by(&mut self, delta: isize, lines: usize) {
+    /// Up (negative) goes back in time, within the `lines` the stream
+    /// shows, as far as its oldest `rows` on screen.
+    pub fn scroll_by(&mut self, delta: isize, lines: usize, rows: usize) {
+        let last = lines.saturating_sub(rows) as isize;
         let back = self.scroll as isize - delta.clamp(-(lines as isize), lines as isize);
-        self.scroll = back.clamp(0, lines.saturating_sub(1) as isize) as usize;
+        self.scroll = back.clamp(0, last) as usize;
     }
 }
 
@@ -56,6 +58,29 @@ pub fn stream_lines(app: &App, pid: u32) -> Vec<&ActivityLine> {
         .collect()
 }
 
+/// The three bands of the drill-down: details, family and files, stream.
+fn bands(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(INFO_ROWS),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+    ])
+    .areas(area)
+}
+
+/// Lines of the stream on a screen `height` rows high (the page PgUp and
+/// PgDn move by).
+pub fn stream_rows(height: u16) -> usize {
+    let body = Rect::new(
+        0,
+        0,
+        1,
+        height.saturating_sub(crate::ui::layout::CHROME_ROWS as u16 - 1),
+    );
+    let [_, _, bottom] = bands(body);
+    bottom.height.saturating_sub(1) as usize
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
     let snapshot = &app.snapshot;
     let Some(info) = snapshot.process(pid) else {
@@ -63,12 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
         frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
         return;
     };
-    let [top, middle, bottom] = Layout::vertical([
-        Constraint::Length(INFO_ROWS),
-        Constraint::Fill(1),
-        Constraint::Fill(2),
-    ])
-    .areas(area);
+    let [top, middle, bottom] = bands(area);
     render_info(frame, top, app, info, theme);
     if area.width >= WIDE {
         let [family, files, mix] = Layout::horizontal([
@@ -76,12 +96,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
             Constraint::Fill(1),
             Constraint::Length(MIX_WIDTH),
         ])
+        .spacing(1)
         .areas(middle);
         render_family(frame, family, app, info, theme);
         render_files(frame, files, app, pid, theme);
         render_mix(frame, mix, app, pid, theme);
         let [activity, summary] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(SUMMARY_WIDTH)])
+                .spacing(1)
                 .areas(bottom);
         render_activity(frame, activity, app, pid, theme);
         render_summary(frame, summary, app, pid, theme, true);
@@ -93,6 +115,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
             Constraint::Fill(1),
             Constraint::Length(NARROW_SUMMARY_WIDTH),
         ])
+        .spacing(1)
         .areas(middle);
         render_family(frame, family, app, info, theme);
         render_files(frame, files, app, pid, theme);

@@ -105,6 +105,16 @@ pub(super) fn render_info(
             Span::raw(format!("{} ({})", app.user_name(info.uid), info.uid)),
             Span::styled("   started ", theme.key()),
             Span::raw(age),
+            Span::styled("   cpu ", theme.key()),
+            Span::raw(
+                info.usage
+                    .map_or("?".into(), |u| format!("{:.1}%", u.cpu_percent)),
+            ),
+            Span::styled("   rss ", theme.key()),
+            Span::raw(
+                info.usage
+                    .map_or("?".into(), |u| format::memory(u.rss_bytes)),
+            ),
         ]),
         Line::from(vec![
             label("cwd"),
@@ -238,7 +248,7 @@ pub(super) fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, the
         }))
         .collect(),
     };
-    let title = "syscalls   calls/s     total";
+    let title = "syscalls   calls/s     calls";
     frame.render_widget(Paragraph::new(lines).block(block(title, theme)), area);
 }
 

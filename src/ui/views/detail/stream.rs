@@ -99,7 +99,7 @@ pub(super) fn render_summary(
         line
     };
     let mut lines = vec![Line::styled(
-        row("syscall", "calls", "errs", "total", "avg"),
+        row("syscall", "calls", "errs", "time", "avg"),
         theme.key(),
     )];
     for s in summary.into_iter().flatten() {

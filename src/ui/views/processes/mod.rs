@@ -13,12 +13,14 @@ use crate::collect::process_tree::{FailedExec, ProcessInfo};
 use crate::ui::app::{Action, App};
 use crate::ui::selection::{RowKey, Selection, Sort};
 
+/// In the order the columns are shown (htop's F6 and `<` `>` go through
+/// them in that order).
 pub const SORT_COLUMNS: &[&str] = &[
-    "PID", "CALLS/s", "LIFETIME", "USER", "COMMAND", "CPU%", "RSS",
+    "PID", "USER", "CPU%", "RSS", "CALLS/s", "LIFETIME", "COMMAND",
 ];
 /// The first screen's sort: the busiest first, by CPU (a process busy in
 /// its own code makes no syscalls), then by syscalls/s.
-pub const BUSIEST_COLUMN: usize = 5;
+pub const BUSIEST_COLUMN: usize = 2;
 
 /// The view's own state.
 #[derive(Clone, Debug)]
@@ -30,6 +32,8 @@ pub struct State {
     pub tree: bool,
     pub show_exited: bool,
     pub collapsed: HashSet<u32>,
+    /// The sort of the other of tree and list, back when it is shown.
+    pub other_sort: Sort,
 }
 
 impl Default for State {
@@ -45,6 +49,7 @@ impl Default for State {
             tree: false,
             show_exited: false,
             collapsed: HashSet::new(),
+            other_sort: Sort::default(),
         }
     }
 }
@@ -57,7 +62,14 @@ impl State {
             _ => None,
         };
         match action {
-            Action::ToggleTree => self.tree = !self.tree,
+            // The tree in PID order, which does not reshuffle at every
+            // tick; the list's own order back when leaving it.
+            Action::ToggleTree => {
+                self.tree = !self.tree;
+                let other = std::mem::take(&mut self.other_sort);
+                self.other_sort = self.sort;
+                self.sort = other;
+            }
             Action::ToggleExited => self.show_exited = !self.show_exited,
             Action::Collapse => self.collapsed.extend(selected),
             Action::Expand => {
@@ -146,21 +158,21 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
     let state = &app.processes;
     let sort = state.sort;
     let order = |a: &&ProcessInfo, b: &&ProcessInfo| {
-        let ord = match sort.column % SORT_COLUMNS.len() {
-            1 => rates
+        let ord = match SORT_COLUMNS[sort.column % SORT_COLUMNS.len()] {
+            "CALLS/s" => rates
                 .get(&b.pid)
                 .unwrap_or(&0.0)
                 .total_cmp(rates.get(&a.pid).unwrap_or(&0.0)),
-            2 => lifetime(b, now).cmp(&lifetime(a, now)),
-            3 => app.user_name(a.uid).cmp(&app.user_name(b.uid)),
-            4 => command_line(a).cmp(&command_line(b)),
-            5 => cpu(b).total_cmp(&cpu(a)).then(
+            "LIFETIME" => lifetime(b, now).cmp(&lifetime(a, now)),
+            "USER" => app.user_name(a.uid).cmp(&app.user_name(b.uid)),
+            "COMMAND" => command_line(a).cmp(&command_line(b)),
+            "CPU%" => cpu(b).total_cmp(&cpu(a)).then(
                 rates
                     .get(&b.pid)
                     .unwrap_or(&0.0)
                     .total_cmp(rates.get(&a.pid).unwrap_or(&0.0)),
             ),
-            6 => rss(b).cmp(&rss(a)),
+            "RSS" => rss(b).cmp(&rss(a)),
             _ => a.pid.cmp(&b.pid),
         };
         let ord = ord.then(a.pid.cmp(&b.pid));
@@ -192,6 +204,9 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         return rows;
     }
 
+    // The exited only with `x`, as in the flat list; a parent that exited
+    // stays, dimmed, over its running children.
+    let matches = |p: &ProcessInfo| matches(p) && (state.show_exited || p.exit.is_none());
     let mut children = children_of(&snapshot.processes);
     for list in children.values_mut() {
         list.sort_by(order);
@@ -267,7 +282,7 @@ pub fn rows(app: &App) -> Vec<ProcRow<'_>> {
         if collapsed {
             continue;
         }
-        if matches(info) {
+        if matches(info) && state.show_exited {
             push_failed_execs(&mut rows, info, depth + 1);
         }
         for kid in kids.into_iter().flatten().rev() {

@@ -10,10 +10,11 @@ use ratatui::widgets::{Cell, Row, Table};
 
 use crate::collect::names::errno_name;
 use crate::ui::app::App;
+use crate::ui::app::View;
 use crate::ui::format;
 use crate::ui::layout::{VERY_WIDE, fill_width};
 use crate::ui::theme::Theme;
-use crate::ui::views::visible_rows;
+use crate::ui::views::{header_row, visible_rows};
 
 use super::{NEW_NS, ProcRow, command_line, lifetime, rows, status};
 
@@ -108,14 +109,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     String::new()
                 }));
             }
-            cells.extend([
-                // A start of 0: known only from counters, started unseen.
-                Cell::from(if info.start_ns == 0 {
-                    "?".to_string()
-                } else {
-                    format::duration_ns(lifetime(info, now))
-                }),
-            ]);
+            // A start of 0: known only from counters, started unseen; gone
+            // without an exit seen: when it ended is not known.
+            let gone = info
+                .exit
+                .as_ref()
+                .is_some_and(|x| x.code < 0 && x.signal.is_none());
+            cells.extend([Cell::from(if info.start_ns == 0 || gone {
+                "?".to_string()
+            } else {
+                format::duration_ns(lifetime(info, now))
+            })]);
             if with_status {
                 cells.push(Cell::from(status(info)).style(status_style));
             }
@@ -150,14 +154,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Row::new(cells).style(theme.error().patch(style))
         }
     });
-    let header = Row::new(
+    let sort = app.processes.sort;
+    let header = header_row(
         columns
             .iter()
-            .map(|(name, _)| *name)
-            .chain(["COMMAND"])
-            .collect::<Vec<_>>(),
-    )
-    .style(theme.header());
+            .map(|(name, _)| name.to_string())
+            .chain(["COMMAND".to_string()])
+            .collect(),
+        app.sort_name(View::Processes),
+        sort.reverse,
+        theme,
+    );
     let widths: Vec<Constraint> = fixed
         .iter()
         .map(|w| Constraint::Length(*w))
