@@ -196,6 +196,9 @@ pub struct Watched {
     /// to a reaper), from /proc at the last tick; None once it is gone.
     pub cwd: Option<String>,
     pub parent_now: Option<u32>,
+    /// Its open file descriptors and what each is, from /proc at the last
+    /// tick (at most MAX_OPEN_FDS, by number).
+    pub open_fds: Vec<(i32, String)>,
     pub files: Vec<ProcessFile>,
     /// Its syscalls as strace writes them, and its end; oldest first.
     pub activity: Vec<ActivityLine>,
@@ -416,6 +419,29 @@ fn drain_commands(
     }
 }
 
+/// The drill-down lists this many of a process's open fds at most.
+const MAX_OPEN_FDS: usize = 256;
+
+/// A process's open fds, lowest first, each with what /proc names it
+/// (`/etc/hosts`, `pipe:[123]`, `socket:[456]`), escaped for the screen.
+fn open_fds(process: &procfs::process::Process) -> Vec<(i32, String)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{}/fd", process.pid)) else {
+        return Vec::new();
+    };
+    let mut fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.sort_unstable();
+    fds.truncate(MAX_OPEN_FDS);
+    fds.into_iter()
+        .filter_map(|fd| {
+            let target = std::fs::read_link(format!("/proc/{}/fd/{fd}", process.pid)).ok()?;
+            Some((fd, event::visible(target.as_os_str().as_encoded_bytes())))
+        })
+        .collect()
+}
+
 /// Sends `signal` to each target; says what happened, in one line: each
 /// failure, or how many were sent.
 fn signal_all(signal: i32, targets: &[SignalTarget]) -> (String, bool) {
@@ -633,7 +659,11 @@ impl Tables {
                         .as_ref()
                         .and_then(|p| p.cwd().ok())
                         .map(|cwd| event::visible(cwd.as_os_str().as_encoded_bytes())),
-                    parent_now: now.and_then(|p| p.stat().ok()).map(|s| s.ppid as u32),
+                    parent_now: now
+                        .as_ref()
+                        .and_then(|p| p.stat().ok())
+                        .map(|s| s.ppid as u32),
+                    open_fds: now.as_ref().map(open_fds).unwrap_or_default(),
                     files: self.process_files.of(pid),
                     activity: self.activity.iter().cloned().collect(),
                     summary,

@@ -192,7 +192,7 @@ impl App {
             // The stream: newest at the bottom, Up goes back in time, as far
             // as the lines the search keeps.
             let lines = detail::stream_lines(self, detail.pid).len();
-            let rows = detail::stream_rows(self.height);
+            let rows = detail::stream_rows(self);
             if let Some(detail) = &mut self.detail {
                 detail.scroll_by(delta, lines, rows);
             }
@@ -242,7 +242,7 @@ impl App {
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         let mut commands = Vec::new();
         let page = match self.detail {
-            Some(_) => detail::stream_rows(self.height),
+            Some(_) => detail::stream_rows(self),
             None => self.body_rows(),
         }
         .max(1) as isize;

@@ -241,6 +241,14 @@ fn watched_fixture() -> Snapshot {
         since_ns: NOW - 10 * SEC,
         cwd: Some("/home/admin/src".into()),
         parent_now: Some(300),
+        open_fds: vec![
+            (0, "/dev/pts/0".into()),
+            (1, "pipe:[40961]".into()),
+            (
+                3,
+                "/home/admin/src/very/deep/directory/structure/build/output.log".into(),
+            ),
+        ],
         files: vec![ProcessFile {
             path: "/etc/ld.so.cache".into(),
             opens: 40,
@@ -744,10 +752,13 @@ fn the_stream_search_reaches_every_line_kept() {
     // oldest then at the top of the pane.
     app.detail.as_mut().unwrap().search = "getpid".into();
     press(&mut app, &[Action::Home]);
-    let rows = super::views::detail::stream_rows(30);
+    let rows = super::views::detail::stream_rows(&app);
     assert_eq!(app.detail.as_ref().unwrap().scroll, 200 - rows);
     let text = screen(&app, 120, 30);
-    let shown = text.lines().filter(|l| l.contains("getpid() = 400")).count();
+    let shown = text
+        .lines()
+        .filter(|l| l.contains("getpid() = 400"))
+        .count();
     assert_eq!(shown, rows, "a full pane at the top:\n{text}");
 }
 

@@ -12,6 +12,7 @@ use crate::collect::ActivityLine;
 use crate::ui::app::App;
 use crate::ui::layout::WIDE;
 use crate::ui::theme::Theme;
+use crate::ui::views::processes::command_line;
 
 use panes::{render_family, render_files, render_info, render_mix};
 use stream::{render_activity, render_summary};
@@ -58,27 +59,34 @@ pub fn stream_lines(app: &App, pid: u32) -> Vec<&ActivityLine> {
         .collect()
 }
 
-/// The three bands of the drill-down: details, family and files, stream.
-fn bands(area: Rect) -> [Rect; 3] {
+/// The three bands of the drill-down: details (`info_rows` high), family
+/// and files, stream.
+fn bands(area: Rect, info_rows: u16) -> [Rect; 3] {
     Layout::vertical([
-        Constraint::Length(INFO_ROWS),
+        Constraint::Length(info_rows),
         Constraint::Fill(1),
         Constraint::Fill(2),
     ])
     .areas(area)
 }
 
-/// Lines of the stream on a screen `height` rows high (the page PgUp and
-/// PgDn move by).
-pub fn stream_rows(height: u16) -> usize {
-    let body = Rect::new(
-        0,
-        0,
-        1,
-        height.saturating_sub(crate::ui::layout::CHROME_ROWS as u16 - 1),
-    );
-    let [_, _, bottom] = bands(body);
+/// Lines of the stream on the screen (the page PgUp and PgDn move by).
+pub fn stream_rows(app: &App) -> usize {
+    // The body: the screen without the two header lines and the footer.
+    let chrome = crate::ui::layout::CHROME_ROWS as u16 - 1;
+    let body = Rect::new(0, 0, app.width, app.height.saturating_sub(chrome));
+    let [_, _, bottom] = bands(body, info_rows(app, body.width));
     bottom.height.saturating_sub(1) as usize
+}
+
+/// The details' lines: five, and the command line's as it wraps (at most
+/// three).
+fn info_rows(app: &App, width: u16) -> u16 {
+    let command = app
+        .detail_pid()
+        .and_then(|pid| app.snapshot.process(pid))
+        .map_or(0, |p| command_line(p).chars().count() + 9);
+    5 + command.div_ceil(width.max(1) as usize).clamp(1, 3) as u16
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
@@ -88,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
         frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
         return;
     };
-    let [top, middle, bottom] = bands(area);
+    let [top, middle, bottom] = bands(area, info_rows(app, area.width));
     render_info(frame, top, app, info, theme);
     if area.width >= WIDE {
         let [family, files, mix] = Layout::horizontal([
@@ -124,8 +132,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme)
     }
 }
 
-/// Lines of the process's details at the top.
-const INFO_ROWS: u16 = 7;
 /// The panes whose lines are columns of figures, sized to them.
 const MIX_WIDTH: u16 = 38;
 const SUMMARY_WIDTH: u16 = 46;

@@ -254,14 +254,36 @@ pub(super) fn render_mix(frame: &mut Frame, area: Rect, app: &App, pid: u32, the
 
 /// Each file it opened: opens, the last error (never cut), the path cut in
 /// the middle so that its name stays.
+/// What it has open now (htop's `l`), and every file it opened since
+/// drilling in: opens, the last error (never cut), the path cut in the
+/// middle so that its name stays.
 pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, theme: &Theme) {
-    let files = app
-        .snapshot
-        .watched
-        .as_ref()
-        .filter(|w| w.pid == pid)
-        .map(|w| &w.files);
+    let watched = app.snapshot.watched.as_ref().filter(|w| w.pid == pid);
     let width = area.width as usize;
+    let fds = watched.map_or(&[][..], |w| &w.open_fds[..]);
+    let [open_now, opened] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+    let fd_lines: Vec<Line> = if fds.is_empty() {
+        vec![Line::styled("none seen yet", theme.dim())]
+    } else {
+        fds.iter()
+            .map(|(fd, what)| {
+                let lead = format!("{fd:>5} ");
+                let room = width.saturating_sub(lead.len());
+                Line::from(vec![
+                    Span::styled(lead, theme.dim()),
+                    Span::raw(format::fit_middle(what, room)),
+                ])
+            })
+            .collect()
+    };
+    let title = format!("open now ({})", fds.len());
+    frame.render_widget(
+        Paragraph::new(fd_lines).block(block(&title, theme)),
+        open_now,
+    );
+    let area = opened;
+    let files = watched.map(|w| &w.files);
     let lines: Vec<Line> = match files {
         Some(files) if !files.is_empty() => files
             .iter()
@@ -279,10 +301,13 @@ pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, t
                 ])
             })
             .collect(),
-        _ => vec![Line::styled("no opens seen", theme.dim())],
+        _ => vec![Line::styled("no opens yet", theme.dim())],
     };
     frame.render_widget(
-        Paragraph::new(lines).block(block("files opened", theme)),
+        Paragraph::new(lines).block(block(
+            &format!("opened ({})", files.map_or(0, |f| f.len())),
+            theme,
+        )),
         area,
     );
 }
