@@ -151,7 +151,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
     (
         KeyCode::Char('l'),
         KeyModifiers::NONE,
-        Action::Unsupported("l: Enter drills in: the files it opened, its fds named in the stream"),
+        Action::Unsupported("l: Enter drills in: the files it has open now and those it opened"),
         "htop's lsof: see the drill-down",
     ),
     (
