@@ -528,9 +528,9 @@ impl Tables {
         processes.sort_unstable_by_key(|p| p.pid);
         if self.for_screen {
             let running = processes.iter().filter(|p| p.exit.is_none()).map(|p| p.pid);
-            let usage = self.usage.sample(running, now);
+            self.usage.sample(running, now);
             for p in &mut processes {
-                p.usage = usage.get(&p.pid).copied();
+                p.usage = self.usage.usage(p.pid);
             }
         }
         let secs = elapsed.as_secs_f64().max(1e-3);
