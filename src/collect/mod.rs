@@ -511,7 +511,7 @@ impl Tables {
     fn tick(&mut self, probes: &Probes<'_>, elapsed: Duration) -> Result<Arc<Snapshot>> {
         let now = clock::monotonic_ns();
         let counts = probes.read_counts()?;
-        self.rates.tick(&counts, elapsed.as_secs_f64());
+        let rates = self.rates.tick(&counts, elapsed.as_secs_f64());
         for pid in self.tree.tick(now) {
             self.process_files.forget(pid);
         }
@@ -519,7 +519,7 @@ impl Tables {
         if self.ticks.is_multiple_of(GC_EVERY_TICKS) {
             self.collect_garbage(&counts, probes);
         }
-        for rate in self.rates.rates() {
+        for rate in &rates {
             if self.tree.get(rate.pid).is_none() {
                 self.tree.seed(unseen_process(rate.pid), now);
             }
@@ -554,8 +554,8 @@ impl Tables {
             }),
             own_usage: self.own_cpu.sample(secs),
             processes,
-            rates: self.rates.rates().to_vec(),
-            system_mix: self.rates.system_mix(),
+            system_mix: syscall_rates::system_mix(&rates),
+            rates,
             files: self.files.top(SNAPSHOT_FILES),
             captured: self.captured,
             lost: probes.lost()?,
