@@ -309,7 +309,11 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
             let _ = updates.send(Update::Stopped(snapshot));
             return Ok(());
         }
-        if last_tick.elapsed() >= config.interval {
+        // A screen shows only the newest snapshot: while the last one sent
+        // still waits, another would only queue a second copy of the process
+        // table. Its rates then cover the longer interval, measured.
+        let screen_behind = !config.stream_events && !updates.is_empty();
+        if last_tick.elapsed() >= config.interval && !screen_behind {
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             last_tick = Instant::now();
             if updates.send(Update::Tick(snapshot)).is_err() {
