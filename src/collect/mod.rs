@@ -234,6 +234,12 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
+    // Blocks of 128 KiB and more (a snapshot's process table is megabytes
+    // with thousands of processes) are mapped apart and unmapped when freed.
+    // glibc's default raises that bound after the first such free, and each
+    // tick's tables then stay resident in the heap after they are dropped.
+    // SAFETY: mallopt only changes the allocator's settings.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10) };
 
     let received: Rc<RefCell<Vec<Event>>> = Rc::default();
     let received_bytes = Rc::new(RefCell::new(0usize));
