@@ -15,7 +15,7 @@ BENCH_PACKAGES := bpftrace linux-perf strace bc
 BIN := target/release/systrace-top
 ARGS ?=
 
-.PHONY: deps build run test bench assets install
+.PHONY: deps build run test bench bench-tui assets install
 
 deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -57,3 +57,9 @@ bench: build
 	fi
 	cargo build --release --examples
 	$(SUDO) bench/run.sh
+
+# The TUI with 1,000, 5,000 and 20,000 live processes: memory, idle CPU and
+# key latency (bench/tui_scale.sh; a PID namespace of its own).
+bench-tui: build
+	cargo build --release --examples
+	$(SUDO) bench/tui_scale.sh

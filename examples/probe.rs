@@ -17,6 +17,11 @@
 //! probe storm-arg  print STORM_ARG, for the benchmark to look for
 //! probe churn SECONDS
 //!                   run /bin/true over and over for SECONDS; print how many
+//! probe idle N [MS] fork N children that sleep until killed (each dies with
+//!                   its parent), each with a command line of its own (N
+//!                   replaced by its index), print "ready" once all run, then
+//!                   sleep too; with MS, each child wakes every MS ms (one
+//!                   nanosleep call each time)
 //! probe exit CODE   exit with CODE
 //! probe sequence    the fixed sequence the --trace test expects: an open of
 //!                   a missing file, "hi\n" to stdout, 4 bytes from
@@ -102,6 +107,7 @@ fn main() {
             }
             println!("{runs}");
         }
+        Some("idle") => idle(arg(2), args.get(3).map(|_| arg(3))),
         Some("exit") => exit(arg(2) as i32),
         Some("sequence") => sequence(),
         _ => {}
@@ -124,6 +130,69 @@ fn spin(ms: u64) {
         unsafe { libc::syscall(libc::SYS_getppid) };
         drop(std::fs::File::open("/dev/null"));
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Many live processes for the price of a fork each: no exec, the pages
+/// shared with the parent. They end with it (PR_SET_PDEATHSIG), so killing
+/// the parent ends them all. Each writes its index over the last argument,
+/// in the memory /proc/PID/cmdline reads, so that no two command lines are
+/// the same, as with processes started apart.
+fn idle(n: u64, wake_ms: Option<u64>) {
+    use std::io::Write;
+    let parent = std::process::id() as i32;
+    let width = n.to_string().len();
+    // The command line ends at arg_end (field 49 of /proc/self/stat), after
+    // the last argument's NUL; N comes before MS, or last.
+    let after_n = 1 + wake_ms.map_or(0, |ms| ms.to_string().len() + 1);
+    let last_arg = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields = &stat[stat.rfind(')')? + 2..];
+            fields.split(' ').nth(49 - 3)?.parse::<usize>().ok()
+        })
+        .map(|arg_end| (arg_end - after_n - width) as *mut u8);
+    let wake = wake_ms.map(|ms| libc::timespec {
+        tv_sec: (ms / 1000) as libc::time_t,
+        tv_nsec: (ms % 1000 * 1_000_000) as libc::c_long,
+    });
+    for i in 0..n {
+        // SAFETY: the child calls only async-signal-safe functions and
+        // writes within its own command line (N's digits) before it dies;
+        // the parent just goes on forking.
+        match unsafe { libc::fork() } {
+            0 => unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The parent may have died before the line above.
+                if libc::getppid() != parent {
+                    libc::_exit(0);
+                }
+                if let Some(digits) = last_arg {
+                    let mut rest = i;
+                    for d in (0..width).rev() {
+                        *digits.add(d) = b'0' + (rest % 10) as u8;
+                        rest /= 10;
+                    }
+                }
+                loop {
+                    match &wake {
+                        Some(wake) => libc::nanosleep(wake, std::ptr::null_mut()),
+                        None => libc::pause(),
+                    };
+                }
+            },
+            -1 => {
+                eprintln!("probe idle: fork: {}", std::io::Error::last_os_error());
+                exit(1);
+            }
+            _ => {}
+        }
+    }
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    loop {
+        // SAFETY: pause only waits for a signal.
+        unsafe { libc::pause() };
     }
 }
 

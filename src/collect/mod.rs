@@ -272,6 +272,12 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     // Loading parsed the kernel's BTF (megabytes, now freed): give it back.
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
+    // Blocks of 128 KiB and more (a snapshot's process table is megabytes
+    // with thousands of processes) are mapped apart and unmapped when freed.
+    // glibc's default raises that bound after the first such free, and each
+    // tick's tables then stay resident in the heap after they are dropped.
+    // SAFETY: mallopt only changes the allocator's settings.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10) };
 
     let received: Rc<RefCell<Vec<Event>>> = Rc::default();
     let received_bytes = Rc::new(RefCell::new(0usize));
@@ -347,7 +353,11 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
             let _ = updates.send(Update::Stopped(snapshot));
             return Ok(());
         }
-        if last_tick.elapsed() >= config.interval {
+        // A screen shows only the newest snapshot: while the last one sent
+        // still waits, another would only queue a second copy of the process
+        // table. Its rates then cover the longer interval, measured.
+        let screen_behind = !config.stream_events && !updates.is_empty();
+        if last_tick.elapsed() >= config.interval && !screen_behind {
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             last_tick = Instant::now();
             if updates.send(Update::Tick(snapshot)).is_err() {
@@ -618,7 +628,7 @@ impl Tables {
     fn tick(&mut self, probes: &Probes<'_>, elapsed: Duration) -> Result<Arc<Snapshot>> {
         let now = clock::monotonic_ns();
         let counts = probes.read_counts()?;
-        self.rates.tick(&counts, elapsed.as_secs_f64());
+        let rates = self.rates.tick(&counts, elapsed.as_secs_f64());
         for pid in self.tree.tick(now) {
             self.process_files.forget(pid);
         }
@@ -626,7 +636,7 @@ impl Tables {
         if self.ticks.is_multiple_of(GC_EVERY_TICKS) {
             self.collect_garbage(&counts, probes);
         }
-        for rate in self.rates.rates() {
+        for rate in &rates {
             if self.tree.get(rate.pid).is_none() {
                 self.tree.seed(unseen_process(rate.pid), now);
             }
@@ -635,9 +645,9 @@ impl Tables {
         processes.sort_unstable_by_key(|p| p.pid);
         if self.for_screen {
             let running = processes.iter().filter(|p| p.exit.is_none()).map(|p| p.pid);
-            let usage = self.usage.sample(running, now);
+            self.usage.sample(running, now);
             for p in &mut processes {
-                p.usage = usage.get(&p.pid).copied();
+                p.usage = self.usage.usage(p.pid);
             }
         }
         let secs = elapsed.as_secs_f64().max(1e-3);
@@ -677,8 +687,8 @@ impl Tables {
                 Arc::default()
             },
             processes,
-            rates: self.rates.rates().to_vec(),
-            system_mix: self.rates.system_mix(),
+            system_mix: syscall_rates::system_mix(&rates),
+            rates,
             files: self.files.top(SNAPSHOT_FILES, now),
             captured: self.captured,
             lost: probes.lost()?,

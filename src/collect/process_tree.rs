@@ -2,6 +2,7 @@
 //! fork, exec and exit events on top of a /proc seed.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::event::{Event, ExecEvent, ExitEvent, ForkEvent, visible};
 
@@ -14,8 +15,11 @@ pub struct ProcessInfo {
     pub ppid: u32,
     pub uid: u32,
     pub comm: String,
-    /// The command line; empty for kernel threads.
-    pub argv: Vec<String>,
+    /// The command line; empty for kernel threads. Shared, not copied, by
+    /// every snapshot taken while it stays the same, and by a forked child
+    /// until it execs: with thousands of processes, copies were most of the
+    /// memory.
+    pub argv: Arc<[String]>,
     pub argv_truncated: bool,
     /// CLOCK_MONOTONIC ns.
     pub start_ns: u64,
@@ -53,7 +57,7 @@ impl ProcessInfo {
             ppid,
             uid,
             comm,
-            argv: Vec::new(),
+            argv: Arc::new([]),
             argv_truncated: false,
             start_ns,
             seen_ns: start_ns,
@@ -114,7 +118,12 @@ impl ProcessTree {
 
     pub fn seed(&mut self, seed: SeedProcess, now_ns: u64) {
         let mut info = ProcessInfo::new(seed.pid, seed.ppid, seed.uid, seed.comm, seed.start_ns);
-        info.argv = seed.argv;
+        // A child that has not exec'd runs its parent's command line: shared,
+        // as after a fork seen (a pool of workers holds one copy, not one each).
+        info.argv = match self.procs.get(&seed.ppid) {
+            Some(parent) if *parent.argv == *seed.argv => parent.argv.clone(),
+            _ => seed.argv.into(),
+        };
         info.seen_ns = now_ns;
         self.seen += 1;
         self.procs.insert(seed.pid, info);
@@ -310,13 +319,36 @@ mod tests {
     fn fork_then_exec_builds_a_child_with_its_command_line() {
         let mut tree = seeded();
         tree.apply(&fork(10, 1, 5));
-        assert_eq!(tree.get(10).unwrap().argv, ["/sbin/init"]); // inherited
+        assert_eq!(tree.get(10).unwrap().argv[..], ["/sbin/init"]); // inherited
+        // ...and shared, not copied.
+        assert!(Arc::ptr_eq(
+            &tree.get(10).unwrap().argv,
+            &tree.get(1).unwrap().argv
+        ));
         tree.apply(&exec(10, 1, &["ls", "-l"], 0));
         let p = tree.get(10).unwrap();
         assert_eq!(
-            (p.ppid, p.uid, p.argv.clone()),
+            (p.ppid, p.uid, p.argv.to_vec()),
             (1, 1000, vec!["ls".into(), "-l".into()])
         );
+    }
+
+    #[test]
+    fn seeded_children_share_a_command_line_their_parent_has() {
+        let mut tree = seeded();
+        let child = |pid: u32, argv: &str| SeedProcess {
+            pid,
+            ppid: 1,
+            uid: 0,
+            comm: "x".into(),
+            argv: vec![argv.into()],
+            start_ns: 0,
+        };
+        tree.seed(child(20, "/sbin/init"), 0);
+        tree.seed(child(21, "/bin/other"), 0);
+        let argv = |pid| tree.get(pid).unwrap().argv.clone();
+        assert!(Arc::ptr_eq(&argv(20), &argv(1)));
+        assert_eq!(argv(21)[..], ["/bin/other"]);
     }
 
     #[test]
@@ -325,7 +357,7 @@ mod tests {
         tree.apply(&fork(10, 1, 5));
         tree.apply(&exec(10, 1, &["nope"], -2));
         let p = tree.get(10).unwrap();
-        assert_eq!(p.argv, ["/sbin/init"]);
+        assert_eq!(p.argv[..], ["/sbin/init"]);
         assert_eq!(p.failed_execs[0].errno, 2);
         assert_eq!(p.failed_execs[0].filename, "/bin/nope");
     }
@@ -403,7 +435,10 @@ mod tests {
         ));
         tree.apply(&exec(50, 1, &["nope\x1b[2J"], -2));
         let p = tree.get(50).unwrap();
-        assert_eq!(p.argv, ["sh", "-c", r"true\nrm -rf /", r"x\u{202e}gpj.exe"]);
+        assert_eq!(
+            p.argv[..],
+            ["sh", "-c", r"true\nrm -rf /", r"x\u{202e}gpj.exe"]
+        );
         assert_eq!(p.failed_execs[0].argv, [r"nope\x1b[2J"]);
     }
 
@@ -427,6 +462,6 @@ mod tests {
         assert_eq!((p.argv[0].as_str(), p.failed_execs.len()), ("make", 1));
         // Started while a filter kept its events out: added.
         tree.seed_missing(again(60, 5_500_000_000), 6_000_000_000);
-        assert_eq!(tree.get(60).unwrap().argv, ["from /proc"]);
+        assert_eq!(tree.get(60).unwrap().argv[..], ["from /proc"]);
     }
 }

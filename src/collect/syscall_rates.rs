@@ -29,30 +29,37 @@ pub struct ProcessRate {
 
 #[derive(Default)]
 pub struct SyscallRates {
-    /// process -> (syscall nr -> cumulative count, unattributed) at the
-    /// last tick.
-    last: HashMap<ProcessKey, (HashMap<u32, u64>, u64)>,
-    rates: Vec<ProcessRate>,
+    /// process -> (cumulative count per syscall, by syscall number;
+    /// unattributed) at the last tick. Updated in place: with thousands of
+    /// processes, a table a process made anew each tick cost megabytes.
+    last: HashMap<ProcessKey, (Vec<(u32, u64)>, u64)>,
 }
 
 impl SyscallRates {
     /// Takes every process's cumulative counts, read `dt_secs` after the
-    /// previous ones. Processes missing from `counts` have gone.
-    pub fn tick(&mut self, counts: &HashMap<ProcessKey, ProcessCounts>, dt_secs: f64) {
+    /// previous ones, and returns each one's rates, busiest first. Processes
+    /// missing from `counts` have gone.
+    pub fn tick(
+        &mut self,
+        counts: &HashMap<ProcessKey, ProcessCounts>,
+        dt_secs: f64,
+    ) -> Vec<ProcessRate> {
         let dt = dt_secs.max(1e-6);
+        self.last.retain(|process, _| counts.contains_key(process));
         let mut rates = Vec::with_capacity(counts.len());
-        let mut last = HashMap::with_capacity(counts.len());
         for (&process, process_counts) in counts {
-            let (before, unattributed_before) = self.last.remove(&process).unwrap_or_default();
+            let (before, unattributed_before) = self.last.entry(process).or_default();
             let mut syscalls: Vec<SyscallRate> = process_counts
                 .syscalls
                 .iter()
                 .map(|&(nr, total)| {
-                    let delta = total.saturating_sub(before.get(&nr).copied().unwrap_or(0));
+                    let was = before
+                        .binary_search_by_key(&nr, |&(n, _)| n)
+                        .map_or(0, |i| before[i].1);
                     SyscallRate {
                         nr,
                         total,
-                        per_sec: delta as f64 / dt,
+                        per_sec: total.saturating_sub(was) as f64 / dt,
                     }
                 })
                 .collect();
@@ -63,7 +70,7 @@ impl SyscallRates {
                     .then(a.nr.cmp(&b.nr))
             });
             let unattributed = process_counts.unattributed;
-            let unattributed_delta = unattributed.saturating_sub(unattributed_before);
+            let unattributed_delta = unattributed.saturating_sub(*unattributed_before);
             rates.push(ProcessRate {
                 pid: process.pid,
                 start_ns: process.start_ns,
@@ -73,45 +80,32 @@ impl SyscallRates {
                     + unattributed_delta as f64 / dt,
                 syscalls,
             });
-            last.insert(
-                process,
-                (
-                    process_counts.syscalls.iter().copied().collect(),
-                    unattributed,
-                ),
-            );
+            before.clear();
+            before.extend_from_slice(&process_counts.syscalls);
+            before.sort_unstable_by_key(|&(nr, _)| nr);
+            before.shrink_to_fit();
+            *unattributed_before = unattributed;
         }
         rates.sort_unstable_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.pid.cmp(&b.pid)));
-        self.last = last;
-        self.rates = rates;
+        rates
     }
+}
 
-    /// Busiest first.
-    pub fn rates(&self) -> &[ProcessRate] {
-        &self.rates
+/// System-wide calls per second by syscall over the last tick, busiest first.
+pub fn system_mix(rates: &[ProcessRate]) -> Vec<SyscallRate> {
+    let mut by_nr: HashMap<u32, SyscallRate> = HashMap::new();
+    for s in rates.iter().flat_map(|r| &r.syscalls) {
+        let e = by_nr.entry(s.nr).or_insert(SyscallRate {
+            nr: s.nr,
+            total: 0,
+            per_sec: 0.0,
+        });
+        e.total += s.total;
+        e.per_sec += s.per_sec;
     }
-
-    #[cfg(test)]
-    pub fn get(&self, pid: u32) -> Option<&ProcessRate> {
-        self.rates.iter().find(|r| r.pid == pid)
-    }
-
-    /// System-wide calls per second by syscall over the last tick, busiest first.
-    pub fn system_mix(&self) -> Vec<SyscallRate> {
-        let mut by_nr: HashMap<u32, SyscallRate> = HashMap::new();
-        for s in self.rates.iter().flat_map(|r| &r.syscalls) {
-            let e = by_nr.entry(s.nr).or_insert(SyscallRate {
-                nr: s.nr,
-                total: 0,
-                per_sec: 0.0,
-            });
-            e.total += s.total;
-            e.per_sec += s.per_sec;
-        }
-        let mut mix: Vec<SyscallRate> = by_nr.into_values().collect();
-        mix.sort_unstable_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.nr.cmp(&b.nr)));
-        mix
-    }
+    let mut mix: Vec<SyscallRate> = by_nr.into_values().collect();
+    mix.sort_unstable_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.nr.cmp(&b.nr)));
+    mix
 }
 
 #[cfg(test)]
@@ -132,13 +126,17 @@ mod tests {
             .collect()
     }
 
+    fn get(rates: &[ProcessRate], pid: u32) -> &ProcessRate {
+        rates.iter().find(|r| r.pid == pid).unwrap()
+    }
+
     #[test]
     fn rates_are_deltas_over_the_tick() {
         let mut r = SyscallRates::default();
-        r.tick(&counts(&[(7, &[(0, 100), (39, 10)])]), 1.0);
-        assert_eq!(r.get(7).unwrap().per_sec, 110.0); // first sight: all new
-        r.tick(&counts(&[(7, &[(0, 300), (39, 10)])]), 2.0);
-        let p = r.get(7).unwrap();
+        let rates = r.tick(&counts(&[(7, &[(39, 10), (0, 100)])]), 1.0);
+        assert_eq!(get(&rates, 7).per_sec, 110.0); // first sight: all new
+        let rates = r.tick(&counts(&[(7, &[(0, 300), (39, 10)])]), 2.0);
+        let p = get(&rates, 7);
         assert_eq!((p.total, p.per_sec), (310, 100.0));
         assert_eq!(p.syscalls[0].nr, 0);
         assert_eq!(p.syscalls[1].per_sec, 0.0);
@@ -148,17 +146,21 @@ mod tests {
     fn processes_that_left_the_counters_are_dropped() {
         let mut r = SyscallRates::default();
         r.tick(&counts(&[(7, &[(0, 1)]), (8, &[(0, 5)])]), 1.0);
-        r.tick(&counts(&[(8, &[(0, 5)])]), 1.0);
-        assert!(r.get(7).is_none());
-        assert_eq!(r.rates().len(), 1);
+        let rates = r.tick(&counts(&[(8, &[(0, 5)])]), 1.0);
+        assert!(rates.iter().all(|r| r.pid != 7));
+        assert_eq!(rates.len(), 1);
+        assert_eq!(r.last.len(), 1);
+        // Seen again: all its calls are new.
+        let rates = r.tick(&counts(&[(7, &[(0, 1)]), (8, &[(0, 5)])]), 1.0);
+        assert_eq!(get(&rates, 7).per_sec, 1.0);
     }
 
     #[test]
     fn busiest_process_and_syscall_come_first() {
         let mut r = SyscallRates::default();
-        r.tick(&counts(&[(1, &[(0, 5)]), (2, &[(0, 50), (1, 70)])]), 1.0);
-        assert_eq!(r.rates()[0].pid, 2);
-        let mix = r.system_mix();
+        let rates = r.tick(&counts(&[(1, &[(0, 5)]), (2, &[(0, 50), (1, 70)])]), 1.0);
+        assert_eq!(rates[0].pid, 2);
+        let mix = system_mix(&rates);
         assert_eq!((mix[0].nr, mix[0].per_sec), (1, 70.0));
         assert_eq!((mix[1].nr, mix[1].per_sec), (0, 55.0));
     }
@@ -179,8 +181,8 @@ mod tests {
             unattributed: 0,
         };
         r.tick(&HashMap::from([(old, counts_of(6000))]), 1.0);
-        r.tick(&HashMap::from([(new, counts_of(1000))]), 1.0);
-        let p = r.get(7).unwrap();
+        let rates = r.tick(&HashMap::from([(new, counts_of(1000))]), 1.0);
+        let p = get(&rates, 7);
         assert_eq!((p.start_ns, p.total, p.per_sec), (2, 1000, 1000.0));
     }
 
@@ -196,8 +198,8 @@ mod tests {
             unattributed: u,
         };
         r.tick(&HashMap::from([(key, with(10, 5))]), 1.0);
-        r.tick(&HashMap::from([(key, with(20, 25))]), 1.0);
-        let p = r.get(7).unwrap();
+        let rates = r.tick(&HashMap::from([(key, with(20, 25))]), 1.0);
+        let p = get(&rates, 7);
         assert_eq!((p.total, p.unattributed, p.per_sec), (45, 25, 30.0));
     }
 }

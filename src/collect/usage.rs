@@ -1,7 +1,7 @@
 //! Each running process's CPU and memory, as htop shows them: read from
 //! /proc/PID/stat, a bounded number a tick, for the screen only.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 
 /// CPU over the last tick and resident memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -19,8 +19,13 @@ const MAX_READS_PER_TICK: usize = 250;
 
 #[derive(Default)]
 pub struct UsageSampler {
-    /// pid → what its last read found.
+    /// pid → what its last read found. Updated in place: with thousands of
+    /// processes, a table built anew each tick was a large share of the
+    /// collector's memory and time.
     last: HashMap<u32, Sampled>,
+    /// Counts the calls to `sample`: an entry not marked with the current
+    /// one is a process that no longer runs.
+    round: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -30,31 +35,41 @@ struct Sampled {
     cpu_ticks: u64,
     at_ns: u64,
     usage: Usage,
+    round: u64,
 }
 
 impl UsageSampler {
-    /// The usage of each of `pids` (those still running), reading /proc for
-    /// the ones read longest ago; `now_ns` is CLOCK_MONOTONIC. A process
-    /// read once has no CPU figure yet (0).
-    pub fn sample(&mut self, pids: impl Iterator<Item = u32>, now_ns: u64) -> HashMap<u32, Usage> {
-        let mut pids: Vec<u32> = pids.collect();
-        // Never read first, then the longest ago.
-        pids.sort_by_key(|pid| self.last.get(pid).map_or(0, |s| s.at_ns.max(1)));
+    /// Takes the processes still running (`pids`) and reads /proc for the
+    /// ones read longest ago; `now_ns` is CLOCK_MONOTONIC. A process read
+    /// once has no CPU figure yet (0).
+    pub fn sample(&mut self, pids: impl Iterator<Item = u32>, now_ns: u64) {
+        self.round += 1;
+        // The MAX_READS_PER_TICK read longest ago (never read: 0), as a
+        // max-heap of (last read, pid) that drops its newest past that.
+        let mut due = BinaryHeap::with_capacity(MAX_READS_PER_TICK + 1);
+        for pid in pids {
+            let at = match self.last.get_mut(&pid) {
+                Some(s) => {
+                    s.round = self.round;
+                    s.at_ns.max(1)
+                }
+                None => 0,
+            };
+            due.push((at, pid));
+            if due.len() > MAX_READS_PER_TICK {
+                due.pop();
+            }
+        }
+        let round = self.round;
+        self.last.retain(|_, s| s.round == round);
         let hz = procfs::ticks_per_second().max(1) as f64;
         let page = procfs::page_size();
-        let mut next = HashMap::with_capacity(pids.len());
-        for (i, pid) in pids.into_iter().enumerate() {
-            let last = self.last.get(&pid).copied();
-            if i >= MAX_READS_PER_TICK {
-                if let Some(last) = last {
-                    next.insert(pid, last);
-                }
-                continue;
-            }
-            let Some(stat) = read_stat(pid) else {
+        for (_, pid) in due {
+            let Some(stat) = super::seed::read_stat(pid) else {
+                self.last.remove(&pid);
                 continue;
             };
-            let cpu_percent = match last {
+            let cpu_percent = match self.last.get(&pid) {
                 Some(last) if last.start == stat.start && now_ns > last.at_ns => {
                     let secs = (now_ns - last.at_ns) as f64 / 1e9;
                     (stat.cpu_ticks.saturating_sub(last.cpu_ticks) as f64 / hz / secs * 100.0)
@@ -66,67 +81,23 @@ impl UsageSampler {
                 cpu_percent,
                 rss_bytes: stat.rss_pages * page,
             };
-            next.insert(
+            self.last.insert(
                 pid,
                 Sampled {
                     start: stat.start,
                     cpu_ticks: stat.cpu_ticks,
                     at_ns: now_ns,
                     usage,
+                    round,
                 },
             );
         }
-        self.last = next;
-        self.last.iter().map(|(&pid, s)| (pid, s.usage)).collect()
     }
-}
 
-struct Stat {
-    start: u64,
-    cpu_ticks: u64,
-    rss_pages: u64,
-}
-
-/// utime + stime, starttime and rss from /proc/PID/stat: the fields after
-/// the command name, which may hold spaces and parentheses. Read into a
-/// buffer on the stack: a thousand a second must cost next to nothing.
-fn read_stat(pid: u32) -> Option<Stat> {
-    use std::io::{Read, Write};
-    let mut path = [0u8; 32];
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut path[..]);
-        write!(cursor, "/proc/{pid}/stat").ok()?;
-        cursor.position() as usize
-    };
-    let path = std::str::from_utf8(&path[..len]).ok()?;
-    let mut buf = [0u8; 1024];
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(read) => n += read,
-            Err(_) => return None,
-        }
+    /// What the last read of `pid` found, if it runs and was read.
+    pub fn usage(&self, pid: u32) -> Option<Usage> {
+        self.last.get(&pid).map(|s| s.usage)
     }
-    // The name may not be UTF-8; what follows it is ASCII.
-    let bytes = &buf[..n];
-    let after = bytes.iter().rposition(|&b| b == b')')?;
-    parse_stat(std::str::from_utf8(&bytes[after..]).ok()?)
-}
-
-fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    // Field 3 (state) is the first after the name; up to field 24 (rss).
-    let mut fields = [0u64; 25];
-    for (i, word) in rest.split_ascii_whitespace().take(22).enumerate() {
-        fields[i + 3] = word.parse().unwrap_or(0);
-    }
-    Some(Stat {
-        cpu_ticks: fields[14] + fields[15],
-        start: fields[22],
-        rss_pages: fields[24],
-    })
 }
 
 #[cfg(test)]
@@ -134,14 +105,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_a_stat_line_whatever_the_name_holds() {
-        let line = "42 (a) b (c)) R 1 42 42 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 1 0 \
-                    12345 10000000 600 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0";
-        let stat = parse_stat(line).unwrap();
-        assert_eq!(
-            (stat.cpu_ticks, stat.start, stat.rss_pages),
-            (300, 12345, 600)
-        );
+    fn forgets_processes_that_no_longer_run_or_cannot_be_read() {
+        let me = std::process::id();
+        // Past any pid_max: never a process.
+        let none = 1 << 30;
+        let mut sampler = UsageSampler::default();
+        sampler.sample([me, none].into_iter(), 1);
+        assert!(sampler.usage(me).is_some_and(|u| u.rss_bytes > 0));
+        assert!(sampler.usage(none).is_none());
+        sampler.sample(std::iter::empty(), 2);
+        assert!(sampler.usage(me).is_none());
+        assert!(sampler.last.is_empty());
     }
 
     #[test]
@@ -155,7 +129,8 @@ mod tests {
         let now = crate::collect::clock::monotonic_ns;
         sampler.sample([pid].into_iter(), now());
         std::thread::sleep(std::time::Duration::from_millis(500));
-        let usage = sampler.sample([pid].into_iter(), now())[&pid];
+        sampler.sample([pid].into_iter(), now());
+        let usage = sampler.usage(pid).unwrap();
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(usage.cpu_percent > 20.0, "{usage:?}");
