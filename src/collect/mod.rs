@@ -644,8 +644,9 @@ impl Tables {
         let mut processes: Vec<ProcessInfo> = self.tree.processes().cloned().collect();
         processes.sort_unstable_by_key(|p| p.pid);
         if self.for_screen {
+            let alive = processes.iter().filter(|p| p.exit.is_none()).count();
             let running = processes.iter().filter(|p| p.exit.is_none()).map(|p| p.pid);
-            self.usage.sample(running, now);
+            self.usage.sample(running, alive, now);
             for p in &mut processes {
                 p.usage = self.usage.usage(p.pid);
             }
