@@ -16,14 +16,17 @@ fn the_binary_needs_only_libc() {
     let ldd = Command::new("ldd").arg(BIN).output().expect("running ldd");
     let libraries = String::from_utf8_lossy(&ldd.stdout);
     for library in ["libelf", "libz.", "libbpf"] {
-        assert!(!libraries.contains(library), "{library} is linked dynamically:\n{libraries}");
+        assert!(
+            !libraries.contains(library),
+            "{library} is linked dynamically:\n{libraries}"
+        );
     }
     if !common::can_trace("the_binary_needs_only_libc") {
         return;
     }
     let hide: String = ["libelf.so.1", "libz.so.1"]
         .iter()
-        .map(|lib| format!("/usr/lib/x86_64-linux-gnu/{lib}"))
+        .map(|lib| format!("/usr/lib/{}-linux-gnu/{lib}", std::env::consts::ARCH))
         .filter(|path| Path::new(path).exists())
         .map(|path| format!("mount --bind /dev/null {path} && "))
         .collect();
@@ -48,7 +51,11 @@ fn the_man_page_and_completions_are_current() {
         .arg(&dir)
         .output()
         .expect("running systrace-top");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
     for file in [
         "systrace-top.1",
