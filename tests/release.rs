@@ -26,7 +26,7 @@ fn the_binary_needs_only_libc() {
     }
     let hide: String = ["libelf.so.1", "libz.so.1"]
         .iter()
-        .map(|lib| format!("/usr/lib/x86_64-linux-gnu/{lib}"))
+        .map(|lib| format!("/usr/lib/{}-linux-gnu/{lib}", std::env::consts::ARCH))
         .filter(|path| Path::new(path).exists())
         .map(|path| format!("mount --bind /dev/null {path} && "))
         .collect();

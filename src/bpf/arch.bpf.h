@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Per architecture: the syscall number in pt_regs, whether the running
- * syscall is 32-bit, and where its arguments are.
+ * syscall is 32-bit, and where its arguments are. Nothing else in the
+ * kernel programs names a register or an arch-only field.
  * Included by systrace.bpf.c first. */
 #ifndef ARCH_BPF_H
 #define ARCH_BPF_H
@@ -8,7 +9,8 @@
 #if defined(__TARGET_ARCH_x86)
 #define TS_COMPAT 0x0002
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
-static __always_inline bool is_compat(struct task_struct *task)
+/* Set by the 32-bit entry points (int $0x80, sysenter, 32-bit syscall). */
+static __always_inline bool is_compat(struct task_struct *task, struct pt_regs *regs)
 {
 	return task->thread_info.status & TS_COMPAT;
 }
@@ -22,11 +24,14 @@ static __always_inline void compat_args(struct pt_regs *regs, __u64 args[6])
 	args[5] = (__u32)regs->bp;
 }
 #elif defined(__TARGET_ARCH_arm64)
-#define TIF_32BIT 22
+/* uapi asm/ptrace.h: PSTATE.nRW, set while EL0 runs AArch32 code. */
+#define PSR_MODE32_BIT 0x00000010
 #define SYSCALL_NR(regs) ((regs)->syscallno)
-static __always_inline bool is_compat(struct task_struct *task)
+/* The user state saved at the call says which instruction set made it: an
+ * ABI bit, where TIF_32BIT's number is the kernel's own to change. */
+static __always_inline bool is_compat(struct task_struct *task, struct pt_regs *regs)
 {
-	return task->thread_info.flags & (1UL << TIF_32BIT);
+	return regs->pstate & PSR_MODE32_BIT;
 }
 static __always_inline void compat_args(struct pt_regs *regs, __u64 args[6])
 {

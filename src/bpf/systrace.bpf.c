@@ -428,7 +428,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	bool compat = is_compat(task);
+	bool compat = is_compat(task, regs);
 	struct count_key key;
 	__u32 tgid;
 	__u64 *n;
@@ -465,7 +465,7 @@ static __always_inline int call_exit(struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	long id = SYSCALL_NR(regs);
-	bool compat = is_compat(task);
+	bool compat = is_compat(task, regs);
 	struct inflight *st;
 
 	if (!maybe_call(id, compat))

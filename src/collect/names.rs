@@ -32,6 +32,9 @@ pub fn syscall_name(nr: u32) -> String {
         };
     }
     match Sysno::new(nr as usize) {
+        // The kernel's name, and strace's; the crate's arm64 table says fstatat.
+        #[cfg(target_arch = "aarch64")]
+        Some(Sysno::fstatat) => "newfstatat".to_string(),
         Some(sysno) => sysno.name().to_string(),
         None => format!("syscall_{nr}"),
     }
@@ -104,14 +107,16 @@ pub fn open_flags(flags: u32) -> String {
         parts.push(name.to_string());
         named |= flag;
     }
-    let mut unknown = rest.bits() & !named.bits();
-    // The kernel's O_LARGEFILE, which the C library defines as 0 here
-    // (fcntl's F_GETFL returns it).
+    let unknown = rest.bits() & !named.bits();
+    // The kernel's O_LARGEFILE, which the C library defines as 0 on x86_64
+    // (fcntl's F_GETFL returns it); arm64's C library names it.
     #[cfg(target_arch = "x86_64")]
-    if unknown & 0o100000 != 0 {
+    let unknown = if unknown & 0o100000 != 0 {
         parts.push("O_LARGEFILE".to_string());
-        unknown &= !0o100000;
-    }
+        unknown & !0o100000
+    } else {
+        unknown
+    };
     if unknown != 0 {
         parts.push(format!("{unknown:#x}"));
     }

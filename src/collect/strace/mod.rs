@@ -503,10 +503,13 @@ fn futex_drops(name: &str, e: &SyscallEvent, i: usize) -> bool {
 }
 
 /// clone's arguments, named as strace names them; which ones appear
-/// depends on the flags (x86_64 order: flags, stack, parent_tid,
-/// child_tid, tls).
+/// depends on the flags. x86_64's kernel takes flags, stack, parent_tid,
+/// child_tid, tls; arm64's (CLONE_BACKWARDS) tls before child_tid.
 fn clone_args(e: &SyscallEvent) -> String {
+    #[cfg(target_arch = "x86_64")]
     let [flags, stack, parent_tid, child_tid, tls, _] = e.args;
+    #[cfg(target_arch = "aarch64")]
+    let [flags, stack, parent_tid, tls, child_tid, _] = e.args;
     let mut out = vec![
         format!("child_stack={}", pointer(stack)),
         format!("flags={}", clone_flags(flags)),

@@ -611,6 +611,9 @@ mod tests {
         }
     }
 
+    // The table is x86_64's: on arm64 some of its names (open, stat, fork…)
+    // are no syscall, and are never looked up.
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn every_name_is_a_syscall_of_this_arch() {
         for (name, _) in TABLE {

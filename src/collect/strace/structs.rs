@@ -1,6 +1,6 @@
 //! The C structs syscall arguments point to, written as strace writes them
 //! (abbreviated with `...` where strace abbreviates), from the bytes the
-//! kernel side read. x86_64 layouts.
+//! kernel side read. x86_64 layouts; arm64 differs in struct stat only.
 
 use super::quote::quote;
 use super::signature::Struct;
@@ -30,17 +30,30 @@ fn field_str(b: &[u8], at: usize, len: usize) -> String {
     quote(&field[..end], false)
 }
 
+/// Where struct stat's st_mode and st_rdev are: x86_64 has a layout of its
+/// own (st_nlink before st_mode), arm64 the generic one (asm-generic/stat.h).
+/// st_size is at 48 in both.
+#[cfg(target_arch = "x86_64")]
+const STAT_MODE_AT: usize = 24;
+#[cfg(target_arch = "x86_64")]
+const STAT_RDEV_AT: usize = 40;
+#[cfg(target_arch = "aarch64")]
+const STAT_MODE_AT: usize = 16;
+#[cfg(target_arch = "aarch64")]
+const STAT_RDEV_AT: usize = 32;
+const STAT_SIZE_AT: usize = 48;
+
 /// `{st_mode=S_IFREG|0644, st_size=526, ...}`; devices show st_rdev.
 fn stat(b: &[u8]) -> String {
-    let mode = u32_at(b, 24) as u32;
+    let mode = u32_at(b, STAT_MODE_AT) as u32;
     let kind = mode & 0o170000;
     let second = if kind == 0o020000 || kind == 0o060000 {
-        let rdev = u64_at(b, 40);
+        let rdev = u64_at(b, STAT_RDEV_AT);
         let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
         let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
         format!("st_rdev=makedev({major:#x}, {minor:#x})")
     } else {
-        format!("st_size={}", u64_at(b, 48) as i64)
+        format!("st_size={}", u64_at(b, STAT_SIZE_AT) as i64)
     };
     format!("{{st_mode={}, {second}, ...}}", values::file_mode(mode))
 }
@@ -148,14 +161,18 @@ mod tests {
     #[test]
     fn stat_and_statx_like_strace() {
         let mut st = vec![0u8; 56];
-        st[24..28].copy_from_slice(&0o100644u32.to_le_bytes());
-        st[48..56].copy_from_slice(&526u64.to_le_bytes());
+        let (mode, rdev) = (
+            STAT_MODE_AT..STAT_MODE_AT + 4,
+            STAT_RDEV_AT..STAT_RDEV_AT + 8,
+        );
+        st[mode.clone()].copy_from_slice(&0o100644u32.to_le_bytes());
+        st[STAT_SIZE_AT..STAT_SIZE_AT + 8].copy_from_slice(&526u64.to_le_bytes());
         assert_eq!(
             format(Struct::Stat, &st).unwrap(),
             "{st_mode=S_IFREG|0644, st_size=526, ...}"
         );
-        st[24..28].copy_from_slice(&0o20666u32.to_le_bytes());
-        st[40..48].copy_from_slice(&0x103u64.to_le_bytes());
+        st[mode].copy_from_slice(&0o20666u32.to_le_bytes());
+        st[rdev].copy_from_slice(&0x103u64.to_le_bytes());
         assert_eq!(
             format(Struct::Stat, &st).unwrap(),
             "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}"

@@ -101,8 +101,19 @@ fn fds_are_annotated_with_the_path_they_were_opened_from() {
         strace.line(&read),
         r#"read(3</dev/zero>, "\0\0\0\0", 4) = 4 <0.000012>"#
     );
-    let dup = call(libc::SYS_dup2, [3, 0, 0, 0, 0, 0], Some(0), vec![]);
-    assert_eq!(strace.line(&dup), "dup2(3</dev/zero>, 0) = 0 <0.000012>");
+    #[cfg(target_arch = "x86_64")]
+    {
+        let dup = call(libc::SYS_dup2, [3, 0, 0, 0, 0, 0], Some(0), vec![]);
+        assert_eq!(strace.line(&dup), "dup2(3</dev/zero>, 0) = 0 <0.000012>");
+    }
+    // arm64 has dup3 only.
+    #[cfg(target_arch = "aarch64")]
+    {
+        let dup = call(libc::SYS_dup3, [3, 0, 0, 0, 0, 0], Some(0), vec![]);
+        let line = strace.line(&dup);
+        assert!(line.starts_with("dup3(3</dev/zero>, 0, "), "{line}");
+        assert!(line.ends_with(") = 0 <0.000012>"), "{line}");
+    }
     let read = call(
         libc::SYS_read,
         [0, 0x1000, 1, 0, 0, 0],
