@@ -73,7 +73,7 @@ rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$1/statu
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 row() { printf '| %s ' "$@"; echo '|'; }
 # The processes running now, all users.
-process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+process_count() { { find /proc -maxdepth 1 -name '[0-9]*' 2>/dev/null || true; } | wc -l; }
 screen() { tmux capture-pane -p -t "$TMUX_SESSION" 2>/dev/null; }
 
 # Room for N more processes, with a margin for everyone else.

@@ -28,8 +28,11 @@ use app::{Action, App};
 use terminal::TerminalGuard;
 use theme::Theme;
 
-/// At most this many frames a second.
+/// New snapshots are drawn at most this often; a key's answer at most every
+/// KEY_FRAME, so that it is on screen within one frame of being typed (a
+/// held key still does not redraw a thousand times a second).
 const FRAME: Duration = Duration::from_millis(100);
+const KEY_FRAME: Duration = Duration::from_millis(16);
 
 pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -112,19 +115,23 @@ fn event_loop(
     let started = Instant::now();
     let mut suspended = Duration::ZERO;
     let mut dirty = true;
+    // A key changed the screen: it is drawn sooner than a new snapshot.
+    let mut keyed = false;
     let mut last_frame: Option<Instant> = None;
 
     loop {
-        if dirty && last_frame.is_none_or(|t| t.elapsed() >= FRAME) {
+        let gap = if keyed { KEY_FRAME } else { FRAME };
+        if dirty && last_frame.is_none_or(|t| t.elapsed() >= gap) {
             guard
                 .terminal
                 .draw(|frame| render::render(frame, &app, &theme))
                 .context("drawing the screen")?;
             dirty = false;
+            keyed = false;
             last_frame = Some(Instant::now());
         }
         let wait = match last_frame {
-            Some(t) if dirty => FRAME.saturating_sub(t.elapsed()),
+            Some(t) if dirty => gap.saturating_sub(t.elapsed()),
             _ => Duration::from_millis(250),
         };
         select! {
@@ -151,6 +158,7 @@ fn event_loop(
                         let _ = commands.send(command);
                     }
                     dirty = true;
+                    keyed = true;
                 }
             },
             default(wait) => {}
