@@ -704,7 +704,7 @@ fn hostile(dir: &Path, n: u32) -> Child {
     Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(dir.join(OsStr::from_bytes(HOSTILE_NAME)))
-        .args(["-c", "while :;do true<$0;sleep 1;done"])
+        .args(["-c", "while :;do true<$0;sleep 0.05;done"])
         .arg(&file)
         .args(["\x1b[31mred", "a\nFAKE"])
         .current_dir("/")
@@ -717,7 +717,7 @@ fn hostile(dir: &Path, n: u32) -> Child {
 fn hostile_shown(dir: &Path, n: u32) -> String {
     let dir = dir.display();
     format!(
-        r"{dir}/{HOSTILE_SHOWN} -c while :;do true<$0;sleep 1;done {dir}/f{n} \x1b[31mred a\nFAKE"
+        r"{dir}/{HOSTILE_SHOWN} -c while :;do true<$0;sleep 0.05;done {dir}/f{n} \x1b[31mred a\nFAKE"
     )
 }
 
@@ -832,7 +832,8 @@ fn tui_shows_a_hostile_name_escaped_in_the_files_view() {
     let title = tmux.format("#{pane_title}");
     tmux.send(&["-l", "2"]);
     tmux.filter(&marker);
-    // The test wrote the file: the process's own open comes within 1 s.
+    // The test wrote the file: the process opens it 20 times a second, so
+    // that it ranks among the 500 most opened the screen is sent.
     let file = format!("{}/f2", dir.display());
     let opener = format!(" {} ", pids[1]);
     let screen = tmux.wait_for("the second process's file", 10, |s| {
