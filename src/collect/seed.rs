@@ -96,11 +96,15 @@ pub fn process_key(pid: u32) -> Option<ProcessKey> {
 /// Whether `process` still runs: its PID exists and started when it did,
 /// not a later process that reused the PID. The kernel keys processes by
 /// their start since boot, the clock /proc's start times are on, in ticks.
+/// A zombie has ended, however long its parent takes to wait for it (a
+/// leader that has exited while its other threads run is a zombie with
+/// more than one thread).
 pub fn is_running(process: ProcessKey) -> bool {
     let Ok(stat) = procfs::process::Process::new(process.pid as i32).and_then(|p| p.stat()) else {
         return false;
     };
-    stat.starttime == process.start_ns / tick_ns()
+    let ended = matches!(stat.state, 'Z' | 'X') && stat.num_threads <= 1;
+    stat.starttime == process.start_ns / tick_ns() && !ended
 }
 
 #[cfg(test)]
@@ -125,6 +129,17 @@ mod tests {
             ..me_started
         };
         assert!(!is_running(reused));
+
+        // A child that has exited but is not waited for yet.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let key = process_key(child.id()).expect("the child's key");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while is_running(key) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(is_alive(child.id()), "not waited for, it is in /proc");
+        assert!(!is_running(key), "a zombie does not run");
+        child.wait().unwrap();
         assert!(comm_of(me).is_some());
     }
 }
