@@ -12,10 +12,16 @@ APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config make tmux libc6-dev 
 	$(PARITY_PACKAGES)
 # The peers bench/run.sh measures against, and what it measures with.
 BENCH_PACKAGES := bpftrace linux-perf strace bc
+# The kernel matrix (tests/kernels/run.sh) boots Debian's kernels under
+# qemu with virtme-ng, which needs udev, depmod, busybox and file, and comes
+# from PyPI into a venv beside the kernels it caches.
+KERNEL_PACKAGES := qemu-system-x86 udev kmod busybox-static file python3-venv
+KERNEL_CACHE ?= target/kernels
+VIRTME_NG := virtme-ng==1.42
 BIN := target/release/systrace-top
 ARGS ?=
 
-.PHONY: deps build run test bench bench-tui assets install
+.PHONY: deps build run test bench bench-tui assets install kernel-deps kernels
 
 deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -63,3 +69,19 @@ bench: build
 bench-tui: build
 	cargo build --release --examples
 	$(SUDO) bench/tui_scale.sh
+
+kernel-deps:
+	@if ! dpkg -s $(KERNEL_PACKAGES) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(KERNEL_PACKAGES); \
+	fi
+	@if [ ! -x $(KERNEL_CACHE)/venv/bin/vng ]; then \
+		mkdir -p $(KERNEL_CACHE) && \
+		/usr/bin/python3 -m venv $(KERNEL_CACHE)/venv && \
+		$(KERNEL_CACHE)/venv/bin/pip install --quiet $(VIRTME_NG); \
+	fi
+
+# The kernel tests on Debian's kernels, each booted under qemu: KERNELS
+# (releases) and KERNEL_TESTS (test targets) choose; see tests/kernels/run.sh.
+kernels: deps kernel-deps
+	$(SUDO) env PATH="$$PATH" KERNEL_CACHE=$(KERNEL_CACHE) tests/kernels/run.sh

@@ -4,7 +4,9 @@
 //!
 //! probe getppid N   make exactly N getppid syscalls, then exit 0
 //! probe chain N     spawn `probe chain N-1` (down to 1) and wait for it
-//! probe spin MS     for MS milliseconds: getppid, open /dev/null, sleep 5 ms
+//! probe spin MS [wait]
+//!                   for MS milliseconds: getppid, open /dev/null, sleep 5 ms;
+//!                   with `wait`, only after reading a line from stdin
 //! probe open-missing N PATH [wait]
 //!                   try to open PATH (which must not exist) N times; with
 //!                   `wait`, only after reading a line from stdin
@@ -61,14 +63,17 @@ fn main() {
             spin(arg(2));
             let _ = child.wait();
         }
-        Some("spin") => spin(arg(2)),
+        Some("spin") => {
+            if args.get(3).is_some_and(|a| a == "wait") {
+                wait_for_a_line();
+            }
+            spin(arg(2));
+        }
         Some("open-missing") => {
             let path = std::ffi::CString::new(args.get(3).cloned().unwrap_or_default())
                 .expect("a path without NUL");
             if args.get(4).is_some_and(|a| a == "wait") {
-                std::io::stdin()
-                    .read_line(&mut String::new())
-                    .expect("a line on stdin");
+                wait_for_a_line();
             }
             for _ in 0..arg(2) {
                 // SAFETY: a valid C string; the result is only checked.
@@ -122,6 +127,13 @@ const STORM_ARG: &str = concat!(
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz",
     "012345",
 );
+
+/// Blocks until a line comes on stdin: the test is ready for what follows.
+fn wait_for_a_line() {
+    std::io::stdin()
+        .read_line(&mut String::new())
+        .expect("a line on stdin");
+}
 
 fn spin(ms: u64) {
     let until = Instant::now() + Duration::from_millis(ms);

@@ -4,6 +4,7 @@
 mod common;
 
 use std::ffi::CString;
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -323,12 +324,15 @@ fn pid_filter_shows_only_that_process() {
     if !can_trace("pid_filter_shows_only_that_process") {
         return;
     }
+    // It spins once the tracer has started, however long that takes.
     let mut target = Command::new(probe_path())
-        .args(["spin", "3000"])
+        .args(["spin", "2000", "wait"])
+        .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let pid = target.id();
     let tracer = Tracer::start(&["--pid", &pid.to_string(), "--interval", "0.3"]);
+    writeln!(target.stdin.take().unwrap()).unwrap();
     for _ in 0..3 {
         Command::new("/bin/true").status().unwrap();
         let _ = std::fs::File::open("/nonexistent-for-the-filter-test");

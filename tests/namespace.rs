@@ -83,7 +83,7 @@ fn pid_is_the_namespaces_own() {
     in_namespace(
         dir,
         r#"
-        sh -c 'sleep 1; exec cat "$DIR/marker"' >/dev/null &
+        sh -c 'while [ ! -s "$DIR/out.json" ]; do sleep 0.05; done; exec cat "$DIR/marker"' >/dev/null &
         echo $! > "$DIR/child.pid"
         "$BIN" --json --pid $! > "$DIR/out.json" &
         echo $! > "$DIR/tool.pid"
@@ -151,12 +151,13 @@ fn sees_its_namespace_only_and_not_itself() {
     in_namespace(
         dir,
         r#"
-        "$BIN" --json --duration 3 > "$DIR/out.json" &
+        "$BIN" --json > "$DIR/out.json" &
         tool=$!
         echo $tool > "$DIR/tool.pid"
         while [ ! -s "$DIR/out.json" ]; do sleep 0.05; done
         sh -c 'echo $$ > "$DIR/inside.pid"; exec cat "$DIR/inside"' >/dev/null
         unshare --pid --fork sh -c 'read -r pid rest < /proc/self/stat; echo $pid > "$DIR/nested.pid"; exec cat "$DIR/nested"' >/dev/null
+        kill -TERM $tool
         wait $tool
         "#,
     );

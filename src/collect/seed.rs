@@ -96,10 +96,15 @@ pub fn process_key(pid: u32) -> Option<ProcessKey> {
 /// Whether `process` still runs: its PID exists and started when it did,
 /// not a later process that reused the PID. The kernel keys processes by
 /// their start since boot, the clock /proc's start times are on, in ticks.
-/// Read with `read_stat`: the collector asks this of every process with
-/// counters, thousands at a time.
+/// A zombie has ended, however long its parent takes to wait for it (a
+/// leader that has exited while its other threads run is a zombie with
+/// more than one thread). Read with `read_stat`: the collector asks this of
+/// every process with counters, thousands at a time.
 pub fn is_running(process: ProcessKey) -> bool {
-    read_stat(process.pid).is_some_and(|stat| stat.start == process.start_ns / tick_ns())
+    read_stat(process.pid).is_some_and(|stat| {
+        let ended = matches!(stat.state, 'Z' | 'X') && stat.threads <= 1;
+        stat.start == process.start_ns / tick_ns() && !ended
+    })
 }
 
 /// What /proc/PID/stat says of a process's start, CPU time and memory.
@@ -109,6 +114,9 @@ pub struct Stat {
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
     pub rss_pages: u64,
+    /// R, S, Z...
+    pub state: char,
+    pub threads: u64,
 }
 
 /// utime + stime, starttime and rss from /proc/PID/stat: the fields after
@@ -150,6 +158,8 @@ fn parse_stat(text: &str) -> Option<Stat> {
         cpu_ticks: fields[14] + fields[15],
         start: fields[22],
         rss_pages: fields[24],
+        state: rest.trim_start().chars().next().unwrap_or('?'),
+        threads: fields[20],
     })
 }
 
@@ -186,6 +196,17 @@ mod tests {
             ..me_started
         };
         assert!(!is_running(reused));
+
+        // A child that has exited but is not waited for yet.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let key = process_key(child.id()).expect("the child's key");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while is_running(key) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(is_alive(child.id()), "not waited for, it is in /proc");
+        assert!(!is_running(key), "a zombie does not run");
+        child.wait().unwrap();
         assert!(comm_of(me).is_some());
     }
 }

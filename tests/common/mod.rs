@@ -14,16 +14,54 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_systrace-top");
 
 /// True when the kernel tests can run. Outside root they are skipped with a
-/// reason; under CI (CI=true) skipping is a failure.
+/// reason; under CI (CI=true) skipping is a failure. On a kernel older than
+/// systrace-top supports, they are skipped with its refusal, once that has
+/// been checked to be the one line it must be.
 pub fn can_trace(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
+    if !nix::unistd::geteuid().is_root() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: CI=true but not running as root: kernel tests must run in CI");
+        }
+        eprintln!("SKIPPED {test}: loading BPF programs needs root (run the tests with sudo)");
+        return false;
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: CI=true but not running as root: kernel tests must run in CI");
+    if let Some(refusal) = refusal_of_an_old_kernel() {
+        eprintln!("SKIPPED {test}: this kernel is refused: {refusal}");
+        return false;
     }
-    eprintln!("SKIPPED {test}: loading BPF programs needs root (run the tests with sudo)");
-    false
+    true
+}
+
+/// The oldest kernel systrace-top runs on. Keep in sync with MIN_KERNEL in
+/// src/bpf/env.rs.
+const MIN_KERNEL: (u32, u32) = (5, 13);
+
+/// On a kernel older than MIN_KERNEL, systrace-top's refusal: exit 1 and
+/// one line that says so. None on a kernel it runs on.
+fn refusal_of_an_old_kernel() -> Option<&'static str> {
+    static REFUSAL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    REFUSAL
+        .get_or_init(|| {
+            let release = nix::sys::utsname::uname().ok()?;
+            let release = release.release().to_string_lossy().into_owned();
+            let mut parts = release.split(|c: char| !c.is_ascii_digit());
+            let major: u32 = parts.next()?.parse().ok()?;
+            let minor: u32 = parts.next()?.parse().ok()?;
+            if (major, minor) >= MIN_KERNEL {
+                return None;
+            }
+            let out = Command::new(BIN)
+                .args(["--json", "--duration", "1"])
+                .output()
+                .expect("running systrace-top");
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(1), "kernel {release}: {stderr}");
+            assert!(out.stdout.is_empty(), "kernel {release}: records on stdout");
+            assert_eq!(stderr.lines().count(), 1, "kernel {release}: {stderr}");
+            assert!(stderr.contains("is too old"), "kernel {release}: {stderr}");
+            Some(stderr.trim_end().to_string())
+        })
+        .as_deref()
 }
 
 /// The probe example, built by `cargo test` next to the test binaries.
