@@ -150,12 +150,17 @@ mod tests {
         assert!(sampler.last.is_empty());
     }
 
-    #[test]
-    fn a_busy_process_shows_its_cpu() {
-        let mut child = std::process::Command::new("sh")
+    /// A shell that spins in its own code, never making a syscall.
+    fn spinning_shell() -> std::process::Child {
+        std::process::Command::new("sh")
             .args(["-c", "while :; do :; done"])
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_busy_process_shows_its_cpu() {
+        let mut child = spinning_shell();
         let pid = child.id();
         let mut sampler = UsageSampler::default();
         let now = crate::collect::clock::monotonic_ns;
@@ -175,10 +180,7 @@ mod tests {
     /// not 0 until a second read.
     #[test]
     fn the_first_read_shows_the_cpu_since_the_start() {
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .unwrap();
+        let mut child = spinning_shell();
         let pid = child.id();
         std::thread::sleep(std::time::Duration::from_millis(500));
         let mut sampler = UsageSampler::default();

@@ -12,6 +12,20 @@ use super::views::{detail, files, kill, processes, syscalls, users};
 
 pub use super::action::{Action, View};
 
+/// How many rows a key moves by (back: negative): a page is `page` rows;
+/// Home and End go as far as there is. None for a key that does not move.
+fn movement(action: &Action, page: isize) -> Option<isize> {
+    match action {
+        Action::Up | Action::ScrollUp => Some(-1),
+        Action::Down | Action::ScrollDown => Some(1),
+        Action::PageUp => Some(-page),
+        Action::PageDown => Some(page),
+        Action::Home => Some(isize::MIN / 2),
+        Action::End => Some(isize::MAX / 2),
+        _ => None,
+    }
+}
+
 /// A filter of digits only is a PID ("+5" or " 5" is text).
 fn parse_pid(filter: &str) -> Option<u32> {
     if filter.is_empty() || !filter.bytes().all(|b| b.is_ascii_digit()) {
@@ -282,44 +296,33 @@ impl App {
             }
             return commands;
         }
-        if self.help {
+        if self.help
+            && let Some(delta) = movement(&action, page)
+        {
             // As far as the last line at the bottom of the box.
             let lines = super::views::help::lines(self, &super::theme::Theme::plain()).len();
             let last = lines.saturating_sub(self.body_rows().saturating_sub(2));
-            let scroll = |by: isize| (self.help_scroll as isize + by).clamp(0, last as isize);
-            match action {
-                Action::Up | Action::ScrollUp => self.help_scroll = scroll(-1) as usize,
-                Action::Down | Action::ScrollDown => self.help_scroll = scroll(1) as usize,
-                Action::PageUp => self.help_scroll = scroll(-page) as usize,
-                Action::PageDown => self.help_scroll = scroll(page) as usize,
-                Action::Home => self.help_scroll = 0,
-                Action::End => self.help_scroll = last,
-                _ => {}
-            }
-            if matches!(
-                action,
-                Action::Up
-                    | Action::Down
-                    | Action::ScrollUp
-                    | Action::ScrollDown
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Home
-                    | Action::End
-            ) {
-                return commands;
-            }
+            self.help_scroll = (self.help_scroll as isize)
+                .saturating_add(delta)
+                .clamp(0, last as isize) as usize;
+            return commands;
         }
         match action {
             Action::Quit => self.quit = true,
             Action::Suspend => {}
             Action::Kill => self.open_kill_menu(),
-            Action::Up | Action::ScrollUp => self.move_selection(-1),
-            Action::Down | Action::ScrollDown => self.move_selection(1),
-            Action::PageUp => self.move_selection(-page),
-            Action::PageDown => self.move_selection(page),
-            Action::Home => self.move_selection(isize::MIN / 2),
-            Action::End => self.move_selection(isize::MAX / 2),
+            Action::Up
+            | Action::ScrollUp
+            | Action::Down
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Home
+            | Action::End => {
+                if let Some(delta) = movement(&action, page) {
+                    self.move_selection(delta);
+                }
+            }
             Action::NextView | Action::PrevView => {
                 let step = if action == Action::NextView {
                     1
