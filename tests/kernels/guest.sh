@@ -17,6 +17,13 @@ read -r bin <"$out/binary"
 if [ "$(cat "$out/expect")" = refusal ]; then
     "$bin" --json --duration 1 >/dev/null 2>"$out/refusal"
     echo "$?" >"$out/refusal.status"
+else
+    # The hook this kernel gets, from the start record; the tests check it
+    # is the expected one.
+    "$bin" --json --duration 1 2>"$out/hook.err" | head -1 |
+        sed -n 's/.*"exit_hook":"\([a-z_]*\)".*/\1/p' >"$out/exit_hook"
+    SYSTRACE_EXPECT_EXIT_HOOK=$(cat "$out/expect_exit_hook")
+    export SYSTRACE_EXPECT_EXIT_HOOK
 fi
 # The guest is slower than the host and alone: the deadlines of the tests
 # stay as they are; only a whole binary gets a bound.
