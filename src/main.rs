@@ -66,6 +66,12 @@ struct Cli {
     #[arg(long, value_name = "NAME", value_parser = parse_comm)]
     comm: Option<String>,
 
+    /// Count every process's failed syscalls per syscall and errno from the
+    /// start (`errors` in --json's rates records; in the UI, view 4 counts
+    /// only while open without it). Each syscall's exit then costs a little
+    #[arg(long)]
+    errors: bool,
+
     /// Print every syscall of --pid PID, or of the command after --, as
     /// strace does (on stderr; JSON lines on stdout with --json)
     #[arg(long)]
@@ -377,6 +383,7 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
         stream_events: cli.json || cli.trace,
         streamed: selection.calls,
         preview_bytes: cli.string_limit,
+        errors: cli.errors,
     };
     if cli.json || trace.is_some() {
         let options = headless::Options {

@@ -7,6 +7,7 @@ complete -c systrace-top -s o -d 'With --trace: write the trace to FILE instead 
 complete -c systrace-top -s s -d 'With --trace: show at most N bytes of each string or buffer (strace -s; buffers are read up to 255)' -r
 complete -c systrace-top -l generate-assets -d 'Write the man page and shell completions, made from these flags, into DIR (how assets/ is made: `make assets`)' -r -F
 complete -c systrace-top -l json -d 'Write JSON lines to stdout (exec, fork, exit, open, rates, lost, summary)'
+complete -c systrace-top -l errors -d 'Count every process\'s failed syscalls per syscall and errno from the start (`errors` in --json\'s rates records; in the UI, view 4 counts only while open without it). Each syscall\'s exit then costs a little'
 complete -c systrace-top -l trace -d 'Print every syscall of --pid PID, or of the command after --, as strace does (on stderr; JSON lines on stdout with --json)'
 complete -c systrace-top -s f -l follow -d 'With --trace: the processes and threads it forks too, to their end (strace -f)'
 complete -c systrace-top -s y -d 'With --trace: name the file behind each fd, when known (strace -y)'

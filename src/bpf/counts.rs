@@ -36,7 +36,46 @@ impl ProcessCounts {
     }
 }
 
+/// Failed syscalls of one process: (syscall number, errno, count).
+pub type ErrorCounts = Vec<(u32, u32, u64)>;
+
 impl Probes<'_> {
+    /// Every process's cumulative failed syscalls since `count_errors`,
+    /// summed over CPUs.
+    pub fn read_errors(&self) -> Result<HashMap<ProcessKey, ErrorCounts>> {
+        let mut errors: HashMap<ProcessKey, ErrorCounts> = HashMap::new();
+        lookup_percpu_batch(
+            &self.skel.maps.error_counts,
+            self.ncpus,
+            |key: types::error_key, n| {
+                let process = ProcessKey {
+                    pid: key.tgid,
+                    start_ns: key.start_ns,
+                };
+                errors
+                    .entry(process)
+                    .or_default()
+                    .push((key.nr, key.err, n));
+            },
+        )
+        .context("reading error counters")?;
+        Ok(errors)
+    }
+
+    /// Removes the error counters of a process that has exited.
+    pub fn forget_errors(&self, process: ProcessKey, errors: &ErrorCounts) {
+        for &(nr, err, _) in errors {
+            let key = pod_bytes(&types::error_key {
+                tgid: process.pid,
+                nr,
+                start_ns: process.start_ns,
+                err,
+                pad: 0,
+            });
+            let _ = self.skel.maps.error_counts.delete(&key);
+        }
+    }
+
     /// Every process's cumulative syscall counts, summed over CPUs.
     pub fn read_counts(&self) -> Result<HashMap<ProcessKey, ProcessCounts>> {
         let mut counts: HashMap<ProcessKey, ProcessCounts> = HashMap::new();

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 
-pub use counts::{ProcessCounts, ProcessKey};
+pub use counts::{ErrorCounts, ProcessCounts, ProcessKey};
 use exit_hook::ExitHook;
 pub use skel::types;
 use skel::{SystraceSkel, SystraceSkelBuilder};
@@ -31,6 +31,7 @@ pub enum LostKind {
     Open = lost_kind::LOST_OPEN.0 as isize,
     Count = lost_kind::LOST_COUNT.0 as isize,
     Syscall = lost_kind::LOST_SYSCALL.0 as isize,
+    Error = lost_kind::LOST_ERROR.0 as isize,
 }
 
 impl LostKind {
@@ -41,6 +42,7 @@ impl LostKind {
         LostKind::Open,
         LostKind::Count,
         LostKind::Syscall,
+        LostKind::Error,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +53,7 @@ impl LostKind {
             LostKind::Open => "open",
             LostKind::Count => "count",
             LostKind::Syscall => "syscall",
+            LostKind::Error => "error",
         }
     }
 }
@@ -62,6 +65,9 @@ pub struct Probes<'obj> {
     /// The syscall-exit program, attached only while a process is watched:
     /// every syscall of every process pays for it while it is.
     trace_exit: RefCell<Option<Link>>,
+    /// The program counting failed syscalls, attached only while they are
+    /// asked for: it too runs at every syscall's exit.
+    errors_exit: RefCell<Option<Link>>,
     ncpus: usize,
     /// Where the open and exec calls' results are taken.
     pub exit_hook: ExitHook,
@@ -99,6 +105,7 @@ fn open_and_load<'obj>(
     let (native, compat) = call_numbers();
     rodata.native_nr = native;
     rodata.compat_nr = compat;
+    rodata.no_error_slots = sigreturn_slots();
     for (bits, numbers) in rodata.call_bits.iter_mut().zip([native, compat]) {
         for nr in numbers.into_iter().filter(|&nr| nr >= 0) {
             bits[nr as usize / 64] |= 1 << (nr % 64);
@@ -153,8 +160,9 @@ fn await_pidns_level(bss: &types::bss) -> Result<()> {
     bail!("the kernel programs never saw this PID namespace's level")
 }
 
-/// The program attached on demand, by name.
+/// The programs attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
+const ERRORS_EXIT: &str = "errors_exit";
 
 /// How a process's syscalls are streamed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -259,7 +267,7 @@ impl<'obj> Probes<'obj> {
         let mut links = Vec::new();
         for prog in skel.object().progs_mut() {
             let name = prog.name().to_string_lossy().into_owned();
-            if name == TRACE_EXIT || !prog.autoload() {
+            if name == TRACE_EXIT || name == ERRORS_EXIT || !prog.autoload() {
                 continue;
             }
             links.push(
@@ -279,6 +287,7 @@ impl<'obj> Probes<'obj> {
             skel,
             links,
             trace_exit: RefCell::new(None),
+            errors_exit: RefCell::new(None),
             ncpus,
             exit_hook,
         };
@@ -360,6 +369,34 @@ impl<'obj> Probes<'obj> {
         self.trace_exit.borrow_mut().take();
     }
 
+    /// Counts failed syscalls (read with `read_errors`) from now on, or stops
+    /// and forgets them.
+    pub fn count_errors(&self, on: bool) -> Result<()> {
+        let mut link = self.errors_exit.borrow_mut();
+        if !on {
+            link.take();
+            let map = &self.skel.maps.error_counts;
+            let keys: Vec<Vec<u8>> = map.keys().collect();
+            for key in keys {
+                let _ = map.delete(&key);
+            }
+            return Ok(());
+        }
+        if link.is_none() {
+            let prog = self
+                .skel
+                .object()
+                .progs_mut()
+                .find(|p| p.name() == ERRORS_EXIT)
+                .context("the BPF object has no errors_exit program")?;
+            *link = Some(
+                prog.attach()
+                    .context("attaching the error-counting program")?,
+            );
+        }
+        Ok(())
+    }
+
     /// Records the kernel could not deliver, per kind, since load.
     pub fn lost(&self) -> Result<[u64; LostKind::ALL.len()]> {
         let mut lost = [0; LostKind::ALL.len()];
@@ -382,7 +419,11 @@ impl Drop for Probes<'_> {
     /// here); detaching them all at once makes those waits overlap, so that
     /// quitting takes one wait instead of a dozen.
     fn drop(&mut self) {
-        let links = self.links.drain(..).chain(self.trace_exit.get_mut().take());
+        let links = self
+            .links
+            .drain(..)
+            .chain(self.trace_exit.get_mut().take())
+            .chain(self.errors_exit.get_mut().take());
         std::thread::scope(|scope| {
             for link in links {
                 scope.spawn(move || drop(link));
@@ -472,6 +513,30 @@ fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
         }
     }
     (native, compat)
+}
+
+/// The counter slots of the sigreturn calls, whose negative return is a
+/// restored register, not an errno; -1 where the arch has none.
+fn sigreturn_slots() -> [i32; 3] {
+    let compat = types::limits::COMPAT_BASE.0 as i32;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use syscalls::x86::Sysno as Sysno32;
+        [
+            syscalls::Sysno::rt_sigreturn.id(),
+            compat + Sysno32::sigreturn.id(),
+            compat + Sysno32::rt_sigreturn.id(),
+        ]
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use syscalls::arm::Sysno as Sysno32;
+        [
+            syscalls::Sysno::rt_sigreturn.id(),
+            compat + Sysno32::sigreturn.id(),
+            compat + Sysno32::rt_sigreturn.id(),
+        ]
+    }
 }
 
 /// CPUs this process may run on.

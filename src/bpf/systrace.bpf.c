@@ -14,6 +14,8 @@
  *   allows them, else from sys_exit, where every syscall pays one bit test.
  * - sched_process_exec sends each successful exec, read from the new image
  *   and the kernel's own copies, never from the old image's memory.
+ * - While errors are asked for, a second sys_exit program counts each
+ *   failed syscall per (process, syscall, errno) in a per-CPU hash.
  * - Discrete events go through one ring buffer. A record that cannot be
  *   reserved is counted in `lost`, per kind.
  * - The filter lives in .bss, which the collector writes while they run.
@@ -457,6 +459,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 
 #include "exec.bpf.h"
 #include "open.bpf.h"
+#include "errors.bpf.h"
 
 /* ---- open and exec calls: exit ---- */
 

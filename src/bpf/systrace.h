@@ -50,7 +50,8 @@ enum lost_kind {
 	LOST_OPEN = 3,    /* open records not delivered */
 	LOST_COUNT = 4,   /* syscalls not counted at all: no per-process entry */
 	LOST_SYSCALL = 5, /* syscall records of a watched process not delivered */
-	LOST_KINDS = 6,
+	LOST_ERROR = 6,   /* failed syscalls not counted: the error map was full */
+	LOST_KINDS = 7,
 };
 
 /* Which syscall an exec or open record came from. */
@@ -228,6 +229,16 @@ struct count_key {
 	__u32 tgid;
 	__u32 nr;
 	__u64 start_ns; /* as in process_key */
+};
+
+/* Per-(process, syscall, errno) counter key of the `error_counts` per-CPU
+ * hash: the failed calls, counted while errors are asked for. */
+struct error_key {
+	__u32 tgid;
+	__u32 nr;       /* counter slot, as in count_key */
+	__u64 start_ns; /* as in process_key */
+	__u32 err;      /* errno: the call returned -err */
+	__u32 pad;
 };
 
 /* Per process: which syscall numbers it has counters for, so the collector

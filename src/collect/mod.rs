@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod decode;
+pub mod errors;
 pub mod event;
 pub mod file_table;
 pub mod names;
@@ -30,6 +31,7 @@ use libbpf_rs::RingBufferBuilder;
 
 use crate::bpf::exit_hook::ExitHook;
 use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey, Watch};
+use errors::{ErrorRate, ErrorTable};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
@@ -72,6 +74,8 @@ pub struct Config {
     pub streamed: CallSet,
     /// Bytes of each read or written buffer it carries (strace's -s).
     pub preview_bytes: usize,
+    /// Count failed syscalls from the start (--errors).
+    pub errors: bool,
 }
 
 /// A process to signal: its start tells it from a later one that took its
@@ -104,6 +108,9 @@ pub enum Command {
         signal: i32,
         targets: Vec<SignalTarget>,
     },
+    /// Count failed syscalls from now on (the errors view is open), or
+    /// stop and forget them.
+    CountErrors(bool),
     Stop,
 }
 
@@ -183,6 +190,17 @@ pub struct Snapshot {
     pub lost: [u64; LostKind::ALL.len()],
     /// Records that arrived but could not be decoded.
     pub malformed: u64,
+    /// Failed syscalls, while they are counted.
+    pub errors: Option<Errors>,
+}
+
+/// Failed syscalls per (process, syscall, errno).
+#[derive(Clone, Debug, Default)]
+pub struct Errors {
+    /// When counting began (CLOCK_MONOTONIC ns).
+    pub since_ns: u64,
+    /// Busiest first, then by total.
+    pub rows: Vec<ErrorRate>,
 }
 
 /// The process being drilled into: what it opened and did.
@@ -219,6 +237,8 @@ pub struct CallSummary {
     pub nr: u32,
     pub calls: u64,
     pub errors: u64,
+    /// The errors by errno (positive), most first.
+    pub errnos: Vec<(u32, u64)>,
     pub total_ns: u64,
 }
 
@@ -305,6 +325,10 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
 
     // Seeded after attaching, so that no process falls between the two.
     let mut tables = Tables::new(!config.stream_events);
+    if config.errors {
+        probes.count_errors(true)?;
+        tables.count_errors(true);
+    }
     let now = clock::monotonic_ns();
     for seed in seed::running_processes() {
         tables.tree.seed(seed, now);
@@ -423,6 +447,12 @@ fn drain_commands(
                 let (text, error) = signal_all(signal, &targets);
                 let _ = updates.send(Update::Notice { text, error });
             }
+            Ok(Command::CountErrors(on)) => {
+                if on != tables.errors.is_some() {
+                    probes.count_errors(on)?;
+                    tables.count_errors(on);
+                }
+            }
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
             Err(TryRecvError::Empty) => return Ok(false),
         }
@@ -525,6 +555,18 @@ struct Tables {
     /// last GC.
     vanished: HashSet<ProcessKey>,
     recent_exits: RecentExits,
+    /// Failed syscalls, while they are counted.
+    errors: Option<ErrorState>,
+}
+
+struct ErrorState {
+    table: ErrorTable,
+    since_ns: u64,
+    /// Processes whose exit arrived since the last tick: their counts are
+    /// read once more, then removed from the kernel.
+    finished: HashSet<ProcessKey>,
+    /// Processes with error counters but no /proc entry at the last GC.
+    vanished: HashSet<ProcessKey>,
 }
 
 impl Tables {
@@ -549,7 +591,53 @@ impl Tables {
             ticks: 0,
             vanished: HashSet::new(),
             recent_exits: RecentExits::default(),
+            errors: None,
         }
+    }
+
+    fn count_errors(&mut self, on: bool) {
+        self.errors = on.then(|| ErrorState {
+            table: ErrorTable::default(),
+            since_ns: clock::monotonic_ns(),
+            finished: HashSet::new(),
+            vanished: HashSet::new(),
+        });
+    }
+
+    /// Failed syscalls since counting began; removes from the kernel the
+    /// counters of processes that have ended.
+    fn tick_errors(&mut self, probes: &Probes<'_>, secs: f64) -> Result<Option<Errors>> {
+        let gc = self.ticks.is_multiple_of(GC_EVERY_TICKS);
+        let Some(state) = &mut self.errors else {
+            return Ok(None);
+        };
+        let counts = probes.read_errors()?;
+        let rows = state.table.tick(&counts, &state.finished, secs);
+        for process in state.finished.drain() {
+            if let Some(errors) = counts.get(&process) {
+                probes.forget_errors(process, errors);
+            }
+        }
+        // Those whose exit never came (lost, or filtered out): gone from
+        // /proc at two passes.
+        if gc {
+            let mut vanished = HashSet::new();
+            for (&process, errors) in &counts {
+                if seed::is_running(process) {
+                    continue;
+                }
+                if state.vanished.contains(&process) {
+                    probes.forget_errors(process, errors);
+                } else {
+                    vanished.insert(process);
+                }
+            }
+            state.vanished = vanished;
+        }
+        Ok(Some(Errors {
+            since_ns: state.since_ns,
+            rows,
+        }))
     }
 
     /// In place: a storm's batches are tens of thousands of events.
@@ -563,6 +651,9 @@ impl Tables {
                     }
                     // Exact totals, even for a process that lived less than a tick.
                     exit.counts = probes.take_counts(exit.process()).unwrap_or_default();
+                    if let Some(errors) = &mut self.errors {
+                        errors.finished.insert(exit.process());
+                    }
                 }
                 Event::Fork(fork) if !fork.thread => self.process_files.forget(fork.pid),
                 Event::Open(open) if self.for_screen => {
@@ -594,6 +685,16 @@ impl Tables {
                 });
                 summary.calls += 1;
                 summary.errors += failed as u64;
+                if let Some(ret) = e.ret.filter(|_| failed) {
+                    let errno = -ret as u32;
+                    match summary.errnos.iter_mut().find(|(n, _)| *n == errno) {
+                        Some((_, count)) => *count += 1,
+                        None => summary.errnos.push((errno, 1)),
+                    }
+                    summary
+                        .errnos
+                        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                }
                 summary.total_ns += e.duration_ns;
                 (e.ts_ns, e.tid, failed)
             }
@@ -652,6 +753,7 @@ impl Tables {
             }
         }
         let secs = elapsed.as_secs_f64().max(1e-3);
+        let errors = self.tick_errors(probes, secs)?;
         let events_per_sec = (self.captured.total() - self.captured_at_last_tick) as f64 / secs;
         self.captured_at_last_tick = self.captured.total();
         Ok(Arc::new(Snapshot {
@@ -694,6 +796,7 @@ impl Tables {
             captured: self.captured,
             lost: probes.lost()?,
             malformed: self.malformed,
+            errors,
         }))
     }
 

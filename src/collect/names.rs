@@ -49,6 +49,18 @@ fn compat_name(nr: u32) -> Option<&'static str> {
     Sysno32::new(nr as usize).map(|s| s.name())
 }
 
+/// The kernel's own codes for a call a signal interrupted, which the C
+/// library has no text for: strace's words.
+pub fn restart_text(errno: i32) -> Option<&'static str> {
+    match errno.abs() {
+        512 => Some("To be restarted if SA_RESTART is set"),
+        513 => Some("To be restarted"),
+        514 => Some("To be restarted if no handler"),
+        516 => Some("Interrupted by signal"),
+        _ => None,
+    }
+}
+
 /// "ENOENT" for 2 (or -2).
 pub fn errno_name(errno: i32) -> String {
     let errno = errno.abs();
@@ -63,6 +75,9 @@ pub fn errno_name(errno: i32) -> String {
 /// the kernel's own comment says "Not a typewriter").
 pub fn errno_description(errno: i32) -> String {
     let errno = errno.abs();
+    if let Some(text) = restart_text(errno) {
+        return text.to_string();
+    }
     let mut buf = [0 as libc::c_char; 256];
     // SAFETY: strerror_r writes at most buf.len() bytes, NUL included, into
     // a buffer it does not keep.
@@ -149,6 +164,9 @@ mod tests {
         assert_eq!(errno_name(-2), "ENOENT");
         assert_eq!(errno_name(13), "EACCES");
         assert_eq!(errno_name(4000), "E4000");
+        // The kernel's restart codes, as strace names them.
+        assert_eq!(errno_name(512), "ERESTARTSYS");
+        assert_eq!(errno_name(516), "ERESTART_RESTARTBLOCK");
         assert_eq!(errno_description(-2), "No such file or directory");
         assert_eq!(
             errno_description(libc::ENOTTY),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::collect::clock::WallClock;
+use crate::collect::errors::{ErrorRate, Lifetime};
 use crate::collect::event::{Event, LostKind};
 use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
 use crate::collect::strace::Strace;
@@ -132,6 +133,11 @@ pub enum Record<'a> {
         ts: f64,
         interval: f64,
         processes: Vec<ProcessRates<'a>>,
+        /// With --errors: processes that ended during the interval and had
+        /// failed calls, with their final counts (their syscall totals are
+        /// in their exit records).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        ended: Vec<EndedErrors<'a>>,
     },
     Lost {
         ts: f64,
@@ -157,6 +163,33 @@ pub struct ProcessRates<'a> {
     syscalls: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "is_zero")]
     syscalls_unattributed: u64,
+    /// With --errors: failed calls since counting began, by syscall and
+    /// errno.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<ErrorsByName>,
+}
+
+/// {"openat": {"ENOENT": 3}}
+type ErrorsByName = BTreeMap<String, BTreeMap<String, u64>>;
+
+#[derive(Serialize)]
+pub struct EndedErrors<'a> {
+    pid: u32,
+    comm: &'a str,
+    errors: ErrorsByName,
+}
+
+/// A process's failed calls by syscall and errno name.
+fn errors_by_name<'r>(rows: impl Iterator<Item = &'r ErrorRate>) -> ErrorsByName {
+    let mut named: ErrorsByName = BTreeMap::new();
+    for row in rows {
+        *named
+            .entry(syscall_name(row.nr))
+            .or_default()
+            .entry(errno_name(row.errno as i32))
+            .or_insert(0) += row.total;
+    }
+    named
 }
 
 fn is_false(value: &bool) -> bool {
@@ -301,12 +334,32 @@ pub fn rates_record<'a>(snapshot: &'a Snapshot, clock: &WallClock) -> Record<'a>
             total: r.total,
             syscalls: by_name(r.syscalls.iter().map(|s| (s.nr, s.total))),
             syscalls_unattributed: r.unattributed,
+            errors: snapshot.errors.as_ref().map(|e| {
+                errors_by_name(e.rows.iter().filter(|row| {
+                    (row.pid, row.start_ns) == (r.pid, r.start_ns)
+                        && row.process == Lifetime::Running
+                }))
+            }),
         })
         .collect();
+    let mut ended: BTreeMap<(u32, u64), Vec<&ErrorRate>> = BTreeMap::new();
+    for row in snapshot.errors.iter().flat_map(|e| &e.rows) {
+        if row.process == Lifetime::EndedNow {
+            ended.entry((row.pid, row.start_ns)).or_default().push(row);
+        }
+    }
     Record::Rates {
         ts: clock.seconds(snapshot.ts_ns),
         interval: snapshot.interval_secs,
         processes,
+        ended: ended
+            .into_iter()
+            .map(|((pid, _), rows)| EndedErrors {
+                pid,
+                comm: snapshot.process(pid).map_or("?", |p| p.comm.as_str()),
+                errors: errors_by_name(rows.into_iter()),
+            })
+            .collect(),
     }
 }
 
@@ -442,10 +495,10 @@ mod tests {
     fn lost_records_only_for_kinds_that_grew() {
         let clock = WallClock::now();
         let snapshot = Snapshot {
-            lost: [0, 0, 0, 7, 0, 0],
+            lost: [0, 0, 0, 7, 0, 0, 0],
             ..Default::default()
         };
-        let records = lost_records(&[0, 0, 0, 2, 0, 0], &snapshot, &clock);
+        let records = lost_records(&[0, 0, 0, 2, 0, 0, 0], &snapshot, &clock);
         assert_eq!(records.len(), 1);
         let v = json(&records[0]);
         assert_eq!(

@@ -379,11 +379,11 @@ impl Output {
             for record in &records {
                 self.record(record);
             }
+            // The last interval's too: what it counted is not lost.
+            self.record(&json::rates_record(snapshot, &self.clock));
             if last {
                 let elapsed = started.elapsed().as_secs_f64();
                 self.record(&json::summary_record(snapshot, elapsed, &self.clock));
-            } else {
-                self.record(&json::rates_record(snapshot, &self.clock));
             }
         } else {
             // The text trace says what it lost, never silently: calls and

@@ -1,23 +1,25 @@
 //! What the user can ask for: the views, and the actions keys and the mouse
 //! map to (the table is in `keys`).
 
-use super::views::{files, processes, syscalls};
+use super::views::{errors, files, processes, syscalls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     Processes,
     Files,
     Syscalls,
+    Errors,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Processes, View::Files, View::Syscalls];
+    pub const ALL: [View; 4] = [View::Processes, View::Files, View::Syscalls, View::Errors];
 
     pub fn title(self) -> &'static str {
         match self {
             View::Processes => "Processes",
             View::Files => "Files",
             View::Syscalls => "Syscalls",
+            View::Errors => "Errors",
         }
     }
 
@@ -26,6 +28,7 @@ impl View {
             View::Processes => processes::SORT_COLUMNS,
             View::Files => files::SORT_COLUMNS,
             View::Syscalls => syscalls::SORT_COLUMNS,
+            View::Errors => errors::SORT_COLUMNS,
         }
     }
 }

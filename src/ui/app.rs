@@ -8,7 +8,7 @@ use crate::collect::{Command, SignalTarget, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
-use super::views::{detail, files, kill, processes, syscalls, users};
+use super::views::{detail, errors, files, kill, processes, syscalls, users};
 
 pub use super::action::{Action, View};
 
@@ -44,6 +44,11 @@ pub struct App {
     pub processes: processes::State,
     pub files: files::State,
     pub syscalls: syscalls::State,
+    pub errors: errors::State,
+    /// Failed syscalls are counted from start to end (--errors), not only
+    /// while the errors view is open; and whether they are counted now.
+    pub errors_always: bool,
+    errors_counted: bool,
     /// The process drilled into, over the view it was entered from.
     pub detail: Option<detail::State>,
     pub kill_menu: Option<kill::Menu>,
@@ -88,6 +93,9 @@ impl App {
             processes: processes::State::default(),
             files: files::State::default(),
             syscalls: syscalls::State::default(),
+            errors: errors::State::default(),
+            errors_always: false,
+            errors_counted: false,
             detail: None,
             kill_menu: None,
             user_menu: None,
@@ -155,6 +163,7 @@ impl App {
             View::Processes => &self.processes.selection,
             View::Files => &self.files.selection,
             View::Syscalls => &self.syscalls.selection,
+            View::Errors => &self.errors.selection,
         }
     }
 
@@ -163,6 +172,7 @@ impl App {
             View::Processes => &mut self.processes.selection,
             View::Files => &mut self.files.selection,
             View::Syscalls => &mut self.syscalls.selection,
+            View::Errors => &mut self.errors.selection,
         }
     }
 
@@ -171,6 +181,7 @@ impl App {
             View::Processes => self.processes.sort,
             View::Files => self.files.sort,
             View::Syscalls => self.syscalls.sort,
+            View::Errors => self.errors.sort,
         }
     }
 
@@ -179,6 +190,7 @@ impl App {
             View::Processes => &mut self.processes.sort,
             View::Files => &mut self.files.sort,
             View::Syscalls => &mut self.syscalls.sort,
+            View::Errors => &mut self.errors.sort,
         }
     }
 
@@ -198,6 +210,7 @@ impl App {
                 .iter()
                 .map(|r| RowKey::Pid(r.pid))
                 .collect(),
+            View::Errors => errors::rows(self).into_iter().map(errors::key).collect(),
         }
     }
 
@@ -495,7 +508,21 @@ impl App {
             *self.selection_mut(view) = Selection::default();
         }
         self.follow_selection();
+        // The counting program runs at every syscall's exit: only while
+        // its view is open, unless asked for from start to end.
+        let count_errors = self.errors_always || self.view == View::Errors;
+        if count_errors != self.errors_counted {
+            self.errors_counted = count_errors;
+            commands.push(Command::CountErrors(count_errors));
+        }
         commands
+    }
+
+    /// Failed syscalls are counted from start to end (--errors): the
+    /// collector starts counting them itself.
+    pub fn count_errors_always(&mut self) {
+        self.errors_always = true;
+        self.errors_counted = true;
     }
 
     /// Shows a view, leaving the drill-down.
@@ -580,7 +607,9 @@ impl App {
     /// The process the selected row is about.
     fn selected_pid(&self) -> Option<u32> {
         match (self.view, &self.selected(self.view).key) {
-            (_, Some(RowKey::Pid(pid))) | (_, Some(RowKey::FailedExec(pid, _))) => Some(*pid),
+            (_, Some(RowKey::Pid(pid)))
+            | (_, Some(RowKey::FailedExec(pid, _)))
+            | (_, Some(RowKey::Error(pid, _, _))) => Some(*pid),
             (View::Files, Some(RowKey::Path(path))) => self
                 .snapshot
                 .files

@@ -39,6 +39,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "syscalls view",
     ),
     (
+        KeyCode::Char('4'),
+        KeyModifiers::NONE,
+        Action::Show(View::Errors),
+        "errors view",
+    ),
+    (
         KeyCode::Tab,
         KeyModifiers::NONE,
         Action::NextView,

@@ -54,6 +54,7 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
         .context("installing signal handlers")?;
 
     let base_filter = config.filter.clone();
+    let errors_always = config.errors;
     let (collector, commands, updates) = collect::spawn(config);
     // Load errors are printed before the screen is taken over.
     let exit_hook = match updates.recv() {
@@ -73,8 +74,11 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
                 suspend: &suspend_signal,
             },
             duration,
-            base_filter,
-            exit_hook.name(),
+            Start {
+                base_filter,
+                exit_hook: exit_hook.name(),
+                errors_always,
+            },
         )
     };
     // Dropping the receiver first: a collector blocked on a full channel
@@ -83,6 +87,16 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
     let _ = commands.send(Command::Stop);
     let _ = collector.join();
     result
+}
+
+/// What the screen starts with.
+struct Start {
+    /// The filter given on the command line.
+    base_filter: crate::bpf::Filter,
+    /// Where the kernel side takes open and exec results.
+    exit_hook: &'static str,
+    /// --errors: failed calls counted from start to end.
+    errors_always: bool,
 }
 
 /// Set by signal handlers, read by the event loop.
@@ -97,17 +111,19 @@ fn event_loop(
     commands: &crossbeam_channel::Sender<Command>,
     signals: Signals<'_>,
     duration: Option<Duration>,
-    base_filter: crate::bpf::Filter,
-    exit_hook: &'static str,
+    start: Start,
 ) -> Result<()> {
     let size = guard.terminal.size().context("reading the terminal size")?;
     let mut app = App::new(
         Arc::new(Snapshot::default()),
-        base_filter,
+        start.base_filter,
         size.width,
         size.height,
     );
-    app.exit_hook = exit_hook;
+    app.exit_hook = start.exit_hook;
+    if start.errors_always {
+        app.count_errors_always();
+    }
     let theme = Theme::from_env();
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input_thread(stop_input.clone());

@@ -9,7 +9,7 @@ use super::app::{App, View};
 use super::format;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::views::{detail, files, help, kill, processes, syscalls, users};
+use super::views::{detail, errors, files, help, kill, processes, syscalls, users};
 use crate::collect::event::LostKind;
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -40,6 +40,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         (None, View::Processes) => processes::render(frame, body, app, theme),
         (None, View::Files) => files::render(frame, body, app, theme),
         (None, View::Syscalls) => syscalls::render(frame, body, app, theme),
+        (None, View::Errors) => errors::render(frame, body, app, theme),
     }
     render_footer(frame, footer, app, theme);
     if app.help {
@@ -141,6 +142,9 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(comm) = &app.base_filter.comm {
         spans.push(Span::styled(format!(" --comm {comm} "), theme.warn()));
     }
+    if app.view == View::Errors && app.detail.is_none() {
+        spans.push(Span::styled(errors::status(app), theme.warn()));
+    }
     let alive = s.processes.iter().filter(|p| p.exit.is_none()).count();
     spans.push(Span::raw(format!(
         " procs {alive} ({} seen)",
@@ -181,6 +185,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.dim(),
         ));
     }
+
     frame.render_widget(Line::from(spans), area);
 }
 
@@ -226,7 +231,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         match app.view {
             View::Processes => &[
-                ("1-3", "views"),
+                ("1-4", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 ("Enter", "details"),
@@ -237,7 +242,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ("q", "quit"),
             ],
             View::Files => &[
-                ("1-3", "views"),
+                ("1-4", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 (
@@ -252,8 +257,8 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ("?", "help"),
                 ("q", "quit"),
             ],
-            View::Syscalls => &[
-                ("1-3", "views"),
+            View::Syscalls | View::Errors => &[
+                ("1-4", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 ("Enter", "details"),

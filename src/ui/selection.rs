@@ -8,6 +8,8 @@ pub enum RowKey {
     Pid(u32),
     FailedExec(u32, usize),
     Path(String),
+    /// A failed syscall's row: PID, syscall, errno.
+    Error(u32, u32, u32),
 }
 
 #[derive(Clone, Debug, Default)]

@@ -12,12 +12,13 @@ use super::selection::RowKey;
 use super::theme::Theme;
 use super::views::detail;
 use crate::collect::decode::tests::open_event as open;
+use crate::collect::errors::{ErrorRate, Lifetime};
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
 use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::collect::{
-    ActivityLine, CallSummary, Command, EventCounts, OwnUsage, Snapshot, Watched,
+    ActivityLine, CallSummary, Command, Errors, EventCounts, OwnUsage, Snapshot, Watched,
 };
 
 const SEC: u64 = 1_000_000_000;
@@ -205,7 +206,8 @@ fn fixture() -> Snapshot {
             cpu_percent: 0.4,
             rss_bytes: 9_500_000,
         },
-        lost: [0, 0, 0, 5, 0, 0],
+        lost: [0, 0, 0, 5, 0, 0, 0],
+        errors: Some(errors_fixture()),
         malformed: 0,
         processes_seen: 1234,
         users: Arc::new(
@@ -232,6 +234,30 @@ fn fixture() -> Snapshot {
         .system_mix
         .sort_by(|a, b| b.per_sec.total_cmp(&a.per_sec));
     snapshot
+}
+
+/// Failed calls: a build probing for headers, a shell's failed exec, and a
+/// process that has ended.
+fn errors_fixture() -> Errors {
+    let row = |pid, nr: i64, errno, total, per_sec, process| ErrorRate {
+        pid,
+        start_ns: 0,
+        nr: nr as u32,
+        errno,
+        total,
+        per_sec,
+        process,
+    };
+    Errors {
+        since_ns: NOW - 65 * SEC,
+        rows: vec![
+            row(401, libc::SYS_openat, 2, 5_400, 310.0, Lifetime::Running),
+            row(400, libc::SYS_wait4, 10, 12, 2.0, Lifetime::Running),
+            row(300, libc::SYS_execve, 2, 1, 0.0, Lifetime::Running),
+            row(402, libc::SYS_nanosleep, 4, 1, 0.0, Lifetime::Ended),
+            row(400, libc::SYS_ioctl, 25, 3, 0.0, Lifetime::Running),
+        ],
+    }
 }
 
 fn watched_fixture() -> Snapshot {
@@ -281,12 +307,14 @@ fn watched_fixture() -> Snapshot {
                 nr: libc::SYS_openat as u32,
                 calls: 2,
                 errors: 1,
+                errnos: vec![(2, 1)],
                 total_ns: 21_000,
             },
             CallSummary {
                 nr: libc::SYS_read as u32,
                 calls: 1,
                 errors: 0,
+                errnos: Vec::new(),
                 total_ns: 4_000,
             },
         ],
@@ -347,6 +375,9 @@ fn views_render() {
         insta::assert_snapshot!(name("files_recent"), screen(&app, width, height));
         press(&mut app, &[Action::Show(View::Syscalls)]);
         insta::assert_snapshot!(name("syscalls"), screen(&app, width, height));
+        press(&mut app, &[Action::Show(View::Errors)]);
+        insta::assert_snapshot!(name("errors"), screen(&app, width, height));
+        press(&mut app, &[Action::Show(View::Syscalls)]);
         press(&mut app, &[Action::ToggleHelp]);
         insta::assert_snapshot!(name("help"), screen(&app, width, height));
 
@@ -601,7 +632,78 @@ fn views_cycle_with_tab_and_back_tab() {
     press(&mut app, &[Action::NextView]);
     assert_eq!(app.view, View::Files);
     press(&mut app, &[Action::PrevView, Action::PrevView]);
-    assert_eq!(app.view, View::Syscalls);
+    assert_eq!(app.view, View::Errors);
+}
+
+/// Failed calls are counted (a program at every syscall's exit) only while
+/// their view is on screen, drilled in from it included; with --errors
+/// from start to end, and no command then.
+#[test]
+fn errors_are_counted_only_while_their_view_is_open() {
+    let counting = |commands: Vec<Command>| -> Vec<bool> {
+        commands
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::CountErrors(on) => Some(on),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut app = app_with(fixture(), 120, 40);
+    let none: [bool; 0] = [];
+    assert_eq!(
+        counting(press(&mut app, &[Action::Show(View::Files)])),
+        none
+    );
+    assert_eq!(
+        counting(press(&mut app, &[Action::Show(View::Errors)])),
+        [true]
+    );
+    assert_eq!(
+        app.selected(View::Errors).key,
+        Some(RowKey::Error(401, libc::SYS_openat as u32, 2))
+    );
+    assert_eq!(
+        counting(press(&mut app, &[Action::Enter, Action::Back])),
+        none
+    );
+    assert_eq!(counting(press(&mut app, &[Action::NextView])), [false]);
+
+    let mut app = app_with(fixture(), 120, 40);
+    app.count_errors_always();
+    let both = [Action::Show(View::Errors), Action::Show(View::Files)];
+    assert_eq!(counting(press(&mut app, &both)), none);
+}
+
+/// The errors view sorts by each of its columns and filters like the
+/// others: by PID or command.
+#[test]
+fn the_errors_view_sorts_and_filters() {
+    let mut app = app_with(fixture(), 120, 40);
+    press(&mut app, &[Action::Show(View::Errors)]);
+    let pids = |app: &App| -> Vec<u32> {
+        super::views::errors::rows(app)
+            .iter()
+            .map(|r| r.pid)
+            .collect()
+    };
+    assert_eq!(
+        pids(&app),
+        [401, 400, 400, 300, 402],
+        "most failing, then by total"
+    );
+    press(&mut app, &[Action::CycleSort]);
+    assert_eq!(app.sort_name(View::Errors), "TOTAL");
+    assert_eq!(pids(&app), [401, 400, 400, 300, 402]);
+    press(&mut app, &[Action::CycleSort]);
+    assert_eq!(app.sort_name(View::Errors), "PID");
+    assert_eq!(pids(&app), [300, 400, 400, 401, 402]);
+    press(&mut app, &[Action::OpenPrompt]);
+    for c in "make".chars() {
+        press(&mut app, &[Action::PromptChar(c)]);
+    }
+    press(&mut app, &[Action::PromptAccept]);
+    assert_eq!(pids(&app), [400, 400]);
 }
 
 #[test]

@@ -165,6 +165,30 @@ impl Tracer {
         }
     }
 
+    /// Records as they come, up to and with the first for which `wanted`
+    /// holds (None if none came WITHIN); `stop` returns those after it.
+    #[allow(dead_code)]
+    pub fn records_until(
+        &self,
+        within: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> (Vec<Value>, Option<Value>) {
+        let deadline = Instant::now() + within;
+        let mut seen = Vec::new();
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let record: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON {line}: {e}"));
+            if wanted(&record) {
+                return (seen, Some(record));
+            }
+            seen.push(record);
+        }
+        (seen, None)
+    }
+
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal)
             .expect("signalling systrace-top");

@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod errors;
 mod exec;
 mod processes;
 mod values;

@@ -18,7 +18,7 @@ use signature::{Arg, signature, slot_specs};
 
 use super::event::{Event, SlotKind, SyscallEvent};
 use super::names::{
-    COMPAT_BASE, errno_description, errno_name, open_flags, signal_name, syscall_name,
+    COMPAT_BASE, errno_description, errno_name, open_flags, restart_text, signal_name, syscall_name,
 };
 use crate::bpf::types;
 
@@ -545,16 +545,10 @@ fn clone_flags(raw: u64) -> String {
 fn result(name: &str, e: &SyscallEvent, ret: i64) -> String {
     if (-4095..0).contains(&ret) {
         let errno = -ret as i32;
-        let restart = match errno {
-            512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
-            513 => Some(("ERESTARTNOINTR", "To be restarted")),
-            514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
-            516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
-            _ => None,
-        };
-        return match restart {
-            Some((n, text)) => format!("? {n} ({text})"),
-            None => format!("-1 {} ({})", errno_name(errno), errno_description(errno)),
+        let (name, text) = (errno_name(errno), errno_description(errno));
+        return match restart_text(errno) {
+            Some(_) => format!("? {name} ({text})"),
+            None => format!("-1 {name} ({text})"),
         };
     }
     match name {

@@ -32,8 +32,9 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
                     Action::Show(View::Processes),
                     Action::Show(View::Files),
                     Action::Show(View::Syscalls),
+                    Action::Show(View::Errors),
                 ]),
-                "processes, files, syscalls view",
+                "processes, files, syscalls, errors view",
             ),
             (
                 Keys::Of(&[Action::NextView, Action::PrevView]),
@@ -48,7 +49,7 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
         ],
     ),
     (
-        "tables (1 2 3)",
+        "tables (1 2 3 4)",
         &[
             (Keys::Of(&[Action::Up, Action::Down]), "move"),
             (
@@ -148,7 +149,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         match app.view {
             View::Processes => "1 processes",
             View::Files => "2 files",
-            View::Syscalls => "tables (1 2 3)",
+            View::Syscalls | View::Errors => "tables (1 2 3 4)",
         }
     };
     let mut order: Vec<&(&str, &[(Keys, &str)])> = SECTIONS.iter().collect();

@@ -1,6 +1,7 @@
 //! One module a view: its rows, sort columns and rendering.
 
 pub mod detail;
+pub mod errors;
 pub mod files;
 pub mod help;
 pub mod kill;

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::collect::names::syscall_name;
+use crate::collect::names::{errno_name, syscall_name};
 use crate::ui::app::App;
 use crate::ui::format;
 use crate::ui::theme::Theme;
@@ -122,6 +122,30 @@ pub(super) fn render_summary(
             } else {
                 theme.normal()
             },
+        ));
+    }
+    // Then how they failed: each syscall's errnos, most first.
+    let mut failures: Vec<(u32, u32, u64)> = summary
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.errnos.iter().map(|&(errno, n)| (s.nr, errno, n)))
+        .collect();
+    failures.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    if !failures.is_empty() {
+        lines.push(Line::styled(
+            row("failed with", "", "", "", ""),
+            theme.key(),
+        ));
+    }
+    for (nr, errno, n) in failures {
+        let what = format!("{} {}", syscall_name(nr), errno_name(errno as i32));
+        lines.push(Line::styled(
+            format!(
+                "{:<24}{:>9}",
+                format::fit(&what, 23),
+                format::count(n as f64)
+            ),
+            theme.error(),
         ));
     }
     frame.render_widget(
