@@ -14,7 +14,7 @@
 #    of short-lived processes
 #
 # RUNS (5), STORMS (3), IDLE_SECONDS (30) and CHURN_SECONDS (600) shorten or
-# lengthen it.
+# lengthen it; LAST_SECTION=N stops after section N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C
@@ -22,6 +22,7 @@ RUNS=${RUNS:-5}
 STORMS=${STORMS:-3}
 IDLE_SECONDS=${IDLE_SECONDS:-30}
 CHURN_SECONDS=${CHURN_SECONDS:-600}
+LAST_SECTION=${LAST_SECTION:-5}
 COUNT=2000000       # dd bytes: 2 syscalls each
 SMALL_COUNT=20000   # for strace and perf trace, scaled up
 OPENS=1000000
@@ -147,6 +148,13 @@ start_tracer json '"type":"start"' "$BIN" --json
 t=$(dd_median); stop_tracer
 overhead "systrace-top --json" "$t"
 
+# Failed calls counted: a second program at every syscall's exit (dd's
+# calls succeed: this is what every call pays, not the count itself).
+untraced
+start_tracer errors '"type":"start"' "$BIN" --json --errors
+t=$(dd_median); stop_tracer
+overhead "systrace-top --json --errors (the errors view open)" "$t"
+
 untraced
 start_tui
 t=$(dd_median); stop_tui
@@ -182,6 +190,7 @@ t=$(perf trace -s -o /dev/null -- dd if=/dev/zero of=/dev/null bs=1 count=$SMALL
 overhead "perf trace -s (count=$SMALL_COUNT, x$scale)" "$(echo "$t * $scale" | bc -l)"
 echo
 
+[ "$LAST_SECTION" -ge 2 ] || exit 0
 # ---- 2. open storm ----
 
 storm_time() { # command..., wall time of it
@@ -220,6 +229,17 @@ captured=$(grep -c "\"path\":\"$missing\"" "$WORK/storm.out" || true)
 row "systrace-top --json" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $((STORMS * OPENS))" \
     "$(lost_of "$WORK/storm.out" open)" "$CPU%"
 
+# Every call fails: each is counted in the error map too.
+start_tracer storm-errors '"type":"start"' "$BIN" --json --errors
+storm "$PROBE" open-missing $OPENS "$missing"
+sleep 1; stop_tracer
+captured=$(grep -c "\"path\":\"$missing\"" "$WORK/storm-errors.out" || true)
+# The probe's final counts, in the rates records' `ended`.
+counted=$(grep -o '"comm":"probe","errors":{"openat":{"ENOENT":[0-9]*' "$WORK/storm-errors.out" |
+    awk -F: '{s += $NF} END {print s + 0}')
+row "systrace-top --json --errors (failures counted: $counted)" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $((STORMS * OPENS))" \
+    "$(lost_of "$WORK/storm-errors.out" open)" "$CPU%"
+
 start_tracer opensnoop 'Tracing open' bpftrace /usr/sbin/opensnoop.bt
 storm "$PROBE" open-missing $OPENS "$missing"
 sleep 1; stop_tracer
@@ -228,6 +248,7 @@ row "bpftrace opensnoop.bt" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $
     "$(bpftrace_lost opensnoop)" "$CPU%"
 echo
 
+[ "$LAST_SECTION" -ge 3 ] || exit 0
 # ---- 3. exec storm ----
 
 storm_arg=$("$PROBE" storm-arg)
@@ -256,6 +277,7 @@ row "bpftrace execsnoop.bt" "$T s" "$(ratio "$T" "$exec_base")x" "$captured of $
     "$(bpftrace_lost execsnoop)" "$CPU%"
 echo
 
+[ "$LAST_SECTION" -ge 4 ] || exit 0
 # ---- 4. own cost ----
 
 echo "### 4. systrace-top's own cost"
@@ -289,6 +311,7 @@ row "peak RSS: idle / open storm / exec storm" "$json_rss / $storm_rss / $exec_r
     "$bpftrace_rss MB (count script)"
 echo
 
+[ "$LAST_SECTION" -ge 5 ] || exit 0
 # ---- 5. bounded memory ----
 
 echo "### 5. Bounded memory: the TUI's RSS"

@@ -170,6 +170,61 @@ fn each_open_and_exec_syscall_is_reported_as_itself() {
     }
 }
 
+/// Where the kernel has no bpf_loop (before 5.17), paths and a failed
+/// exec's argv are walked by unrolled loops: forced here, the same records
+/// come. A relative path's directory, a symlink's target, the executable
+/// of an exec, and a failed exec's argv cut after 64 strings.
+#[test]
+fn walks_without_bpf_loop_give_the_same_paths_and_argv() {
+    if !can_trace("walks_without_bpf_loop_give_the_same_paths_and_argv") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(unique("systrace-unrolled"));
+    let deep = dir.join("a/b/c/d/e/f/g/h");
+    std::fs::create_dir_all(&deep).unwrap();
+    let target = deep.join("target");
+    std::fs::write(&target, "x").unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let missing = dir.join("nothing");
+    let args: Vec<String> = (0..70).map(|i| format!("arg{i}")).collect();
+
+    let tracer = Tracer::start_env(&[], &[("SYSTRACE_UNROLLED_LOOPS", "1")]);
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("cd \"$1\" && cat nothing-here 2>/dev/null; cat \"$2\" >/dev/null")
+        .args(["sh", deep.to_str().unwrap(), link.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(Command::new(&missing).args(&args).status().is_err());
+    let records = tracer.stop();
+
+    let relative = deep.join("nothing-here");
+    let relative = relative.to_str().unwrap();
+    assert!(
+        of_type(&records, "open").any(|r| r["path"] == relative && r["error"] == "ENOENT"),
+        "the relative open, made absolute"
+    );
+    let open = of_type(&records, "open")
+        .find(|r| r["path"] == link.to_str().unwrap())
+        .expect("the open through the link");
+    assert_eq!(open["opened"], target.to_str().unwrap());
+    let cat = of_type(&records, "exec")
+        .find(|r| r["argv"][0] == "cat" && r["argv"][1] == "nothing-here")
+        .expect("cat's exec");
+    let exe = std::fs::canonicalize(cat["filename"].as_str().unwrap()).unwrap();
+    assert_eq!(cat["exe"], exe.to_str().unwrap());
+    let failed = of_type(&records, "exec")
+        .find(|r| r["filename"] == missing.to_str().unwrap())
+        .expect("the failed exec");
+    let argv = failed["argv"].as_array().unwrap();
+    assert_eq!(argv.len(), 64, "{failed}");
+    assert_eq!(argv[63], "arg62");
+    assert_eq!(failed["argv_truncated"], true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Where open and exec results are taken: the kernel matrix says which
 /// hook each kernel must get (`SYSTRACE_EXPECT_EXIT_HOOK`); and
 /// `SYSTRACE_EXIT_HOOK=sys_exit` keeps the tracepoint anywhere.

@@ -963,3 +963,40 @@ fn tui_kill_menu_sends_the_chosen_signal() {
     );
     tmux.send(&["-l", "q"]);
 }
+
+/// View 4: a process failing an open over and over is listed with its
+/// syscall, errno and rate once the view is open (counting starts then),
+/// found by the filter as in the other views.
+#[test]
+fn tui_errors_view_lists_a_failing_process() {
+    if !common::can_trace("tui_errors_view_lists_a_failing_process") {
+        return;
+    }
+    let marker = format!("f{}x", std::process::id());
+    let script = "import os, sys, time\n\
+                  while True:\n    \
+                  try: os.open('/nonexistent-' + sys.argv[1], os.O_RDONLY)\n    \
+                  except OSError: pass\n    \
+                  time.sleep(0.02)\n";
+    let mut cleanup = Cleanup::new("systrace-tui-errors");
+    cleanup.children.push(python(script, &[marker.as_bytes()]));
+    let pid = cleanup.children[0].id();
+    let tmux = &cleanup.tmux;
+    tmux.start_ui();
+    tmux.send(&["-l", "4"]);
+    tmux.wait_for("the errors view, counting", 10, |s| {
+        s.contains("failures counted for") || s.contains("counting failures")
+    });
+    tmux.filter(&marker);
+    let screen = tmux.wait_for("its failed openat", 15, |s| {
+        table_rows(s)
+            .iter()
+            .any(|r| is_pid(r, None, pid) && r.contains("openat") && r.contains("ENOENT"))
+    });
+    assert!(
+        screen.contains("No such file or directory"),
+        "what the errno means:\n{screen}"
+    );
+    assert_chrome(&screen);
+    tmux.send(&["-l", "q"]);
+}

@@ -113,6 +113,70 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
+/* Reading a failed exec's argv, one string a step. */
+struct argv_walk {
+	__u64 argv;
+	__u32 psize; /* bytes of a pointer: 8, or 4 for a 32-bit exec */
+	__u32 off;   /* where the next string goes in the record's data */
+	__u32 flags; /* FLAG_ARGV_* found */
+	int ended;   /* 1: the NULL that ends argv was read, or a limit hit */
+};
+
+/* One string of argv; 1 when there is no more to read. */
+static __always_inline int argv_step(struct argv_walk *w, struct exec_event *e, __u32 i)
+{
+	__u64 arg = 0;
+	long n;
+
+	/* Native or 32-bit pointers: that many bytes of each into a zeroed
+	 * u64 (little-endian: the low half), with no branch on the size. */
+	/* 1..8 bytes, as the verifier can tell. */
+	__u32 psize = ((w->psize - 1) & 7) + 1;
+
+	if (bpf_probe_read_user(&arg, psize, (void *)(w->argv + i * psize))) {
+		w->flags |= FLAG_ARGV_UNREADABLE;
+		return 1;
+	}
+	if (!arg) {
+		w->ended = 1;
+		return 1;
+	}
+	if (w->off >= EXEC_DATA_LEN) {
+		w->flags |= FLAG_ARGV_TRUNCATED;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&e->data[w->off & (EXEC_DATA_LEN - 1)], EXEC_ARG_LEN,
+				    (void *)arg);
+	if (n <= 0) {
+		w->flags |= FLAG_ARGV_UNREADABLE;
+		return 1;
+	}
+	w->off += n;
+	/* It filled its read: was there more? Then it is the last string
+	 * kept, and marked. */
+	if (n == EXEC_ARG_LEN) {
+		char next = 0;
+
+		bpf_probe_read_user(&next, 1, (void *)(arg + EXEC_ARG_LEN - 1));
+		if (next) {
+			w->flags |= FLAG_ARGV_TRUNCATED;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* bpf_loop's callback: one string a call, verified once. */
+static long argv_loop_step(__u64 index, void *ctx)
+{
+	__u32 zero = 0;
+	struct exec_event *e = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	if (!e)
+		return 1;
+	return argv_step(ctx, e, index);
+}
+
 /*
  * A failed exec, at its exit: the old image is still there, and the kernel
  * has faulted in what it read of the filename and argv, so reading them now
@@ -122,10 +186,11 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 {
 	bool compat = st->compat;
 	__u64 filename = st->call == CALL_EXECVEAT ? st->args[1] : st->args[0];
-	__u64 argv = st->call == CALL_EXECVEAT ? st->args[2] : st->args[1];
+	struct argv_walk w = {
+		.argv = st->call == CALL_EXECVEAT ? st->args[2] : st->args[1],
+		.psize = compat ? 4 : 8,
+	};
 	struct exec_event *e;
-	__u32 off;
-	long n;
 
 	if (!passes(task_tgid(task)))
 		return;
@@ -134,55 +199,26 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 		return;
 	e->ret = ret;
 	e->filename_len = read_user_path(e->data, (const char *)filename, &e->flags, false);
-	off = e->filename_len + 1;
-
-	/* argv holds native or 32-bit pointers: read that many bytes of each
-	 * into a zeroed u64 (little-endian: the low half), with no branch in
-	 * the loop, which the verifier would walk both ways each time. */
-	__u32 psize = compat ? 4 : 8;
-
-	for (int i = 0; i < EXEC_MAX_ARGS && argv; i++) {
-		__u64 arg = 0;
-
-		if (bpf_probe_read_user(&arg, psize & 15, (void *)(argv + i * psize))) {
-			e->flags |= FLAG_ARGV_UNREADABLE;
-			goto done;
-		}
-		if (!arg)
-			goto done;
-		if (off >= EXEC_DATA_LEN) {
-			e->flags |= FLAG_ARGV_TRUNCATED;
-			goto done;
-		}
-		n = bpf_probe_read_user_str(&e->data[off & (EXEC_DATA_LEN - 1)], EXEC_ARG_LEN,
-					    (void *)arg);
-		if (n <= 0) {
-			e->flags |= FLAG_ARGV_UNREADABLE;
-			goto done;
-		}
-		off += n;
-		/* It filled its read: was there more? Then it is the last
-		 * string kept, and marked. */
-		if (n == EXEC_ARG_LEN) {
-			char next = 0;
-
-			bpf_probe_read_user(&next, 1, (void *)(arg + EXEC_ARG_LEN - 1));
-			if (next) {
-				e->flags |= FLAG_ARGV_TRUNCATED;
-				goto done;
-			}
-		}
+	w.off = e->filename_len + 1;
+	if (!w.argv) {
+		w.ended = 1;
+	} else if (HAVE_BPF_LOOP) {
+		bpf_loop(EXEC_MAX_ARGS, argv_loop_step, &w, 0);
+	} else {
+		for (int i = 0; i < EXEC_MAX_ARGS; i++)
+			if (argv_step(&w, e, i))
+				break;
 	}
-	/* Read EXEC_MAX_ARGS: is there one more? */
-	if (argv) {
+	/* Read EXEC_MAX_ARGS and no end yet: is there one more? */
+	if (!w.ended && !w.flags) {
 		__u64 arg = 0;
 
-		bpf_probe_read_user(&arg, psize & 15, (void *)(argv + EXEC_MAX_ARGS * psize));
+		bpf_probe_read_user(&arg, compat ? 4 : 8, (void *)(w.argv + EXEC_MAX_ARGS * w.psize));
 		if (arg)
-			e->flags |= FLAG_ARGV_TRUNCATED;
+			w.flags |= FLAG_ARGV_TRUNCATED;
 	}
-done:
-	e->args_len = off - (e->filename_len + 1);
+	e->flags |= w.flags;
+	e->args_len = w.off - (e->filename_len + 1);
 	e->args_size = e->args_len;
 	exec_send(e);
 }

@@ -102,6 +102,9 @@ fn open_and_load<'obj>(
     rodata.pace_possible = online_cpus() > 1;
     rodata.preview_len = settings.preview_bytes.min(MAX_PREVIEW) as u32;
     rodata.pidns_ino = settings.pidns_ino;
+    // The walks of kernels before 5.17, which have no bpf_loop, anywhere:
+    // how the tests check them.
+    rodata.unrolled_loops = std::env::var_os("SYSTRACE_UNROLLED_LOOPS").is_some();
     let (native, compat) = call_numbers();
     rodata.native_nr = native;
     rodata.compat_nr = compat;

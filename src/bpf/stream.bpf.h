@@ -13,11 +13,8 @@ struct {
 	__type(value, struct syscall_spec);
 } syscall_specs SEC(".maps");
 
-/* The long walks below are bpf_loop callbacks: the verifier checks one
- * step once, where an unrolled bound made it walk every step at every call
- * site, a third of a second at start. bpf_loop is 5.17's: before it, the
- * counts are not taken (shown as strace shows an unread struct). */
-#define HAVE_BPF_LOOP bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)
+/* The long walks below are bpf_loop callbacks (HAVE_BPF_LOOP): before
+ * 5.17 the counts are not taken (shown as strace shows an unread struct). */
 
 struct dirents_walk {
 	const char *buf;

@@ -47,6 +47,8 @@ const volatile __u64 call_bits[2][COMPAT_BASE / 64] = {};
 /* Bit n: counter slot n's syscall is streamed for a watched process
  * (strace's -e trace=SET); the others are only counted. */
 const volatile __u64 streamed[MAX_SYSCALLS / 64] = {};
+/* The walks of a kernel without bpf_loop, on any kernel: to test them. */
+const volatile bool unrolled_loops = false;
 /* Bytes of a read or written buffer streamed (strace's -s), < SYSCALL_STR_LEN. */
 const volatile __u32 preview_len = SYSCALL_PREVIEW_LEN;
 
@@ -255,6 +257,12 @@ static __always_inline bool is_exec(__u32 call)
 {
 	return call == CALL_EXECVE || call == CALL_EXECVEAT;
 }
+
+/* Long walks are bpf_loop callbacks where the kernel has bpf_loop (5.17):
+ * the verifier checks one step once, where an unrolled bound made it walk
+ * every step at every call site, a third of a second at start. */
+#define HAVE_BPF_LOOP                                                          \
+	(bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop) && !unrolled_loops)
 
 #include "pidns.bpf.h"
 #include "paths.bpf.h"

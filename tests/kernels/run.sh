@@ -141,8 +141,9 @@ unpack_kernel() {
         done
         touch "$dir/.unpacked"
     fi
-    ls "$dir"/boot/vmlinuz-* 2>/dev/null | head -1 | grep . ||
-        { echo "no boot/vmlinuz-* in ${1%%=*} and its packages" >&2; return 1; }
+    # /boot/vmlinuz-VERSION, or since forky /usr/lib/modules/VERSION/vmlinuz.
+    ls "$dir"/boot/vmlinuz-* "$dir"/usr/lib/modules/*/vmlinuz 2>/dev/null | head -1 | grep . ||
+        { echo "no vmlinuz in ${1%%=*} and its packages" >&2; return 1; }
 }
 
 older_than_min() {
@@ -164,7 +165,10 @@ run_release() {
     if ! vmlinuz=$(unpack_kernel $packages 2>"$out/error"); then
         return
     fi
-    version=${vmlinuz##*/vmlinuz-}
+    case $vmlinuz in
+        */boot/vmlinuz-*) version=${vmlinuz##*/vmlinuz-} ;;
+        *) version=$(basename "$(dirname "$vmlinuz")") ;;
+    esac
     echo "$version" >"$out/version"
     cp "$plan" "$out/plan"
     echo "$binary" >"$out/binary"
