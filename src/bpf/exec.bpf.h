@@ -205,6 +205,8 @@ static __noinline void exec_failed(struct task_struct *task, struct inflight *st
 	} else if (HAVE_BPF_LOOP) {
 		bpf_loop(EXEC_MAX_ARGS, argv_loop_step, &w, 0);
 	} else {
+		/* Unrolled: a 6.1 verifier refuses this loop's back-edge. */
+#pragma unroll
 		for (int i = 0; i < EXEC_MAX_ARGS; i++)
 			if (argv_step(&w, e, i))
 				break;

@@ -118,8 +118,11 @@ static __always_inline __u32 path_walk(const struct path *path, struct task_stru
 		bpf_loop(DIR_DEPTH, path_loop_step, &w, 0);
 	} else {
 		w.out = out;
-		for (int i = 0; i < DIR_DEPTH && w.status == WALK_ON; i++)
-			w.status = path_step(&w);
+		/* Unrolled: a 6.1 verifier refuses this loop's back-edge. */
+#pragma unroll
+		for (int i = 0; i < DIR_DEPTH; i++)
+			if (w.status == WALK_ON)
+				w.status = path_step(&w);
 	}
 	if (w.status != WALK_COMPLETE)
 		return PATH_LEN; /* failed, or deeper than DIR_DEPTH */
