@@ -20,6 +20,8 @@ static __always_inline struct exec_event *exec_start(struct task_struct *task, _
 	e->ret = 0;
 	e->ts = ts;
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	e->cgroup_id = task_cgroup_id(task);
+	e->ns_pid = task_own_tgid(task, &e->ns_level);
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	e->call = call;
 	e->flags = compat ? FLAG_COMPAT : 0;

@@ -46,6 +46,18 @@ static __always_inline __u32 task_tid(struct task_struct *task)
 	return pid_ns_nr(BPF_CORE_READ(task, thread_pid), pidns_level);
 }
 
+/* The process id of `task` in its own (innermost) PID namespace, and that
+ * namespace's level: what `ps` shows inside a container. */
+static __always_inline __u32 task_own_tgid(struct task_struct *task, __u32 *level)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	struct upid up = {};
+
+	*level = BPF_CORE_READ(pid, level);
+	bpf_core_read(&up, sizeof(up), &pid->numbers[*level & 31]);
+	return up.nr;
+}
+
 /* Learns the namespace's level from a task whose own namespace it is. */
 static __always_inline void find_pidns_level(struct task_struct *task)
 {

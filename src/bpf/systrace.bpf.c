@@ -228,7 +228,17 @@ static __always_inline bool passes(__u32 tgid)
 {
 	if (filter.tgid && filter.tgid != tgid)
 		return false;
+	/* A container: its cgroup or one below it. */
+	if (filter.cgroup_id &&
+	    bpf_get_current_ancestor_cgroup_id(filter.cgroup_level) != filter.cgroup_id)
+		return false;
 	return comm_passes();
+}
+
+/* A task's cgroup v2 id: its directory's inode in the cgroup filesystem. */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
 /* Whether syscall number `id` is an open or exec. */
@@ -350,6 +360,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->ts = bpf_ktime_get_ns();
 	e->start_ns = BPF_CORE_READ(child, group_leader, start_time);
 	e->start_boottime = BPF_CORE_READ(child, group_leader, start_boottime);
+	e->cgroup_id = task_cgroup_id(child);
+	e->ns_pid = task_own_tgid(child, &e->ns_level);
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 	return 0;

@@ -87,6 +87,9 @@ struct exec_event {
 	__s32 ret; /* 0 or -errno */
 	__u64 ts;  /* CLOCK_MONOTONIC ns, at entry */
 	__u64 start_ns; /* when the process started (the key of its counters) */
+	__u64 cgroup_id; /* its cgroup v2 (the kernfs id: the directory's inode) */
+	__u32 ns_pid;    /* its process id in its own PID namespace */
+	__u32 ns_level;  /* that namespace's level: 0 is the initial one */
 	char comm[COMM_LEN];
 	enum call call;
 	__u32 flags;        /* enum record_flags */
@@ -109,6 +112,9 @@ struct fork_event {
 	__u64 ts;
 	__u64 start_ns; /* the child process's start */
 	__u64 start_boottime; /* the same on /proc's clock */
+	__u64 cgroup_id; /* the child's cgroup v2 (clone3 may choose another) */
+	__u32 ns_pid;    /* the child's process id in its own PID namespace */
+	__u32 ns_level;
 	char comm[COMM_LEN];
 };
 
@@ -255,6 +261,9 @@ struct filter {
 	__u32 tgid;               /* 0: every process */
 	__u32 comm_set;           /* 1: only tasks whose comm equals comm */
 	char comm[COMM_LEN];
+	__u64 cgroup_id;          /* 0: any; else only tasks in it or below it */
+	__u32 cgroup_level;       /* its level in the cgroup v2 hierarchy */
+	__u32 pad;
 };
 
 #endif /* SYSTRACE_H */

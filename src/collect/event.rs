@@ -6,6 +6,7 @@ pub use super::decode::decode;
 pub use crate::bpf::{ProcessCounts, ProcessKey};
 
 pub use crate::bpf::LostKind;
+use super::containers::Cgroup;
 use crate::bpf::types::call;
 
 /// The name of an open or exec call, None for an exec the kernel made itself.
@@ -160,6 +161,13 @@ pub struct ExecEvent {
     pub exe: Option<Bytes>,
     /// A successful exec whose file could not be named (too deep a path).
     pub exe_unknown: bool,
+    /// Its cgroup v2 id, and its path and container, which the collector
+    /// fills in (decoding leaves them None).
+    pub cgroup_id: u64,
+    pub cgroup: Option<Cgroup>,
+    /// Its process id in its own PID namespace, when that is not the
+    /// initial one (a container, `unshare --pid`).
+    pub ns_pid: Option<u32>,
     /// For a successful exec, what the new image received (for a script:
     /// the interpreter's argv).
     pub argv: Vec<Bytes>,
@@ -184,6 +192,11 @@ pub struct ForkEvent {
     pub parent_tid: u32,
     pub thread: bool,
     pub comm: String,
+    /// As for an exec: the child's cgroup (clone3 can choose another than
+    /// its parent's) and its process id in its own PID namespace.
+    pub cgroup_id: u64,
+    pub cgroup: Option<Cgroup>,
+    pub ns_pid: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

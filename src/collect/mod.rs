@@ -2,6 +2,7 @@
 //! counters into rolling tables, and sends them on as immutable snapshots.
 
 pub mod clock;
+pub mod containers;
 pub mod decode;
 pub mod errors;
 pub mod event;

@@ -142,8 +142,15 @@ unpack_kernel() {
         touch "$dir/.unpacked"
     fi
     # /boot/vmlinuz-VERSION, or since forky /usr/lib/modules/VERSION/vmlinuz.
-    ls "$dir"/boot/vmlinuz-* "$dir"/usr/lib/modules/*/vmlinuz 2>/dev/null | head -1 | grep . ||
-        { echo "no vmlinuz in ${1%%=*} and its packages" >&2; return 1; }
+    local image
+    for image in "$dir"/boot/vmlinuz-* "$dir"/usr/lib/modules/*/vmlinuz; do
+        if [ -e "$image" ]; then
+            echo "$image"
+            return 0
+        fi
+    done
+    echo "no vmlinuz in ${1%%=*} and its packages" >&2
+    return 1
 }
 
 older_than_min() {
