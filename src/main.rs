@@ -66,6 +66,11 @@ struct Cli {
     #[arg(long, value_name = "NAME", value_parser = parse_comm)]
     comm: Option<String>,
 
+    /// Only processes in this cgroup v2 or below it (a container): a path
+    /// under /sys/fs/cgroup, as /proc/PID/cgroup gives it
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<String>,
+
     /// Count every process's failed syscalls per syscall and errno from the
     /// start (`errors` in --json's rates records; in the UI, view 4 counts
     /// only while open without it). Each syscall's exit then costs a little
@@ -379,6 +384,13 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
                 cli.pid.first().copied()
             },
             comm: cli.comm,
+            cgroup: match &cli.cgroup {
+                Some(path) => {
+                    let (id, level, path) = collect::containers::resolve(path)?;
+                    Some(bpf::CgroupFilter { id, level, path })
+                }
+                None => None,
+            },
         },
         stream_events: cli.json || cli.trace,
         streamed: selection.calls,

@@ -233,6 +233,18 @@ impl Default for CallSet {
 pub struct Filter {
     pub pid: Option<u32>,
     pub comm: Option<String>,
+    /// A cgroup: its processes and those of the cgroups below it.
+    pub cgroup: Option<CgroupFilter>,
+}
+
+/// A cgroup v2 to filter on, as the kernel knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupFilter {
+    pub id: u64,
+    /// Its depth in the hierarchy: the root's is 0.
+    pub level: u32,
+    /// Under /sys/fs/cgroup, as given: for the start record and the header.
+    pub path: String,
 }
 
 impl<'obj> Probes<'obj> {
@@ -458,6 +470,8 @@ fn write_filter(f: &mut types::filter, filter: &Filter) {
         f.comm_set = 1;
     }
     f.tgid = filter.pid.unwrap_or(0);
+    f.cgroup_id = filter.cgroup.as_ref().map_or(0, |c| c.id);
+    f.cgroup_level = filter.cgroup.as_ref().map_or(0, |c| c.level);
 }
 
 /// The kernel's PID limit: how many processes can exist at once.

@@ -1,21 +1,34 @@
 //! Containers: a process's cgroup (the kernel's cgroup v2 id, carried by
-//! its fork and exec records) named by its path under /sys/fs/cgroup, and
+//! its fork and exec records) named by its path in the v2 hierarchy, and
 //! the container a runtime's path says it is (docker, containerd and
 //! Kubernetes pods, podman, systemd services and user sessions).
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Where the cgroup v2 hierarchy is mounted.
-pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or on a
+/// hybrid system (v1 controllers beside it) /sys/fs/cgroup/unified; found
+/// once, from the mount table.
+pub fn cgroup_root() -> &'static str {
+    static ROOT: OnceLock<String> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        mounts
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.get(2) == Some(&"cgroup2"))
+            .and_then(|f| f.get(1).map(|p| p.to_string()))
+            .unwrap_or_else(|| "/sys/fs/cgroup".into())
+    })
+}
 
 /// A cgroup, by its id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cgroup {
-    /// Under the hierarchy's root: "/system.slice/docker-4f1c….scope";
+    /// In the v2 hierarchy: "/system.slice/docker-4f1c….scope";
     /// "/" for the root.
     pub path: String,
     /// What a runtime's path says: "docker:4f1c…", "k8s:…", "ssh.service",
@@ -24,7 +37,7 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    fn new(path: String) -> Self {
+    pub fn new(path: String) -> Self {
         let container = container_of(&path);
         Self { path, container }
     }
@@ -125,7 +138,12 @@ impl CgroupNames {
             return;
         }
         self.walked_at = Some(Instant::now());
-        walk(Path::new(CGROUP_ROOT), "", 0, Arc::make_mut(&mut self.names));
+        walk(
+            Path::new(cgroup_root()),
+            "",
+            0,
+            Arc::make_mut(&mut self.names),
+        );
     }
 }
 
@@ -133,6 +151,7 @@ impl CgroupNames {
 fn walk(dir: &Path, path: &str, depth: usize, names: &mut HashMap<u64, Cgroup>) {
     if let Ok(meta) = std::fs::metadata(dir) {
         let shown = if path.is_empty() { "/" } else { path };
+        // A removed cgroup's id is not reused (kernfs ids only grow).
         names
             .entry(meta.ino())
             .or_insert_with(|| Cgroup::new(shown.to_string()));
@@ -156,25 +175,32 @@ fn walk(dir: &Path, path: &str, depth: usize, names: &mut HashMap<u64, Cgroup>) 
 /// A running process's cgroup v2 id and path, from /proc/PID/cgroup.
 pub fn cgroup_of_process(pid: u32) -> Option<(u64, String)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?.to_string();
-    let ino = std::fs::metadata(format!("{CGROUP_ROOT}{path}")).ok()?.ino();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))?
+        .to_string();
+    let ino = std::fs::metadata(format!("{}{path}", cgroup_root()))
+        .ok()?
+        .ino();
     Some((ino, path))
 }
 
-/// A cgroup to filter on, from --cgroup: a path under /sys/fs/cgroup (or
-/// absolute within it). Its id and its level (the root's is 0).
+/// A cgroup to filter on, from --cgroup: a path in the cgroup v2
+/// hierarchy, as /proc/PID/cgroup gives it (or with the mount point before
+/// it). Its id, its level (the root's is 0) and its path.
 pub fn resolve(arg: &str) -> anyhow::Result<(u64, u32, String)> {
-    let relative = arg.strip_prefix(CGROUP_ROOT).unwrap_or(arg);
+    let root = cgroup_root();
+    let relative = arg.strip_prefix(root).unwrap_or(arg);
     let relative = relative.trim_end_matches('/');
     let path = if relative.starts_with('/') {
         relative.to_string()
     } else {
         format!("/{relative}")
     };
-    let meta = std::fs::metadata(format!("{CGROUP_ROOT}{path}")).map_err(|e| {
-        anyhow::anyhow!("no cgroup {path} under {CGROUP_ROOT} ({e}): give a cgroup v2 directory")
+    let meta = std::fs::metadata(format!("{root}{path}")).map_err(|e| {
+        anyhow::anyhow!("no cgroup {path} in the cgroup v2 hierarchy at {root} ({e})")
     })?;
-    anyhow::ensure!(meta.is_dir(), "{CGROUP_ROOT}{path} is not a cgroup directory");
+    anyhow::ensure!(meta.is_dir(), "{root}{path} is not a cgroup directory");
     let level = path.split('/').filter(|p| !p.is_empty()).count() as u32;
     Ok((meta.ino(), level, path))
 }
@@ -191,7 +217,10 @@ mod tests {
             c(&format!("/system.slice/docker-{id}.scope")).as_deref(),
             Some("docker:4f1c2d3e4f5a")
         );
-        assert_eq!(c(&format!("/docker/{id}")).as_deref(), Some("docker:4f1c2d3e4f5a"));
+        assert_eq!(
+            c(&format!("/docker/{id}")).as_deref(),
+            Some("docker:4f1c2d3e4f5a")
+        );
         assert_eq!(
             c(&format!("/machine.slice/libpod-{id}.scope/container")).as_deref(),
             Some("podman:4f1c2d3e4f5a")
@@ -208,7 +237,10 @@ mod tests {
                 .as_deref(),
             Some("k8s-pod:1234-abcd")
         );
-        assert_eq!(c("/system.slice/ssh.service").as_deref(), Some("ssh.service"));
+        assert_eq!(
+            c("/system.slice/ssh.service").as_deref(),
+            Some("ssh.service")
+        );
         assert_eq!(
             c("/user.slice/user-1000.slice/session-3.scope").as_deref(),
             Some("user-1000")

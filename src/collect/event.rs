@@ -5,8 +5,8 @@ pub use super::decode::decode;
 
 pub use crate::bpf::{ProcessCounts, ProcessKey};
 
-pub use crate::bpf::LostKind;
 use super::containers::Cgroup;
+pub use crate::bpf::LostKind;
 use crate::bpf::types::call;
 
 /// The name of an open or exec call, None for an exec the kernel made itself.

@@ -187,6 +187,8 @@ pub struct Snapshot {
     pub processes_seen: u64,
     /// The name of every uid in `processes`.
     pub users: Arc<HashMap<u32, String>>,
+    /// The cgroup of every cgroup id in `processes`, with its container.
+    pub cgroups: Arc<HashMap<u64, containers::Cgroup>>,
     /// Records the kernel could not deliver, by `LostKind`, since start.
     pub lost: [u64; LostKind::ALL.len()],
     /// Records that arrived but could not be decoded.
@@ -543,6 +545,7 @@ struct Tables {
     watched_since_ns: u64,
     usage: usage::UsageSampler,
     users: users::UserNames,
+    cgroups: containers::CgroupNames,
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
@@ -583,6 +586,7 @@ impl Tables {
             watched_since_ns: 0,
             usage: usage::UsageSampler::default(),
             users: users::UserNames::default(),
+            cgroups: containers::CgroupNames::default(),
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::new(DRILL_DOWN_STREAM),
@@ -656,7 +660,11 @@ impl Tables {
                         errors.finished.insert(exit.process());
                     }
                 }
-                Event::Fork(fork) if !fork.thread => self.process_files.forget(fork.pid),
+                Event::Fork(fork) if !fork.thread => {
+                    self.process_files.forget(fork.pid);
+                    fork.cgroup = self.cgroups.get(fork.cgroup_id);
+                }
+                Event::Exec(exec) => exec.cgroup = self.cgroups.get(exec.cgroup_id),
                 Event::Open(open) if self.for_screen => {
                     self.files.apply(open);
                     self.process_files.apply(open);
@@ -790,6 +798,7 @@ impl Tables {
             } else {
                 Arc::default()
             },
+            cgroups: self.cgroups.learn(processes.iter().map(|p| p.cgroup_id)),
             processes,
             system_mix: syscall_rates::system_mix(&rates),
             rates,
@@ -930,6 +939,8 @@ fn unseen_process(pid: u32) -> SeedProcess {
         comm: seed::comm_of(pid).unwrap_or_else(|| "?".into()),
         argv: seed::command_line(pid as i32),
         start_ns: stat.map_or(0, |s| seed::start_ns(s.starttime)),
+        cgroup_id: seed::cgroup_id(pid),
+        ns_pid: process.as_ref().ok().and_then(seed::ns_pid),
     }
 }
 

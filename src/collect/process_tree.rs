@@ -29,6 +29,11 @@ pub struct ProcessInfo {
     pub failed_execs: Vec<FailedExec>,
     /// CPU and memory at the last tick (the screen's snapshots only).
     pub usage: Option<super::usage::Usage>,
+    /// Its cgroup v2 id (0: not known), as its fork or exec found it.
+    pub cgroup_id: u64,
+    /// Its process id in its own PID namespace, when that is not the
+    /// initial one.
+    pub ns_pid: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,12 +69,14 @@ impl ProcessInfo {
             exit: None,
             usage: None,
             failed_execs: Vec::new(),
+            cgroup_id: 0,
+            ns_pid: None,
         }
     }
 }
 
 /// A process as read from /proc at start.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SeedProcess {
     pub pid: u32,
     pub ppid: u32,
@@ -77,6 +84,9 @@ pub struct SeedProcess {
     pub comm: String,
     pub argv: Vec<String>,
     pub start_ns: u64,
+    /// Its cgroup v2 id (0: not known) and its PID in its own namespace.
+    pub cgroup_id: u64,
+    pub ns_pid: Option<u32>,
 }
 
 /// The uid of a process whose owner could not be read (it ended before).
@@ -125,6 +135,8 @@ impl ProcessTree {
             _ => seed.argv.into(),
         };
         info.seen_ns = now_ns;
+        info.cgroup_id = seed.cgroup_id;
+        info.ns_pid = seed.ns_pid;
         self.seen += 1;
         self.procs.insert(seed.pid, info);
     }
@@ -145,6 +157,8 @@ impl ProcessTree {
         let parent = self.procs.get(&e.ppid);
         let uid = parent.map_or(0, |p| p.uid);
         let mut info = ProcessInfo::new(e.pid, e.ppid, uid, e.comm.clone(), e.start_ns);
+        info.cgroup_id = e.cgroup_id;
+        info.ns_pid = e.ns_pid;
         // Until it execs, a child runs its parent's command line.
         if let Some(parent) = parent {
             info.argv = parent.argv.clone();
@@ -176,6 +190,8 @@ impl ProcessTree {
         info.ppid = e.ppid;
         info.uid = e.uid;
         info.comm = e.comm.clone();
+        info.cgroup_id = e.cgroup_id;
+        info.ns_pid = e.ns_pid;
         info.argv = e.argv.iter().map(|a| visible(a)).collect();
         info.argv_truncated = e.argv_truncated || e.argv_unreadable;
     }
@@ -309,6 +325,7 @@ mod tests {
                 comm: "init".into(),
                 argv: vec!["/sbin/init".into()],
                 start_ns: 0,
+                ..Default::default()
             },
             0,
         );
@@ -343,6 +360,7 @@ mod tests {
             comm: "x".into(),
             argv: vec![argv.into()],
             start_ns: 0,
+            ..Default::default()
         };
         tree.seed(child(20, "/sbin/init"), 0);
         tree.seed(child(21, "/bin/other"), 0);
@@ -455,6 +473,7 @@ mod tests {
             comm: "x".into(),
             argv: vec!["from /proc".into()],
             start_ns,
+            ..Default::default()
         };
         // Known, with its start a tick away: kept as the events made it.
         tree.seed_missing(again(50, 5_004_000_000), 6_000_000_000);

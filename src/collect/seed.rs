@@ -19,9 +19,23 @@ pub fn running_processes() -> Vec<SeedProcess> {
                 comm: stat.comm.clone(),
                 argv: command_line(stat.pid),
                 start_ns: start_ns(stat.starttime),
+                cgroup_id: cgroup_id(stat.pid as u32),
+                ns_pid: ns_pid(&p),
             })
         })
         .collect()
+}
+
+/// A running process's cgroup v2 id; 0 when it cannot be read.
+pub fn cgroup_id(pid: u32) -> u64 {
+    super::containers::cgroup_of_process(pid).map_or(0, |(id, _)| id)
+}
+
+/// A process's id in its own PID namespace (NSpid's last), when that is
+/// not the initial one.
+pub fn ns_pid(process: &procfs::process::Process) -> Option<u32> {
+    let nspid = process.status().ok()?.nspid?;
+    nspid.last().filter(|_| nspid.len() > 1).map(|&n| n as u32)
 }
 
 /// /proc/PID/cmdline as the screen shows it, bytes that are not UTF-8

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::collect::clock::WallClock;
+use crate::collect::containers::Cgroup;
 use crate::collect::errors::{ErrorRate, Lifetime};
 use crate::collect::event::{Event, LostKind};
 use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
@@ -22,6 +23,8 @@ pub enum Record<'a> {
         interval: f64,
         filter_pid: Option<u32>,
         filter_comm: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        filter_cgroup: Option<&'a str>,
         /// Where open and exec results are taken: "fexit" or "sys_exit".
         exit_hook: &'static str,
     },
@@ -57,6 +60,8 @@ pub enum Record<'a> {
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        #[serde(flatten)]
+        place: Place<'a>,
     },
     Fork {
         ts: f64,
@@ -65,6 +70,8 @@ pub enum Record<'a> {
         ppid: u32,
         thread: bool,
         comm: &'a str,
+        #[serde(flatten)]
+        place: Place<'a>,
     },
     Exit {
         ts: f64,
@@ -154,10 +161,35 @@ pub enum Record<'a> {
     },
 }
 
+/// Where a process runs: its cgroup (its path under /sys/fs/cgroup), the
+/// container that path names, and its PID in its own namespace (only when
+/// that is not the initial one).
+#[derive(Serialize, Default)]
+pub struct Place<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cgroup: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ns_pid: Option<u32>,
+}
+
+impl<'a> Place<'a> {
+    fn new(cgroup: Option<&'a Cgroup>, ns_pid: Option<u32>) -> Self {
+        Self {
+            cgroup: cgroup.map(|c| c.path.as_str()),
+            container: cgroup.and_then(|c| c.container.as_deref()),
+            ns_pid,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct ProcessRates<'a> {
     pid: u32,
     comm: &'a str,
+    #[serde(flatten)]
+    place: Place<'a>,
     per_sec: f64,
     total: u64,
     syscalls: BTreeMap<String, u64>,
@@ -277,6 +309,7 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             argv_unreadable: e.argv_unreadable,
             ret: e.ret,
             error: error_of(e.ret),
+            place: Place::new(e.cgroup.as_ref(), e.ns_pid),
         },
         Event::Fork(e) => Record::Fork {
             ts: clock.seconds(e.ts_ns),
@@ -285,6 +318,7 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             ppid: e.ppid,
             thread: e.thread,
             comm: &e.comm,
+            place: Place::new(e.cgroup.as_ref(), e.ns_pid),
         },
         Event::Exit(e) => Record::Exit {
             ts: clock.seconds(e.ts_ns),
@@ -330,6 +364,9 @@ pub fn rates_record<'a>(snapshot: &'a Snapshot, clock: &WallClock) -> Record<'a>
         .map(|r| ProcessRates {
             pid: r.pid,
             comm: snapshot.process(r.pid).map_or("?", |p| p.comm.as_str()),
+            place: snapshot.process(r.pid).map_or_else(Place::default, |p| {
+                Place::new(snapshot.cgroups.get(&p.cgroup_id), p.ns_pid)
+            }),
             per_sec: (r.per_sec * 10.0).round() / 10.0,
             total: r.total,
             syscalls: by_name(r.syscalls.iter().map(|s| (s.nr, s.total))),

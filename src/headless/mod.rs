@@ -136,6 +136,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             interval: interval.as_secs_f64(),
             filter_pid: filter.pid,
             filter_comm: filter.comm.as_deref(),
+            filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.as_str()),
             exit_hook: exit_hook.name(),
         });
         out.flush();

@@ -93,4 +93,6 @@ pub enum Action {
     UntagAll,
     /// htop's u: a menu of users to show the processes of.
     UserMenu,
+    /// c: a menu of containers (cgroups) to show the processes of.
+    ContainerMenu,
 }

@@ -8,7 +8,7 @@ use crate::collect::{Command, SignalTarget, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
-use super::views::{detail, errors, files, kill, processes, syscalls, users};
+use super::views::{containers, detail, errors, files, kill, processes, syscalls, users};
 
 pub use super::action::{Action, View};
 
@@ -55,6 +55,10 @@ pub struct App {
     pub user_menu: Option<users::Menu>,
     /// Only this user's processes, in the process and syscall views.
     pub user_filter: Option<u32>,
+    pub container_menu: Option<containers::Menu>,
+    /// Only this cgroup's processes (and those of the cgroups below it),
+    /// by its id: in every view, and in the kernel.
+    pub container_filter: Option<u64>,
     /// Tagged processes (Space), by PID, with their start: k signals them.
     pub tagged: BTreeMap<u32, u64>,
     pub paused: bool,
@@ -100,6 +104,8 @@ impl App {
             kill_menu: None,
             user_menu: None,
             user_filter: None,
+            container_menu: None,
+            container_filter: None,
             tagged: BTreeMap::new(),
             paused: false,
             help: false,
@@ -262,6 +268,18 @@ impl App {
         Filter {
             pid: parse_pid(&self.filter).or(self.base_filter.pid),
             comm: self.base_filter.comm.clone(),
+            cgroup: self
+                .container_filter
+                .and_then(|id| {
+                    let cgroup = self.snapshot.cgroups.get(&id)?;
+                    let level = cgroup.path.split('/').filter(|p| !p.is_empty()).count();
+                    Some(crate::bpf::CgroupFilter {
+                        id,
+                        level: level as u32,
+                        path: cgroup.path.clone(),
+                    })
+                })
+                .or_else(|| self.base_filter.cgroup.clone()),
         }
     }
 
@@ -290,6 +308,25 @@ impl App {
                         commands.push(command);
                     }
                 },
+            }
+            return commands;
+        }
+        if let Some(menu) = &mut self.container_menu {
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Resize(w, h) => (self.width, self.height) = (w, h),
+                _ => match menu.update(&action) {
+                    containers::Outcome::Open => {}
+                    containers::Outcome::Closed => self.container_menu = None,
+                    containers::Outcome::Chosen(id) => {
+                        self.container_menu = None;
+                        self.container_filter = id;
+                        self.follow_selection();
+                    }
+                },
+            }
+            if self.kernel_filter() != filter_before {
+                commands.push(Command::SetFilter(self.kernel_filter()));
             }
             return commands;
         }
@@ -415,6 +452,11 @@ impl App {
                     self.user_menu = Some(users::Menu::new(self));
                 }
             }
+            Action::ContainerMenu => {
+                if self.detail.is_none() {
+                    self.container_menu = Some(containers::Menu::new(self));
+                }
+            }
             Action::Tag => self.tag_selected(),
             Action::UntagAll => self.tagged.clear(),
             Action::Enter => {
@@ -442,6 +484,7 @@ impl App {
                     self.filter.clear();
                 } else {
                     self.user_filter = None;
+                    self.container_filter = None;
                 }
             }
             Action::TogglePause => {
@@ -578,6 +621,19 @@ impl App {
         }
     }
 
+    /// Whether cgroup `id` is `want` or below it, by their paths.
+    fn in_cgroup(&self, id: u64, want: u64) -> bool {
+        if id == want {
+            return true;
+        }
+        let cgroups = &self.snapshot.cgroups;
+        match (cgroups.get(&id), cgroups.get(&want)) {
+            (Some(c), Some(w)) if w.path == "/" => !c.path.is_empty(),
+            (Some(c), Some(w)) => c.path.starts_with(&format!("{}/", w.path)),
+            _ => false,
+        }
+    }
+
     /// Whether a process is tagged (a later one with its PID is not).
     pub fn is_tagged(&self, pid: u32, start_ns: u64) -> bool {
         self.tagged.get(&pid) == Some(&start_ns)
@@ -626,6 +682,12 @@ impl App {
     pub fn matches(&self, pid: u32, uid: u32, comm: &str, argv: &[String]) -> bool {
         if self.user_filter.is_some_and(|want| want != uid) {
             return false;
+        }
+        if let Some(want) = self.container_filter {
+            let cgroup = self.snapshot.process(pid).map_or(0, |p| p.cgroup_id);
+            if !self.in_cgroup(cgroup, want) {
+                return false;
+            }
         }
         let filter = self.active_filter();
         if filter.is_empty() {

@@ -131,6 +131,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "show one user's processes",
     ),
     (
+        KeyCode::Char('c'),
+        KeyModifiers::NONE,
+        Action::ContainerMenu,
+        "show one container's processes",
+    ),
+    (
         KeyCode::Char('U'),
         KeyModifiers::NONE,
         Action::UntagAll,

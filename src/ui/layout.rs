@@ -12,6 +12,8 @@ pub const FIRST_TABLE_ROW: u16 = 3;
 pub const WIDE: u16 = 120;
 /// From this width on, tables add what only a very wide screen has room for.
 pub const VERY_WIDE: u16 = 180;
+/// The CONTAINER column, from WIDE on: "docker:4f1c2d3e4f5a" and a gap.
+pub const CONTAINER_WIDTH: u16 = 20;
 /// ratatui's default gap between table columns.
 pub const COLUMN_GAP: u16 = 1;
 

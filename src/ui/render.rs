@@ -9,7 +9,7 @@ use super::app::{App, View};
 use super::format;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::views::{detail, errors, files, help, kill, processes, syscalls, users};
+use super::views::{containers, detail, errors, files, help, kill, processes, syscalls, users};
 use crate::collect::event::LostKind;
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -51,6 +51,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     if let Some(menu) = &app.user_menu {
         users::render(frame, body, menu, theme);
+    }
+    if let Some(menu) = &app.container_menu {
+        containers::render(frame, body, menu, theme);
     }
 }
 
@@ -127,6 +130,18 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(uid) = app.user_filter {
         spans.push(Span::styled(
             format!(" user: {} ", app.user_name(uid)),
+            theme.warn(),
+        ));
+    }
+    if let Some(id) = app.container_filter {
+        spans.push(Span::styled(
+            format!(" container: {} ", containers::label(app, id)),
+            theme.warn(),
+        ));
+    }
+    if let Some(cgroup) = &app.base_filter.cgroup {
+        spans.push(Span::styled(
+            format!(" --cgroup {} ", cgroup.path),
             theme.warn(),
         ));
     }
@@ -209,7 +224,9 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(line, area);
         return;
     }
-    let keys: &[(&str, &str)] = if app.kill_menu.is_some() || app.user_menu.is_some() {
+    let menu_open =
+        app.kill_menu.is_some() || app.user_menu.is_some() || app.container_menu.is_some();
+    let keys: &[(&str, &str)] = if menu_open {
         &[
             ("↑↓", "choose"),
             ("Enter", "take"),
@@ -269,7 +286,8 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     };
     let mut spans = Vec::new();
-    let filtered = !app.filter.is_empty() || app.user_filter.is_some();
+    let filtered =
+        !app.filter.is_empty() || app.user_filter.is_some() || app.container_filter.is_some();
     if app.detail.is_none() && !app.help && app.kill_menu.is_none() && filtered {
         spans.push(Span::styled(" Esc", theme.key()));
         spans.push(Span::raw(" clears the filter "));

@@ -10,7 +10,8 @@ use super::app::{Action, App, View};
 use super::render::render;
 use super::selection::RowKey;
 use super::theme::Theme;
-use super::views::detail;
+use super::views::{detail, processes};
+use crate::collect::containers::Cgroup;
 use crate::collect::decode::tests::open_event as open;
 use crate::collect::errors::{ErrorRate, Lifetime};
 use crate::collect::file_table::FileTable;
@@ -22,6 +23,9 @@ use crate::collect::{
 };
 
 const SEC: u64 = 1_000_000_000;
+/// Cgroup ids of the fixture's container and service.
+const DOCKER: u64 = 5_000;
+const SSH: u64 = 6_000;
 const NOW: u64 = 100_000 * SEC;
 
 fn process(pid: u32, ppid: u32, uid: u32, argv: &[&str], age_secs: u64) -> ProcessInfo {
@@ -31,6 +35,7 @@ fn process(pid: u32, ppid: u32, uid: u32, argv: &[&str], age_secs: u64) -> Proce
         .unwrap_or_else(|| "kthreadd".into());
     let mut info = ProcessInfo::new(pid, ppid, uid, comm, NOW - age_secs * SEC);
     info.argv = argv.iter().map(|s| s.to_string()).collect();
+    info.cgroup_id = 1; // the root cgroup
     info
 }
 
@@ -83,6 +88,10 @@ fn fixture() -> Snapshot {
     bash.usage = usage(0.3, 5 << 20);
     let mut make = process(400, 300, 65534, &["make", "-j4", "all"], 1);
     make.usage = usage(12.5, 48 << 20);
+    // The build runs in a container, its compiler too.
+    make.cgroup_id = DOCKER;
+    make.ns_pid = Some(1);
+    cc1.cgroup_id = DOCKER;
     let mut init = process(1, 0, 0, &["/sbin/init"], 86_400);
     init.usage = usage(0.0, 12 << 20);
     // What a process shows of itself, as the collector keeps it: escaped.
@@ -111,11 +120,13 @@ fn fixture() -> Snapshot {
         7,
     );
     long.usage = usage(97.5, 30 << 20);
+    let mut sshd = process(200, 1, 0, &["sshd: admin [priv]"], 3_600);
+    sshd.cgroup_id = SSH;
     let processes = vec![
         init,
         process(2, 0, 0, &[], 86_400),
         process(3, 2, 0, &[], 86_400),
-        process(200, 1, 0, &["sshd: admin [priv]"], 3_600),
+        sshd,
         bash,
         make,
         cc1,
@@ -208,6 +219,19 @@ fn fixture() -> Snapshot {
         },
         lost: [0, 0, 0, 5, 0, 0, 0],
         errors: Some(errors_fixture()),
+        cgroups: Arc::new(
+            [
+                (1, "/"),
+                (
+                    DOCKER,
+                    "/system.slice/docker-4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e.scope",
+                ),
+                (SSH, "/system.slice/ssh.service"),
+            ]
+            .into_iter()
+            .map(|(id, path)| (id, Cgroup::new(path.to_string())))
+            .collect(),
+        ),
         malformed: 0,
         processes_seen: 1234,
         users: Arc::new(
@@ -545,6 +569,7 @@ fn the_command_line_filter_stays_under_a_typed_one() {
     let base = crate::bpf::Filter {
         pid: None,
         comm: Some("make".into()),
+        cgroup: None,
     };
     let mut app = App::new(Arc::new(fixture()), base, 80, 24);
     let commands = press(
@@ -673,6 +698,50 @@ fn errors_are_counted_only_while_their_view_is_open() {
     app.count_errors_always();
     let both = [Action::Show(View::Errors), Action::Show(View::Files)];
     assert_eq!(counting(press(&mut app, &both)), none);
+}
+
+/// c: a menu of the containers running processes; the one chosen filters
+/// every view and goes into the kernel as a cgroup filter; Esc clears it.
+#[test]
+fn c_shows_one_containers_processes_and_filters_in_the_kernel() {
+    let mut app = app_with(fixture(), 120, 40);
+    press(&mut app, &[Action::ContainerMenu]);
+    let menu = app.container_menu.clone().expect("the menu");
+    let at = menu
+        .items
+        .iter()
+        .position(|i| i.cgroup_id == Some(DOCKER))
+        .expect("the container in the menu");
+    assert_eq!(menu.items[at].label, "docker:4f1c2d3e4f5a");
+    let mut keys = vec![Action::Down; at];
+    keys.push(Action::Enter);
+    let commands = press(&mut app, &keys);
+    assert!(
+        matches!(
+            &commands[..],
+            [Command::SetFilter(f)] if f.cgroup.as_ref().is_some_and(|c| c.id == DOCKER && c.level == 2)
+        ),
+        "{commands:?}"
+    );
+    let pids: Vec<u32> = processes::rows(&app)
+        .iter()
+        .filter_map(|r| match r.key() {
+            RowKey::Pid(pid) => Some(pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pids, [400], "the running processes of the container");
+    let screen = screen(&app, 120, 40);
+    assert!(
+        screen.contains("container: docker:4f1c2d3e4f5a"),
+        "{screen}"
+    );
+    let commands = press(&mut app, &[Action::Back]);
+    assert!(app.container_filter.is_none());
+    assert!(
+        matches!(&commands[..], [Command::SetFilter(f)] if f.cgroup.is_none()),
+        "{commands:?}"
+    );
 }
 
 /// The errors view sorts by each of its columns and filters like the
@@ -877,6 +946,7 @@ fn what_is_not_known_shows_as_unknown() {
         0,
     );
     unseen.start_ns = 0;
+    unseen.cgroup_id = 0;
     snapshot.processes.push(unseen);
     let mut app = app_with(snapshot, 120, 40);
     press(&mut app, &[Action::ToggleTree]);
@@ -886,7 +956,7 @@ fn what_is_not_known_shows_as_unknown() {
         .find(|l| l.contains("ghost"))
         .unwrap_or_else(|| panic!("{text}"));
     let cells: Vec<&str> = row.trim_matches('"').split_whitespace().collect();
-    assert_eq!(&cells[..3], ["777", "?", "?"], "{row}");
+    assert_eq!(&cells[..4], ["777", "?", "?", "?"], "{row}");
 }
 
 /// htop's k: a menu of signals for the selected process; Esc sends

@@ -101,6 +101,20 @@ enum FloodGuard {
     Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
 }
 
+/// A deadline's slack, scaled by SYSTRACE_TEST_SLOWDOWN (1 unless set):
+/// the kernel matrix runs the tests under software emulation, several
+/// times slower than the host, where only the slack grows, never the
+/// bound a test checks (a --duration is still its duration).
+#[allow(dead_code)]
+pub fn slack(seconds: f64) -> Duration {
+    let factor = std::env::var("SYSTRACE_TEST_SLOWDOWN")
+        .ok()
+        .and_then(|f| f.parse::<f64>().ok())
+        .filter(|f| *f >= 1.0)
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(seconds * factor)
+}
+
 /// systrace-top --json running in the background.
 pub struct Tracer {
     /// Where it takes open and exec results, as its start record says.

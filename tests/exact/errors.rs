@@ -15,12 +15,20 @@ fn error_map(value: &Value) -> ErrorMap {
 fn strace_failures(text: &str) -> ErrorMap {
     let mut map = ErrorMap::new();
     for line in text.lines() {
-        // "1234  openat(AT_FDCWD, ...) = -1 ENOENT (No such file...)"
-        let Some((call, result)) = line.split_once('(').zip(line.rsplit_once(" = -1 ")) else {
+        // "1234  openat(AT_FDCWD, ...) = -1 ENOENT (No such file...)", or
+        // a call another thread's interrupted, ending on its own line:
+        // "1234  <... close resumed>) = -1 EBADF (Bad file descriptor)".
+        let Some((_, result)) = line.rsplit_once(" = -1 ") else {
             continue;
         };
-        let name = call.0.split_whitespace().last().unwrap_or_default();
-        let errno = result.1.split_whitespace().next().unwrap_or_default();
+        let name = match line.split_once("<... ") {
+            Some((_, resumed)) => resumed.split_whitespace().next(),
+            None => line
+                .split_once('(')
+                .and_then(|(call, _)| call.split_whitespace().last()),
+        };
+        let name = name.unwrap_or_default();
+        let errno = result.split_whitespace().next().unwrap_or_default();
         *map.entry(name.to_string())
             .or_default()
             .entry(errno.to_string())

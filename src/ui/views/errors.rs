@@ -14,7 +14,8 @@ use crate::ui::format;
 use crate::ui::selection::{RowKey, Selection, Sort};
 use crate::ui::theme::Theme;
 
-use super::{header_row, visible_rows};
+use super::{containers, header_row, visible_rows, with_container};
+use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
 pub const SORT_COLUMNS: &[&str] = &["PID", "COMMAND", "SYSCALL", "ERROR", "FAILS/s", "TOTAL"];
@@ -112,7 +113,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let wide = area.width >= crate::ui::layout::WIDE;
     let command_width: u16 = if wide { 30 } else { 15 };
     let syscall_width: u16 = if wide { 18 } else { 12 };
-    let fixed = [7, command_width, syscall_width, 13, 8, 8];
+    let container_width = CONTAINER_WIDTH;
+    let fixed = with_container(
+        vec![7, command_width, container_width, syscall_width, 13, 8, 8],
+        wide,
+    );
     let description_width = crate::ui::layout::fill_width(area.width, &fixed);
     let table_rows = visible_rows(&rows, &app.errors.selection, area, theme).map(|(r, style)| {
         let style = if r.process == Lifetime::Running {
@@ -120,9 +125,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             theme.dim().patch(style)
         };
-        Row::new(vec![
+        let cells = vec![
             Cell::from(r.pid.to_string()),
             Cell::from(format::fit(&comm(app, r.pid), command_width as usize)),
+            Cell::from(if wide {
+                format::fit_middle(
+                    &containers::of_pid(app, r.pid),
+                    container_width as usize - 1,
+                )
+            } else {
+                String::new()
+            }),
             Cell::from(format::fit(&syscall_name(r.nr), syscall_width as usize)),
             Cell::from(errno_name(r.errno as i32)).style(theme.error()),
             Cell::from(format::count(r.per_sec)),
@@ -131,18 +144,28 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 &errno_description(r.errno as i32),
                 description_width,
             )),
-        ])
-        .style(match app.snapshot.process(r.pid) {
+        ];
+        Row::new(with_container(cells, wide)).style(match app.snapshot.process(r.pid) {
             Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
             _ => style,
         })
     });
     let header = header_row(
-        [
-            "PID", "COMMAND", "SYSCALL", "ERROR", "FAILS/s", "TOTAL", "MEANING",
-        ]
-        .map(String::from)
-        .to_vec(),
+        with_container(
+            [
+                "PID",
+                "COMMAND",
+                "CONTAINER",
+                "SYSCALL",
+                "ERROR",
+                "FAILS/s",
+                "TOTAL",
+                "MEANING",
+            ]
+            .map(String::from)
+            .to_vec(),
+            wide,
+        ),
         app.sort_name(View::Errors),
         app.errors.sort.reverse,
         theme,

@@ -66,6 +66,10 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
             (Keys::Of(&[Action::Tag]), "tag / untag a process"),
             (Keys::Of(&[Action::UntagAll]), "untag all"),
             (Keys::Of(&[Action::UserMenu]), "one user's processes"),
+            (
+                Keys::Of(&[Action::ContainerMenu]),
+                "one container's processes (in the kernel too)",
+            ),
         ],
     ),
     (

@@ -1,5 +1,6 @@
 //! One module a view: its rows, sort columns and rendering.
 
+pub mod containers;
 pub mod detail;
 pub mod errors;
 pub mod files;
@@ -16,6 +17,15 @@ use ratatui::widgets::{Cell, Row};
 
 use super::selection::Selection;
 use super::theme::Theme;
+
+/// A table's cells, names or widths with its CONTAINER column (the third,
+/// after PID and COMMAND) only where the screen is WIDE enough for it.
+pub fn with_container<T>(mut items: Vec<T>, wide: bool) -> Vec<T> {
+    if !wide {
+        items.remove(2);
+    }
+    items
+}
 
 /// A table's column names, the one it is sorted by highlighted (as htop
 /// does), with an arrow when the order is reversed.

@@ -12,7 +12,8 @@ use crate::ui::format;
 use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
-use super::{header_row, visible_rows};
+use super::{containers, header_row, visible_rows, with_container};
+use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
 pub const SORT_COLUMNS: &[&str] = &["PID", "COMMAND", "CALLS/s", "TOTAL"];
@@ -117,36 +118,64 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         15
     };
-    let top_width = crate::ui::layout::fill_width(left.width, &[7, command_width, 8, 8]);
+    let wide = left.width >= crate::ui::layout::WIDE;
+    let container_width = CONTAINER_WIDTH;
+    let top_width = crate::ui::layout::fill_width(
+        left.width,
+        &with_container(vec![7, command_width, container_width, 8, 8], wide),
+    );
     let command_width = command_width as usize;
     let table_rows = visible_rows(&rows, &app.syscalls.selection, left, theme).map(|(r, style)| {
-        Row::new(vec![
+        let container = if wide {
+            format::fit_middle(
+                &containers::of_pid(app, r.pid),
+                container_width as usize - 1,
+            )
+        } else {
+            String::new()
+        };
+        let cells = vec![
             Cell::from(r.pid.to_string()),
             Cell::from(format::fit(&comm(app, r.pid), command_width)),
+            Cell::from(container),
             Cell::from(format::count(r.per_sec)),
             Cell::from(format::count(r.total as f64)),
             Cell::from(top_syscalls(&r.syscalls, top_width)),
-        ])
-        .style(match app.snapshot.process(r.pid) {
+        ];
+        Row::new(with_container(cells, wide)).style(match app.snapshot.process(r.pid) {
             Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
             _ => style,
         })
     });
     let header = header_row(
-        ["PID", "COMMAND", "CALLS/s", "TOTAL", "TOP SYSCALLS"]
+        with_container(
+            [
+                "PID",
+                "COMMAND",
+                "CONTAINER",
+                "CALLS/s",
+                "TOTAL",
+                "TOP SYSCALLS",
+            ]
             .map(String::from)
             .to_vec(),
+            wide,
+        ),
         app.sort_name(crate::ui::app::View::Syscalls),
         app.syscalls.sort.reverse,
         theme,
     );
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(command_width as u16),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-    ];
+    let widths = with_container(
+        vec![
+            Constraint::Length(7),
+            Constraint::Length(command_width as u16),
+            Constraint::Length(container_width),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+        ],
+        wide,
+    );
     frame.render_widget(Table::new(table_rows, widths).header(header), left);
     render_mix(frame, right, app, theme, mix_border);
 }

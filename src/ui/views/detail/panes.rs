@@ -123,6 +123,8 @@ pub(super) fn render_info(
                     .and_then(|w| w.cwd.clone())
                     .unwrap_or_else(|| "?".into()),
             ),
+            Span::styled("   container ", theme.key()),
+            Span::raw(place(app, info)),
         ]),
         // Streaming every call slows the process down: say how much it
         // streams, and what the tool itself costs.
@@ -310,4 +312,19 @@ pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, t
         )),
         area,
     );
+}
+
+/// Its container and cgroup, and its PID inside its own namespace.
+fn place(app: &App, info: &ProcessInfo) -> String {
+    let mut text = match app.snapshot.cgroups.get(&info.cgroup_id) {
+        Some(c) => match &c.container {
+            Some(name) => format!("{name} ({})", c.path),
+            None => c.path.clone(),
+        },
+        None => "?".into(),
+    };
+    if let Some(ns_pid) = info.ns_pid {
+        text.push_str(&format!("   pid {ns_pid} in its namespace"));
+    }
+    crate::collect::event::visible(text.as_bytes())
 }

@@ -12,21 +12,25 @@ use crate::collect::names::errno_name;
 use crate::ui::app::App;
 use crate::ui::app::View;
 use crate::ui::format;
-use crate::ui::layout::{VERY_WIDE, fill_width};
+use crate::ui::layout::{CONTAINER_WIDTH, VERY_WIDE, WIDE, fill_width};
 use crate::ui::theme::Theme;
-use crate::ui::views::{header_row, visible_rows};
+use crate::ui::views::{containers, header_row, visible_rows};
 
 use super::{NEW_NS, ProcRow, command_line, lifetime, rows, status};
 
-/// The columns before COMMAND, with their widths; from VERY_WIDE on,
-/// the parent and total calls too. STATUS only where a row can have one
+/// The columns before COMMAND, with their widths; from WIDE on the
+/// container, from VERY_WIDE on the parent and total calls too. STATUS only where a row can have one
 /// (the running processes have none).
 fn columns(width: u16, status: bool) -> Vec<(&'static str, u16)> {
     let mut columns = vec![("PID", 7)];
     if width >= VERY_WIDE {
         columns.push(("PPID", 7));
     }
-    columns.extend([("USER", 8), ("CPU%", 5), ("RSS", 6), ("CALLS/s", 8)]);
+    columns.push(("USER", 8));
+    if width >= WIDE {
+        columns.push(("CONTAINER", CONTAINER_WIDTH));
+    }
+    columns.extend([("CPU%", 5), ("RSS", 6), ("CALLS/s", 8)]);
     if width >= VERY_WIDE {
         columns.push(("CALLS", 8));
     }
@@ -86,8 +90,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if very_wide {
                 cells.push(Cell::from(info.ppid.to_string()));
             }
+            cells.push(Cell::from(format::fit(&app.user_name(info.uid), 8)));
+            if area.width >= WIDE {
+                let container = containers::label(app, info.cgroup_id);
+                cells.push(Cell::from(format::fit_middle(
+                    &container,
+                    CONTAINER_WIDTH as usize - 1,
+                )));
+            }
             cells.extend([
-                Cell::from(format::fit(&app.user_name(info.uid), 8)),
                 Cell::from(
                     info.usage
                         .map_or(String::new(), |u| format!("{:.1}", u.cpu_percent)),
