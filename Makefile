@@ -36,9 +36,12 @@ run: build
 	$(SUDO) $(BIN) $(ARGS)
 
 # Kernel tests load BPF programs: the test binaries run as root (through
-# sudo when the build is not), the build itself does not.
-test: deps
+# sudo when the build is not), the build itself does not. Then the kernel
+# tests again on Debian's kernels under qemu (about 20 minutes): the whole
+# suite, as CI runs it. `cargo test` alone is the host's part.
+test: deps kernel-deps
 	$(if $(SUDO),CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="sudo -E") cargo test
+	$(MAKE) kernels
 
 # The man page and completions in assets/ are made from the CLI's definition
 # (tests/release.rs fails when they are stale).
@@ -83,5 +86,10 @@ kernel-deps:
 
 # The kernel tests on Debian's kernels, each booted under qemu: KERNELS
 # (releases) and KERNEL_TESTS (test targets) choose; see tests/kernels/run.sh.
+# Two guests at once (each takes one CPU). sid's kernel (7.2) has exactness
+# failures being worked on: shown, not counted (KERNEL_ADVISORY).
+KERNEL_JOBS ?= 2
+KERNEL_ADVISORY ?= sid
 kernels: deps kernel-deps
-	$(SUDO) env PATH="$$PATH" KERNEL_CACHE=$(KERNEL_CACHE) tests/kernels/run.sh
+	$(SUDO) env PATH="$$PATH" KERNEL_CACHE=$(KERNEL_CACHE) KERNEL_JOBS=$(KERNEL_JOBS) \
+		KERNEL_ADVISORY="$(KERNEL_ADVISORY)" CI="$(CI)" tests/kernels/run.sh
