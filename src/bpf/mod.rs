@@ -11,6 +11,7 @@ mod skel {
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::{Context, Result, bail};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
@@ -32,6 +33,7 @@ pub enum LostKind {
     Count = lost_kind::LOST_COUNT.0 as isize,
     Syscall = lost_kind::LOST_SYSCALL.0 as isize,
     Error = lost_kind::LOST_ERROR.0 as isize,
+    Missed = lost_kind::LOST_MISSED.0 as isize,
 }
 
 impl LostKind {
@@ -43,6 +45,7 @@ impl LostKind {
         LostKind::Count,
         LostKind::Syscall,
         LostKind::Error,
+        LostKind::Missed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl LostKind {
             LostKind::Count => "count",
             LostKind::Syscall => "syscall",
             LostKind::Error => "error",
+            LostKind::Missed => "missed",
         }
     }
 }
@@ -412,6 +416,31 @@ impl<'obj> Probes<'obj> {
         Ok(())
     }
 
+    /// Runs of the programs the kernel skipped since load, because the same
+    /// program was already running on that CPU (a task preempted in it): a
+    /// kernel that lets them be preempted (7.x here) does, under load.
+    fn missed_runs(&self) -> u64 {
+        self.skel
+            .object()
+            .progs()
+            .filter(|p| p.autoload())
+            .map(|p| {
+                let mut info = libbpf_rs::libbpf_sys::bpf_prog_info::default();
+                let mut len = size_of::<libbpf_rs::libbpf_sys::bpf_prog_info>() as u32;
+                // SAFETY: info is a zeroed bpf_prog_info of `len` bytes, which
+                // the kernel fills up to that size; no array pointer is set.
+                let ret = unsafe {
+                    libbpf_rs::libbpf_sys::bpf_prog_get_info_by_fd(
+                        p.as_fd().as_raw_fd(),
+                        &mut info,
+                        &mut len,
+                    )
+                };
+                if ret == 0 { info.recursion_misses } else { 0 }
+            })
+            .sum()
+    }
+
     /// Records the kernel could not deliver, per kind, since load.
     pub fn lost(&self) -> Result<[u64; LostKind::ALL.len()]> {
         let mut lost = [0; LostKind::ALL.len()];
@@ -425,6 +454,7 @@ impl<'obj> Probes<'obj> {
                 .unwrap_or_default();
             lost[kind as usize] = counts::sum_u64(&per_cpu);
         }
+        lost[LostKind::Missed as usize] = self.missed_runs();
         Ok(lost)
     }
 }

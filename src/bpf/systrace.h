@@ -51,7 +51,12 @@ enum lost_kind {
 	LOST_COUNT = 4,   /* syscalls not counted at all: no per-process entry */
 	LOST_SYSCALL = 5, /* syscall records of a watched process not delivered */
 	LOST_ERROR = 6,   /* failed syscalls not counted: the error map was full */
-	LOST_KINDS = 7,
+	/* Runs of a program the kernel skipped because that program was
+	 * already running on the CPU (one preempted mid-run): whatever each
+	 * would have counted or sent. Read by the collector from the kernel's
+	 * per-program recursion_misses; no program writes this slot. */
+	LOST_MISSED = 7,
+	LOST_KINDS = 8,
 };
 
 /* Which syscall an exec or open record came from. */

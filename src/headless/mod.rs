@@ -402,6 +402,15 @@ impl Output {
                     "+++ systrace-top: {ends} fork and exit records lost so far +++"
                 ));
             }
+            // Runs the kernel skipped (a program preempted mid-run on that
+            // CPU): any of them may have been a traced call.
+            let missed = snapshot.lost[LostKind::Missed as usize];
+            if missed > 0 && (last || !records.is_empty()) {
+                self.text(&format!(
+                    "+++ systrace-top: the kernel skipped {missed} program runs so far \
+                     (each a call or event possibly lost) +++"
+                ));
+            }
         }
         self.flush();
     }

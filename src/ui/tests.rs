@@ -217,7 +217,7 @@ fn fixture() -> Snapshot {
             cpu_percent: 0.4,
             rss_bytes: 9_500_000,
         },
-        lost: [0, 0, 0, 5, 0, 0, 0],
+        lost: [0, 0, 0, 5, 0, 0, 0, 0],
         errors: Some(errors_fixture()),
         cgroups: Arc::new(
             [
