@@ -67,6 +67,9 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
         print(m["target"]["name"], m["executable"])
 ' >"$plan"
+# The binary and the probe the tests run (a test build makes neither on its
+# own, the probe being an example).
+(cd "$root" && nice cargo build --release --bins --examples --quiet)
 binary=$root/target/release/systrace-top
 [ -x "$binary" ] && [ -x "$root/target/release/examples/probe" ] ||
     { echo "kernel matrix: the release build has no systrace-top or probe" >&2; exit 1; }
