@@ -24,7 +24,8 @@
 # Needs root, qemu-system-x86_64 and virtme-ng: `make kernel-deps`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${KERNEL_CACHE:-$root/target/kernels}
+# Absolute: apt reads its relative paths from /etc/apt.
+cache=$(realpath -m "${KERNEL_CACHE:-$root/target/kernels}")
 releases=${*:-${KERNELS:-bullseye bookworm trixie sid}}
 # The kernel-facing tests: they load the programs and check exact exec,
 # open, fork and exit records and --trace's lines. Left out: cli (no
