@@ -235,8 +235,15 @@ storm "$PROBE" open-missing $OPENS "$missing"
 sleep 1; stop_tracer
 captured=$(grep -c "\"path\":\"$missing\"" "$WORK/storm-errors.out" || true)
 # The probe's final counts, in the rates records' `ended`.
-counted=$(grep -o '"comm":"probe","errors":{"openat":{"ENOENT":[0-9]*' "$WORK/storm-errors.out" |
-    awk -F: '{s += $NF} END {print s + 0}')
+counted=$(python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    for e in r.get("ended", []):
+        if e["comm"] == "probe":
+            n += e["errors"].get("openat", {}).get("ENOENT", 0)
+print(n)' "$WORK/storm-errors.out")
 row "systrace-top --json --errors (failures counted: $counted)" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $((STORMS * OPENS))" \
     "$(lost_of "$WORK/storm-errors.out" open)" "$CPU%"
 
