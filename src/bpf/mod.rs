@@ -362,17 +362,22 @@ impl<'obj> Probes<'obj> {
             .watched
             .update(&tgid.to_ne_bytes(), &flags.to_ne_bytes(), MapFlags::ANY)
             .context("adding the watched process")?;
-        let mut link = self.trace_exit.borrow_mut();
+        self.attach_on_demand(&self.trace_exit, TRACE_EXIT)
+    }
+
+    /// Attaches the program NAME into `link` unless it is attached already.
+    fn attach_on_demand(&self, link: &RefCell<Option<Link>>, name: &str) -> Result<()> {
+        let mut link = link.borrow_mut();
         if link.is_none() {
             let prog = self
                 .skel
                 .object()
                 .progs_mut()
-                .find(|p| p.name() == TRACE_EXIT)
-                .context("the BPF object has no trace_exit program")?;
+                .find(|p| p.name() == name)
+                .with_context(|| format!("the BPF object has no {name} program"))?;
             *link = Some(
                 prog.attach()
-                    .context("attaching the syscall-exit program")?,
+                    .with_context(|| format!("attaching the BPF program {name}"))?,
             );
         }
         Ok(())
@@ -391,9 +396,8 @@ impl<'obj> Probes<'obj> {
     /// Counts failed syscalls (read with `read_errors`) from now on, or stops
     /// and forgets them.
     pub fn count_errors(&self, on: bool) -> Result<()> {
-        let mut link = self.errors_exit.borrow_mut();
         if !on {
-            link.take();
+            self.errors_exit.borrow_mut().take();
             let map = &self.skel.maps.error_counts;
             let keys: Vec<Vec<u8>> = map.keys().collect();
             for key in keys {
@@ -401,18 +405,7 @@ impl<'obj> Probes<'obj> {
             }
             return Ok(());
         }
-        if link.is_none() {
-            let prog = self
-                .skel
-                .object()
-                .progs_mut()
-                .find(|p| p.name() == ERRORS_EXIT)
-                .context("the BPF object has no errors_exit program")?;
-            *link = Some(
-                prog.attach()
-                    .context("attaching the error-counting program")?,
-            );
-        }
+        self.attach_on_demand(&self.errors_exit, ERRORS_EXIT)?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use crate::ui::format;
 use crate::ui::selection::{RowKey, Selection, Sort};
 use crate::ui::theme::Theme;
 
+use super::processes::command_of;
 use super::{containers, header_row, visible_rows, with_container};
 use crate::ui::layout::CONTAINER_WIDTH;
 
@@ -40,13 +41,6 @@ impl Default for State {
     }
 }
 
-/// Its command line, as the processes view shows it.
-fn comm(app: &App, pid: u32) -> String {
-    app.snapshot
-        .process(pid)
-        .map_or_else(|| "?".into(), super::processes::command_line)
-}
-
 pub fn key(row: &ErrorRate) -> RowKey {
     RowKey::Error(row.pid, row.nr, row.errno)
 }
@@ -67,7 +61,7 @@ pub fn rows(app: &App) -> Vec<&ErrorRate> {
     rows.sort_by(|a, b| {
         let ord = match SORT_COLUMNS[sort.column % SORT_COLUMNS.len()] {
             "PID" => a.pid.cmp(&b.pid),
-            "COMMAND" => comm(app, a.pid).cmp(&comm(app, b.pid)),
+            "COMMAND" => command_of(app, a.pid).cmp(&command_of(app, b.pid)),
             "SYSCALL" => syscall_name(a.nr).cmp(&syscall_name(b.nr)),
             "ERROR" => errno_name(a.errno as i32).cmp(&errno_name(b.errno as i32)),
             "TOTAL" => b.total.cmp(&a.total),
@@ -127,7 +121,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let cells = vec![
             Cell::from(r.pid.to_string()),
-            Cell::from(format::fit(&comm(app, r.pid), command_width as usize)),
+            Cell::from(format::fit(&command_of(app, r.pid), command_width as usize)),
             Cell::from(if wide {
                 format::fit_middle(
                     &containers::of_pid(app, r.pid),

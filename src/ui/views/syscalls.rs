@@ -12,6 +12,7 @@ use crate::ui::format;
 use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
+use super::processes::command_of;
 use super::{containers, header_row, visible_rows, with_container};
 use crate::ui::layout::CONTAINER_WIDTH;
 
@@ -38,13 +39,6 @@ impl Default for State {
     }
 }
 
-/// Its command line, as the processes view shows it.
-fn comm(app: &App, pid: u32) -> String {
-    app.snapshot
-        .process(pid)
-        .map_or_else(|| "?".into(), super::processes::command_line)
-}
-
 pub fn rows(app: &App) -> Vec<&ProcessRate> {
     let mut rows: Vec<&ProcessRate> = app
         .snapshot
@@ -60,7 +54,7 @@ pub fn rows(app: &App) -> Vec<&ProcessRate> {
         let ord = match SORT_COLUMNS[sort.column % SORT_COLUMNS.len()] {
             "TOTAL" => b.total.cmp(&a.total),
             "PID" => a.pid.cmp(&b.pid),
-            "COMMAND" => comm(app, a.pid).cmp(&comm(app, b.pid)),
+            "COMMAND" => command_of(app, a.pid).cmp(&command_of(app, b.pid)),
             _ => b.per_sec.total_cmp(&a.per_sec),
         }
         .then(a.pid.cmp(&b.pid));
@@ -136,7 +130,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         let cells = vec![
             Cell::from(r.pid.to_string()),
-            Cell::from(format::fit(&comm(app, r.pid), command_width)),
+            Cell::from(format::fit(&command_of(app, r.pid), command_width)),
             Cell::from(container),
             Cell::from(format::count(r.per_sec)),
             Cell::from(format::count(r.total as f64)),

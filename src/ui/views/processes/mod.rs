@@ -319,6 +319,14 @@ fn is_kernel_thread(info: &ProcessInfo) -> bool {
     info.pid == 2 || info.ppid == 2
 }
 
+/// A process's command line by PID, as this view shows it; `?` when it is
+/// not in the table.
+pub fn command_of(app: &App, pid: u32) -> String {
+    app.snapshot
+        .process(pid)
+        .map_or_else(|| "?".into(), command_line)
+}
+
 /// Its command line; a kernel thread's name in brackets, as ps shows it.
 /// A process whose command line was never seen (started under a filter, or
 /// met only at its exit) shows its name and says so, so that it does not
