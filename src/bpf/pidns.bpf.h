@@ -47,7 +47,8 @@ static __always_inline __u32 task_tid(struct task_struct *task)
 }
 
 /* The process id of `task` in its own (innermost) PID namespace, and that
- * namespace's level: what `ps` shows inside a container. */
+ * namespace's level: what `ps` shows inside a container. A level of 0 when
+ * that namespace is the tool's own (or above it): its id is the record's. */
 static __always_inline __u32 task_own_tgid(struct task_struct *task, __u32 *level)
 {
 	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
@@ -55,6 +56,8 @@ static __always_inline __u32 task_own_tgid(struct task_struct *task, __u32 *leve
 
 	*level = BPF_CORE_READ(pid, level);
 	bpf_core_read(&up, sizeof(up), &pid->numbers[*level & 31]);
+	if (*level <= pidns_level)
+		*level = 0;
 	return up.nr;
 }
 

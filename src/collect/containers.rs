@@ -97,9 +97,10 @@ fn is_hex_id(s: &str) -> bool {
     s.len() >= 12 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// A container id as `docker ps` shows it: its first 12 characters.
+/// A container id as `docker ps` shows it: its first 12 characters (a
+/// directory's name may hold any, so never cut inside one).
 fn short_id(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    id.char_indices().nth(12).map_or(id, |(at, _)| &id[..at])
 }
 
 /// The hierarchy is walked again for an id not known (a cgroup made
@@ -244,6 +245,11 @@ mod tests {
         assert_eq!(
             c("/user.slice/user-1000.slice/session-3.scope").as_deref(),
             Some("user-1000")
+        );
+        // Anyone may name a directory: no cut inside a character.
+        assert_eq!(
+            c("/user.slice/docker-aéééééééééééé.scope").as_deref(),
+            Some("docker:aééééééééééé")
         );
         assert_eq!(c("/"), None);
         assert_eq!(c("/init.scope"), None);
