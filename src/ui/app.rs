@@ -96,8 +96,8 @@ impl App {
             view: View::Processes,
             processes: processes::State::default(),
             files: files::State::default(),
-            syscalls: syscalls::State::default(),
-            errors: errors::State::default(),
+            syscalls: syscalls::initial_state(),
+            errors: errors::initial_state(),
             errors_always: false,
             errors_counted: false,
             detail: None,
@@ -629,7 +629,10 @@ impl App {
         let cgroups = &self.snapshot.cgroups;
         match (cgroups.get(&id), cgroups.get(&want)) {
             (Some(c), Some(w)) if w.path == "/" => !c.path.is_empty(),
-            (Some(c), Some(w)) => c.path.starts_with(&format!("{}/", w.path)),
+            (Some(c), Some(w)) => c
+                .path
+                .strip_prefix(w.path.as_str())
+                .is_some_and(|below| below.starts_with('/')),
             _ => false,
         }
     }

@@ -11,34 +11,22 @@ use crate::collect::names::{errno_description, errno_name, syscall_name};
 use crate::collect::process_tree::UNKNOWN_UID;
 use crate::ui::app::{App, View};
 use crate::ui::format;
-use crate::ui::selection::{RowKey, Selection, Sort};
+use crate::ui::selection::RowKey;
 use crate::ui::theme::Theme;
 
 use super::processes::command_of;
-use super::{containers, header_row, visible_rows, with_container};
+use super::{TableState, containers, header_row, visible_rows, with_container};
 use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
 pub const SORT_COLUMNS: &[&str] = &["PID", "COMMAND", "SYSCALL", "ERROR", "FAILS/s", "TOTAL"];
 
 /// The view's own state.
-#[derive(Clone, Debug)]
-pub struct State {
-    pub selection: Selection,
-    pub sort: Sort,
-}
+pub type State = TableState;
 
-impl Default for State {
-    /// The most failing first.
-    fn default() -> Self {
-        Self {
-            selection: Selection::default(),
-            sort: Sort {
-                column: 4,
-                reverse: false,
-            },
-        }
-    }
+/// The most failing first.
+pub fn initial_state() -> State {
+    TableState::sorted_by(4)
 }
 
 pub fn key(row: &ErrorRate) -> RowKey {

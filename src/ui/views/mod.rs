@@ -15,8 +15,28 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Cell, Row};
 
-use super::selection::Selection;
+use super::selection::{Selection, Sort};
 use super::theme::Theme;
+
+/// A table view's state when it has no other: its selection and its sort.
+#[derive(Clone, Debug)]
+pub struct TableState {
+    pub selection: Selection,
+    pub sort: Sort,
+}
+
+impl TableState {
+    /// Sorted by column COLUMN, first to last.
+    pub fn sorted_by(column: usize) -> Self {
+        Self {
+            selection: Selection::default(),
+            sort: Sort {
+                column,
+                reverse: false,
+            },
+        }
+    }
+}
 
 /// A table's cells, names or widths with its CONTAINER column (the third,
 /// after PID and COMMAND) only where the screen is WIDE enough for it.

@@ -9,34 +9,21 @@ use crate::collect::process_tree::UNKNOWN_UID;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::ui::app::App;
 use crate::ui::format;
-use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
 use super::processes::command_of;
-use super::{containers, header_row, visible_rows, with_container};
+use super::{TableState, containers, header_row, visible_rows, with_container};
 use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
 pub const SORT_COLUMNS: &[&str] = &["PID", "COMMAND", "CALLS/s", "TOTAL"];
 
 /// The view's own state.
-#[derive(Clone, Debug)]
-pub struct State {
-    pub selection: Selection,
-    pub sort: Sort,
-}
+pub type State = TableState;
 
-impl Default for State {
-    /// The busiest first.
-    fn default() -> Self {
-        Self {
-            selection: Selection::default(),
-            sort: Sort {
-                column: 2,
-                reverse: false,
-            },
-        }
-    }
+/// The busiest first.
+pub fn initial_state() -> State {
+    TableState::sorted_by(2)
 }
 
 pub fn rows(app: &App) -> Vec<&ProcessRate> {
