@@ -34,6 +34,7 @@ pub enum LostKind {
     Syscall = lost_kind::LOST_SYSCALL.0 as isize,
     Error = lost_kind::LOST_ERROR.0 as isize,
     Missed = lost_kind::LOST_MISSED.0 as isize,
+    Net = lost_kind::LOST_NET.0 as isize,
 }
 
 impl LostKind {
@@ -46,6 +47,7 @@ impl LostKind {
         LostKind::Syscall,
         LostKind::Error,
         LostKind::Missed,
+        LostKind::Net,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +60,7 @@ impl LostKind {
             LostKind::Syscall => "syscall",
             LostKind::Error => "error",
             LostKind::Missed => "missed",
+            LostKind::Net => "net",
         }
     }
 }
@@ -132,16 +135,20 @@ fn open_and_load<'obj>(
         .as_deref_mut()
         .context("the BPF object has no .bss")?;
     write_filter(&mut bss.filter, settings.filter);
-    let targets: &[String] = match exit_hook {
-        ExitHook::Fexit(functions) => functions,
-        ExitHook::SysExit(_) => &[],
+    let (calls, net) = match exit_hook {
+        ExitHook::Fexit(functions) => exit_hook::slots(functions),
+        ExitHook::SysExit(_) => Default::default(),
     };
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
+        let slot = |prefix: &str, targets: &[&String]| {
+            let slot = name.strip_prefix(prefix)?.parse::<usize>().ok();
+            Some(slot.and_then(|i| targets.get(i).map(|f| (*f).clone())))
+        };
         if name == "sys_exit" {
-            prog.set_autoload(targets.is_empty());
-        } else if let Some(slot) = name.strip_prefix("call_exit_") {
-            let target = slot.parse::<usize>().ok().and_then(|i| targets.get(i));
+            prog.set_autoload(calls.is_empty());
+        } else if let Some(target) = slot("call_exit_", &calls).or_else(|| slot("net_exit_", &net))
+        {
             prog.set_autoload(target.is_some());
             if let Some(function) = target {
                 prog.set_attach_target(0, Some(function.clone()))
@@ -507,7 +514,7 @@ fn pid_max() -> u32 {
 
 const CALL_KINDS: usize = types::call::CALL_KINDS.0 as usize;
 
-/// The open and exec syscalls' numbers on this architecture, native and
+/// The open, exec and socket syscalls' numbers on this architecture, native and
 /// 32-bit, indexed by `enum call`; -1 where there is none.
 fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
     use types::call as c;
@@ -524,10 +531,20 @@ fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
             (c::CALL_CREAT, Sysno::creat, Sysno32::creat),
             (c::CALL_EXECVE, Sysno::execve, Sysno32::execve),
             (c::CALL_EXECVEAT, Sysno::execveat, Sysno32::execveat),
+            (c::CALL_CONNECT, Sysno::connect, Sysno32::connect),
+            (c::CALL_ACCEPT4, Sysno::accept4, Sysno32::accept4),
+            (c::CALL_BIND, Sysno::bind, Sysno32::bind),
+            (c::CALL_LISTEN, Sysno::listen, Sysno32::listen),
+            (c::CALL_SENDTO, Sysno::sendto, Sysno32::sendto),
+            (c::CALL_SENDMSG, Sysno::sendmsg, Sysno32::sendmsg),
         ] {
             native[call.0 as usize] = nr.id();
             compat[call.0 as usize] = nr32.id();
         }
+        // i386 has accept only through socketcall, which its libc calls
+        // for every socket call.
+        native[c::CALL_ACCEPT.0 as usize] = Sysno::accept.id();
+        compat[c::CALL_SOCKETCALL.0 as usize] = Sysno32::socketcall.id();
     }
     #[cfg(target_arch = "aarch64")]
     {
@@ -538,6 +555,13 @@ fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
             (c::CALL_OPENAT2, Sysno::openat2),
             (c::CALL_EXECVE, Sysno::execve),
             (c::CALL_EXECVEAT, Sysno::execveat),
+            (c::CALL_CONNECT, Sysno::connect),
+            (c::CALL_ACCEPT, Sysno::accept),
+            (c::CALL_ACCEPT4, Sysno::accept4),
+            (c::CALL_BIND, Sysno::bind),
+            (c::CALL_LISTEN, Sysno::listen),
+            (c::CALL_SENDTO, Sysno::sendto),
+            (c::CALL_SENDMSG, Sysno::sendmsg),
         ] {
             native[call.0 as usize] = nr.id();
         }
@@ -548,6 +572,13 @@ fn call_numbers() -> ([i32; CALL_KINDS], [i32; CALL_KINDS]) {
             (c::CALL_CREAT, Sysno32::creat),
             (c::CALL_EXECVE, Sysno32::execve),
             (c::CALL_EXECVEAT, Sysno32::execveat),
+            (c::CALL_CONNECT, Sysno32::connect),
+            (c::CALL_ACCEPT, Sysno32::accept),
+            (c::CALL_ACCEPT4, Sysno32::accept4),
+            (c::CALL_BIND, Sysno32::bind),
+            (c::CALL_LISTEN, Sysno32::listen),
+            (c::CALL_SENDTO, Sysno32::sendto),
+            (c::CALL_SENDMSG, Sysno32::sendmsg),
         ] {
             compat[call.0 as usize] = nr32.id();
         }

@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "systrace.h"
 
 #define AT_FDCWD -100
@@ -39,8 +40,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;  /* the tool's own events are not streamed */
 /* The open and exec syscalls' numbers, native and 32-bit, indexed by enum
  * call, from Rust's per-arch tables; -1 where an arch has none. */
-const volatile int native_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
-const volatile int compat_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1};
+const volatile int native_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1, -1,
+					    -1, -1, -1, -1, -1, -1, -1};
+const volatile int compat_nr[CALL_KINDS] = {-1, -1, -1, -1, -1, -1, -1, -1,
+					    -1, -1, -1, -1, -1, -1, -1};
 /* Bit n of [0]: native syscall n is one of those; of [1], 32-bit syscall n:
  * the one test the hot paths pay. */
 const volatile __u64 call_bits[2][COMPAT_BASE / 64] = {};
@@ -98,13 +101,13 @@ struct {
 	__type(value, struct process_counts);
 } process_counts SEC(".maps");
 
-/* An open or exec between its entry and its exit, in the calling thread's
+/* An open, exec or socket call between its entry and its exit, in the calling thread's
  * own storage: per thread (threads exec'ing at once do not mix), bounded by
  * no map size, freed with the thread, and kept across an exec that makes a
  * non-leader thread the leader (same task, new tid). */
 struct inflight {
 	__u64 ts;
-	__u64 args[4];
+	__u64 args[6];
 	__u32 call; /* enum call; CALL_NONE: nothing in flight */
 	__u32 compat;
 	__u32 nr; /* must be the exiting syscall's, or the state is stale */
@@ -241,7 +244,7 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task)
 	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
-/* Whether syscall number `id` is an open or exec. */
+/* Whether syscall number `id` is an open, exec or socket call. */
 static __always_inline bool maybe_call(long id, bool compat)
 {
 	__u64 nr = id;
@@ -251,7 +254,7 @@ static __always_inline bool maybe_call(long id, bool compat)
 	return (call_bits[compat][(nr / 64) & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
 }
 
-/* Which open or exec call `id` is, if any. */
+/* Which open, exec or socket call `id` is, if any. */
 static __always_inline __u32 call_of(long id, bool compat)
 {
 	for (__u32 call = CALL_OPEN; call < CALL_KINDS; call++) {
@@ -266,6 +269,11 @@ static __always_inline __u32 call_of(long id, bool compat)
 static __always_inline bool is_exec(__u32 call)
 {
 	return call == CALL_EXECVE || call == CALL_EXECVEAT;
+}
+
+static __always_inline bool is_net(__u32 call)
+{
+	return call >= CALL_CONNECT;
 }
 
 /* Long walks are bpf_loop callbacks where the kernel has bpf_loop (5.17):
@@ -415,7 +423,9 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	return 0;
 }
 
-/* ---- open and exec calls: entry ---- */
+/* ---- open, exec and socket calls: entry ---- */
+
+#include "net.bpf.h"
 
 static __always_inline void call_enter(struct task_struct *task, __u32 tgid, struct pt_regs *regs,
 				       long id, bool compat)
@@ -429,21 +439,24 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 	/* An exec is filtered by the name it takes, at its end. */
 	if (!is_exec(call) && !passes(tgid))
 		return;
+	syscall_args(regs, compat, args);
+	/* A send with no destination (a connected socket's): nothing to see. */
+	if (call == CALL_SENDTO && !args[4])
+		return;
 	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
-		count_lost(is_exec(call) ? LOST_EXEC : LOST_OPEN);
+		count_lost(is_exec(call) ? LOST_EXEC : is_net(call) ? LOST_NET : LOST_OPEN);
 		return;
 	}
-	syscall_args(regs, compat, args);
 	st->ts = bpf_ktime_get_ns();
-	st->args[0] = args[0];
-	st->args[1] = args[1];
-	st->args[2] = args[2];
-	st->args[3] = args[3];
+	for (int i = 0; i < 6; i++)
+		st->args[i] = args[i];
 	st->compat = compat;
 	st->nr = id;
 	st->tid = task_tid(task);
 	st->call = call;
+	if (is_net(call) && !net_enter(task, st))
+		st->call = CALL_NONE;
 }
 
 SEC("tp_btf/sys_enter")
@@ -481,10 +494,12 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 #include "open.bpf.h"
 #include "errors.bpf.h"
 
-/* ---- open and exec calls: exit ---- */
+/* ---- open, exec and socket calls: exit ---- */
 
-/* Sends the open record, or the failed exec's, of the call `regs` made. */
-static __always_inline int call_exit(struct pt_regs *regs, long ret)
+/* Sends the open record, the failed exec's or the socket call's, of the
+ * call `regs` made; with `net_only`, for a socket call's own fexit
+ * program, whose verification then skips the others' bodies. */
+static __always_inline int call_exit(struct pt_regs *regs, long ret, bool net_only)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	long id = SYSCALL_NR(regs);
@@ -500,7 +515,10 @@ static __always_inline int call_exit(struct pt_regs *regs, long ret)
 		st->call = CALL_NONE; /* not this call's: never send it */
 		return 0;
 	}
-	if (is_exec(st->call)) {
+	if (is_net(st->call)) {
+		net_exit(task, st, ret);
+	} else if (net_only) {
+	} else if (is_exec(st->call)) {
 		/* A success was sent from the new image. */
 		if (ret < 0)
 			exec_failed(task, st, ret);
@@ -516,7 +534,7 @@ static __always_inline int call_exit(struct pt_regs *regs, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	return call_exit(regs, ret);
+	return call_exit(regs, ret, false);
 }
 
 /* Where fexit programs load: the same, on the functions behind the open and
@@ -528,7 +546,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	SEC("fexit")                                                        \
 	int BPF_PROG(call_exit_##n, struct pt_regs *regs, long ret)         \
 	{                                                                   \
-		return call_exit(regs, ret);                                \
+		return call_exit(regs, ret, false);                         \
 	}
 CALL_EXIT(0)
 CALL_EXIT(1)
@@ -542,3 +560,27 @@ CALL_EXIT(8)
 CALL_EXIT(9)
 CALL_EXIT(10)
 CALL_EXIT(11)
+
+/* The same on the socket calls' functions, with only their own body. */
+#define NET_EXIT(n)                                                         \
+	SEC("fexit")                                                        \
+	int BPF_PROG(net_exit_##n, struct pt_regs *regs, long ret)          \
+	{                                                                   \
+		return call_exit(regs, ret, true);                          \
+	}
+NET_EXIT(0)
+NET_EXIT(1)
+NET_EXIT(2)
+NET_EXIT(3)
+NET_EXIT(4)
+NET_EXIT(5)
+NET_EXIT(6)
+NET_EXIT(7)
+NET_EXIT(8)
+NET_EXIT(9)
+NET_EXIT(10)
+NET_EXIT(11)
+NET_EXIT(12)
+NET_EXIT(13)
+NET_EXIT(14)
+NET_EXIT(15)

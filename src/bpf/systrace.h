@@ -31,6 +31,8 @@ enum limits {
 	/* Strings a traced syscall's arguments point to, read at entry. */
 	SYSCALL_STR_LEN = 256, /* power of two */
 	SYSCALL_PREVIEW_LEN = 32, /* bytes of a read/write buffer, like strace -s */
+	/* A socket address: struct sockaddr_storage's size. */
+	SOCKADDR_LEN = 128,
 };
 
 enum event_kind {
@@ -40,6 +42,7 @@ enum event_kind {
 	EVENT_OPEN = 4,
 	EVENT_SYSCALL = 5,
 	EVENT_SIGNAL = 6,
+	EVENT_NET = 7,
 };
 
 /* Indexes of the `lost` per-CPU array. */
@@ -56,7 +59,9 @@ enum lost_kind {
 	 * would have counted or sent. Read by the collector from the kernel's
 	 * per-program recursion_misses; no program writes this slot. */
 	LOST_MISSED = 7,
-	LOST_KINDS = 8,
+	LOST_NET = 8,     /* socket records not delivered, and non-blocking
+			   * connects whose outcome could not be followed */
+	LOST_KINDS = 9,
 };
 
 /* Which syscall an exec or open record came from. */
@@ -68,7 +73,18 @@ enum call {
 	CALL_CREAT = 4,
 	CALL_EXECVE = 5,
 	CALL_EXECVEAT = 6,
-	CALL_KINDS = 7,
+	/* The socket calls of the connections view. */
+	CALL_CONNECT = 7,
+	CALL_ACCEPT = 8,
+	CALL_ACCEPT4 = 9,
+	CALL_BIND = 10,
+	CALL_LISTEN = 11,
+	CALL_SENDTO = 12,  /* only with a destination: unconnected datagrams */
+	CALL_SENDMSG = 13, /* the same */
+	/* i386's multiplexer, which Debian's i386 libc calls for all of the
+	 * above: resolved at entry to the call it makes. */
+	CALL_SOCKETCALL = 14,
+	CALL_KINDS = 15,
 };
 
 /* Facts about a record's values: what was cut, what could not be read. */
@@ -81,6 +97,9 @@ enum record_flags {
 	FLAG_DELETED = 32,             /* the executed or opened file is unlinked */
 	FLAG_FILE_UNKNOWN = 64,        /* the executed or opened file's path could not be walked */
 	FLAG_DIR_UNKNOWN = 128,        /* a relative path's directory could not be walked */
+	FLAG_OUTCOME = 256,            /* a non-blocking connect's outcome, after EINPROGRESS */
+	FLAG_ADDR_UNREADABLE = 512,    /* the address passed could not be read */
+	FLAG_ADDR_TRUNCATED = 1024,    /* the address passed was longer than SOCKADDR_LEN */
 };
 
 struct exec_event {
@@ -154,6 +173,33 @@ struct open_event {
 	__u32 opened_len; /* bytes of the opened file's path after that; 0: none */
 	/* path, NUL, directory, opened file's path: no separators after */
 	char data[PATH_LEN * 3];
+};
+
+/* A socket call of the connections view, at its exit; or the outcome of a
+ * non-blocking connect (FLAG_OUTCOME), when TCP reached it. Addresses are
+ * raw struct sockaddr bytes: as passed by the process where it passed one
+ * (connect, bind, sendto, sendmsg), else as the kernel's socket holds it. */
+struct net_event {
+	enum event_kind kind;
+	__u32 pid;
+	__u32 tid;
+	enum call call;
+	__s32 ret;          /* 0, an fd or bytes sent, or -errno; an outcome: 0 or -errno */
+	__u32 record_flags; /* enum record_flags */
+	__u64 ts;           /* entry (an outcome: its connect's entry) */
+	__u64 duration_ns;  /* to the exit (an outcome: to the outcome) */
+	__u64 start_ns;     /* the process's start_boottime, as in process_key */
+	char comm[COMM_LEN];
+	__s32 fd;           /* the socket's descriptor, as passed */
+	__u32 backlog;      /* listen's */
+	__u16 family;       /* the socket's: AF_INET, AF_INET6, AF_UNIX; 0 unknown */
+	__u16 type;         /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u16 protocol;     /* IPPROTO_TCP, IPPROTO_UDP; 0 for Unix sockets */
+	__u16 tcp_state;    /* an outcome: the TCP state reached */
+	__u32 remote_len;   /* bytes of remote: the peer or destination; 0 none */
+	__u32 local_len;    /* bytes of local: the socket's own address; 0 none */
+	__u8 remote[SOCKADDR_LEN];
+	__u8 local[SOCKADDR_LEN];
 };
 
 /* Which argument a string slot holds; SLOT_NONE when unused. */

@@ -6,9 +6,10 @@ use std::mem::size_of;
 use anyhow::{Result, bail};
 
 use super::event::{
-    Bytes, Event, ExecEvent, ExitEvent, ForkEvent, OpenEvent, ProcessCounts, SignalEvent, Slot,
-    SlotKind, SyscallEvent, call_name, lossy,
+    Bytes, Event, ExecEvent, ExitEvent, ForkEvent, NetEvent, OpenEvent, ProcessCounts, SignalEvent,
+    Slot, SlotKind, SyscallEvent, call_name, lossy,
 };
+use super::sockaddr::{SockAddr, proto_name};
 use crate::bpf::types::{self, event_kind, limits, record_flags, slot_kind};
 
 /// Decodes one ring buffer record.
@@ -70,6 +71,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event> {
                 })
             },
         ),
+        event_kind::EVENT_NET => decode_net(bytes).map(Event::Net),
         other => bail!("record of unknown kind {}", other.0),
     }
 }
@@ -183,6 +185,53 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
 
 /// Syscall records come by the million: their fields are read in place,
 /// with no copy of the record.
+fn decode_net(bytes: &[u8]) -> Result<NetEvent> {
+    with_record(
+        bytes,
+        size_of::<types::net_event>(),
+        |e: &types::net_event| {
+            let Some(call) = call_name(e.call) else {
+                bail!("socket record of unknown call {}", e.call.0);
+            };
+            let address = |raw: &[u8], len: u32| -> Result<Option<SockAddr>> {
+                match raw.get(..len as usize) {
+                    Some(bytes) => Ok(SockAddr::parse(bytes)),
+                    None => bail!("socket address of {len} bytes overruns its record"),
+                }
+            };
+            let mut remote = address(&e.remote, e.remote_len)?;
+            let mut local = address(&e.local, e.local_len)?;
+            if call == "bind" {
+                // What was passed, where the socket did not take it.
+                let passed = remote.take();
+                if e.ret != 0 || local.is_none() {
+                    local = passed;
+                }
+            }
+            Ok(NetEvent {
+                ts_ns: e.ts,
+                duration_ns: e.duration_ns,
+                pid: e.pid,
+                tid: e.tid,
+                start_ns: e.start_ns,
+                comm: c_string(&e.comm),
+                call,
+                compat: has(e.record_flags, record_flags::FLAG_COMPAT),
+                outcome: has(e.record_flags, record_flags::FLAG_OUTCOME),
+                ret: e.ret,
+                fd: e.fd,
+                backlog: e.backlog,
+                proto: proto_name(e.family, e.r#type, e.protocol),
+                tcp_state: e.tcp_state,
+                remote,
+                local,
+                addr_unreadable: has(e.record_flags, record_flags::FLAG_ADDR_UNREADABLE),
+                addr_truncated: has(e.record_flags, record_flags::FLAG_ADDR_TRUNCATED),
+            })
+        },
+    )?
+}
+
 fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
     use std::mem::offset_of;
     type E = types::syscall_event;

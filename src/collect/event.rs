@@ -6,12 +6,21 @@ pub use super::decode::decode;
 pub use crate::bpf::{ProcessCounts, ProcessKey};
 
 use super::containers::Cgroup;
+use super::sockaddr::SockAddr;
 pub use crate::bpf::LostKind;
 use crate::bpf::types::call;
 
-/// The name of an open or exec call, None for an exec the kernel made itself.
+/// The name of an open, exec or socket call, None for an exec the kernel
+/// made itself.
 pub fn call_name(c: call) -> Option<&'static str> {
     Some(match c {
+        call::CALL_CONNECT => "connect",
+        call::CALL_ACCEPT => "accept",
+        call::CALL_ACCEPT4 => "accept4",
+        call::CALL_BIND => "bind",
+        call::CALL_LISTEN => "listen",
+        call::CALL_SENDTO => "sendto",
+        call::CALL_SENDMSG => "sendmsg",
         call::CALL_OPEN => "open",
         call::CALL_OPENAT => "openat",
         call::CALL_OPENAT2 => "openat2",
@@ -30,6 +39,61 @@ pub enum Event {
     Open(OpenEvent),
     Syscall(SyscallEvent),
     Signal(SignalEvent),
+    Net(NetEvent),
+}
+
+/// A socket call: connect, accept, bind, listen, or a datagram sent to an
+/// address; or a non-blocking connect's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetEvent {
+    /// At entry (an outcome: its connect's entry).
+    pub ts_ns: u64,
+    /// To the exit (an outcome: to when TCP settled it).
+    pub duration_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// The process's start on /proc's clock: its key.
+    pub start_ns: u64,
+    pub comm: String,
+    /// connect, accept, accept4, bind, listen, sendto or sendmsg (i386's
+    /// socketcall is named by the call it made).
+    pub call: &'static str,
+    pub compat: bool,
+    /// The outcome of a connect that returned EINPROGRESS.
+    pub outcome: bool,
+    /// 0, an fd or bytes sent, or -errno; an outcome: 0 or -errno.
+    pub ret: i32,
+    /// The socket's descriptor, as passed.
+    pub fd: i32,
+    /// listen's.
+    pub backlog: u32,
+    /// tcp, udp, unix...: `sockaddr::proto_name`.
+    pub proto: &'static str,
+    /// An outcome: the TCP state reached (ESTABLISHED, CLOSE).
+    pub tcp_state: u16,
+    /// The peer or destination: as passed for connect and the sends, the
+    /// new socket's peer for accept; None for bind and listen.
+    pub remote: Option<SockAddr>,
+    /// The socket's own address: for bind, the one it got (a port the
+    /// kernel chose for port 0), or the one passed if it failed.
+    pub local: Option<SockAddr>,
+    /// The address passed could not be read, or was longer than kept.
+    pub addr_unreadable: bool,
+    pub addr_truncated: bool,
+}
+
+impl NetEvent {
+    pub fn process(&self) -> ProcessKey {
+        ProcessKey {
+            pid: self.pid,
+            start_ns: self.start_ns,
+        }
+    }
+
+    /// A connect that returned EINPROGRESS: its outcome comes later.
+    pub fn in_progress(&self) -> bool {
+        !self.outcome && self.ret == -libc::EINPROGRESS
+    }
 }
 
 /// Bytes of a siginfo the kernel side copies.

@@ -2,6 +2,7 @@
 //! counters into rolling tables, and sends them on as immutable snapshots.
 
 pub mod clock;
+pub mod connections;
 pub mod containers;
 pub mod decode;
 pub mod errors;
@@ -12,6 +13,7 @@ pub mod process_files;
 pub mod process_tree;
 pub mod seed;
 pub mod siginfo;
+pub mod sockaddr;
 pub mod strace;
 pub mod syscall_rates;
 pub mod trace_set;
@@ -32,6 +34,7 @@ use libbpf_rs::RingBufferBuilder;
 
 use crate::bpf::exit_hook::ExitHook;
 use crate::bpf::{CallSet, Filter, Probes, ProcessCounts, ProcessKey, Watch};
+use connections::{Connection, ConnectionTable};
 use errors::{ErrorRate, ErrorTable};
 use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
@@ -50,6 +53,8 @@ const MAX_ACTIVITY: usize = 1000;
 const MAX_FILES: usize = 10_000;
 /// Files sent in a snapshot.
 const SNAPSHOT_FILES: usize = 500;
+/// Connections sent in a snapshot.
+const SNAPSHOT_CONNECTIONS: usize = 500;
 /// Records taken from the ring buffer at once...
 const MAX_BATCH: usize = 4096;
 /// ...and their bytes: records are up to 24 KiB long, and a consumer that
@@ -145,6 +150,8 @@ pub struct EventCounts {
     pub syscall: u64,
     /// Signals delivered to watched processes.
     pub signal: u64,
+    /// Socket calls, and outcomes of non-blocking connects.
+    pub net: u64,
 }
 
 impl EventCounts {
@@ -156,11 +163,12 @@ impl EventCounts {
             Event::Open(_) => self.open += 1,
             Event::Syscall(_) => self.syscall += 1,
             Event::Signal(_) => self.signal += 1,
+            Event::Net(_) => self.net += 1,
         }
     }
 
     pub fn total(&self) -> u64 {
-        self.exec + self.fork + self.exit + self.open + self.syscall + self.signal
+        self.exec + self.fork + self.exit + self.open + self.syscall + self.signal + self.net
     }
 }
 
@@ -195,6 +203,11 @@ pub struct Snapshot {
     pub malformed: u64,
     /// Failed syscalls, while they are counted.
     pub errors: Option<Errors>,
+    /// Socket calls per (process, direction, protocol, address): busiest
+    /// first, at most SNAPSHOT_CONNECTIONS.
+    pub connections: Vec<Connection>,
+    /// Rows the connections table dropped to stay bounded, since start.
+    pub connections_forgotten: u64,
 }
 
 /// Failed syscalls per (process, syscall, errno).
@@ -221,6 +234,8 @@ pub struct Watched {
     /// tick (at most MAX_OPEN_FDS, by number).
     pub open_fds: Vec<(i32, String)>,
     pub files: Vec<ProcessFile>,
+    /// Its rows of the connections table.
+    pub connections: Vec<Connection>,
     /// Its syscalls as strace writes them, and its end; oldest first.
     pub activity: Vec<ActivityLine>,
     /// Like strace -c: per syscall, busiest (by time) first.
@@ -538,6 +553,7 @@ struct Tables {
     tree: ProcessTree,
     files: FileTable,
     process_files: ProcessFiles,
+    connections: ConnectionTable,
     rates: SyscallRates,
     captured: EventCounts,
     captured_at_last_tick: u64,
@@ -579,6 +595,7 @@ impl Tables {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
             process_files: ProcessFiles::default(),
+            connections: ConnectionTable::default(),
             rates: SyscallRates::default(),
             captured: EventCounts::default(),
             captured_at_last_tick: 0,
@@ -669,6 +686,7 @@ impl Tables {
                     self.files.apply(open);
                     self.process_files.apply(open);
                 }
+                Event::Net(net) if self.for_screen => self.connections.apply(net),
                 _ => {}
             }
             self.captured.add(event);
@@ -763,6 +781,16 @@ impl Tables {
         }
         let secs = elapsed.as_secs_f64().max(1e-3);
         let errors = self.tick_errors(probes, secs)?;
+        let mut connections = self.connections.tick(secs);
+        let watched_connections: Vec<Connection> = match self.watched {
+            Some(pid) => connections
+                .iter()
+                .filter(|c| c.pid == pid)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        connections.truncate(SNAPSHOT_CONNECTIONS);
         let events_per_sec = (self.captured.total() - self.captured_at_last_tick) as f64 / secs;
         self.captured_at_last_tick = self.captured.total();
         Ok(Arc::new(Snapshot {
@@ -787,6 +815,7 @@ impl Tables {
                         .map(|s| s.ppid as u32),
                     open_fds: now.as_ref().map(open_fds).unwrap_or_default(),
                     files: self.process_files.of(pid),
+                    connections: watched_connections,
                     activity: self.activity.iter().cloned().collect(),
                     summary,
                 }
@@ -807,6 +836,8 @@ impl Tables {
             lost: probes.lost()?,
             malformed: self.malformed,
             errors,
+            connections,
+            connections_forgotten: self.connections.forgotten,
         }))
     }
 
@@ -887,6 +918,7 @@ fn concerns(event: &Event, pid: u32) -> bool {
         Event::Fork(e) => e.pid == pid || e.ppid == pid,
         Event::Syscall(e) => e.pid == pid,
         Event::Signal(e) => e.pid == pid,
+        Event::Net(e) => e.pid == pid,
     }
 }
 

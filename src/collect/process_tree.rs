@@ -146,7 +146,7 @@ impl ProcessTree {
             Event::Fork(e) => self.fork(e),
             Event::Exec(e) => self.exec(e),
             Event::Exit(e) => self.exit(e),
-            Event::Open(_) | Event::Syscall(_) | Event::Signal(_) => {}
+            Event::Open(_) | Event::Syscall(_) | Event::Signal(_) | Event::Net(_) => {}
         }
     }
 

@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::collect::clock::WallClock;
 use crate::collect::containers::Cgroup;
 use crate::collect::errors::{ErrorRate, Lifetime};
-use crate::collect::event::{Event, LostKind};
+use crate::collect::event::{Event, LostKind, NetEvent};
 use crate::collect::names::{errno_name, open_flags, signal_name, syscall_name};
+use crate::collect::sockaddr::{SockAddr, tcp_state_name};
 use crate::collect::strace::Strace;
 use crate::collect::{EventCounts, Snapshot};
 
@@ -136,6 +137,14 @@ pub enum Record<'a> {
         /// The siginfo as strace writes it.
         info: String,
     },
+    /// connect, and a non-blocking connect's outcome.
+    Connect(Socket<'a>),
+    /// accept, accept4.
+    Accept(Socket<'a>),
+    Bind(Socket<'a>),
+    Listen(Socket<'a>),
+    /// sendto, sendmsg with a destination: datagrams.
+    Send(Socket<'a>),
     Rates {
         ts: f64,
         interval: f64,
@@ -181,6 +190,73 @@ impl<'a> Place<'a> {
             container: cgroup.and_then(|c| c.container.as_deref()),
             ns_pid,
         }
+    }
+}
+
+/// A socket call's record: `remote` is the peer or destination, `local`
+/// the socket's own address (bind's: the one it got).
+#[derive(Serialize)]
+pub struct Socket<'a> {
+    ts: f64,
+    pid: u32,
+    tid: u32,
+    comm: &'a str,
+    call: &'static str,
+    compat: bool,
+    fd: i32,
+    proto: &'static str,
+    remote: Option<String>,
+    local: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    addr_unreadable: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    addr_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backlog: Option<u32>,
+    ret: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// A connect that returned EINPROGRESS: an `outcome` record follows.
+    #[serde(skip_serializing_if = "is_false")]
+    in_progress: bool,
+    /// The outcome of an earlier in_progress connect; `ret`/`error` are
+    /// its result, `state` the TCP state reached, `duration_us` counts
+    /// from the connect's entry.
+    #[serde(skip_serializing_if = "is_false")]
+    outcome: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+    duration_us: f64,
+}
+
+fn socket_record<'a>(e: &'a NetEvent, clock: &WallClock) -> Record<'a> {
+    let socket = Socket {
+        ts: clock.seconds(e.ts_ns),
+        pid: e.pid,
+        tid: e.tid,
+        comm: &e.comm,
+        call: e.call,
+        compat: e.compat,
+        fd: e.fd,
+        proto: e.proto,
+        remote: e.remote.as_ref().map(SockAddr::text),
+        local: e.local.as_ref().map(SockAddr::text),
+        addr_unreadable: e.addr_unreadable,
+        addr_truncated: e.addr_truncated,
+        backlog: (e.call == "listen").then_some(e.backlog),
+        ret: e.ret,
+        error: error_of(e.ret),
+        in_progress: e.in_progress(),
+        outcome: e.outcome,
+        state: e.outcome.then(|| tcp_state_name(e.tcp_state)),
+        duration_us: e.duration_ns as f64 / 1e3,
+    };
+    match e.call {
+        "connect" => Record::Connect(socket),
+        "accept" | "accept4" => Record::Accept(socket),
+        "bind" => Record::Bind(socket),
+        "listen" => Record::Listen(socket),
+        _ => Record::Send(socket),
     }
 }
 
@@ -262,6 +338,7 @@ fn by_name(counts: impl IntoIterator<Item = (u32, u64)>) -> BTreeMap<String, u64
 /// `strace` formats syscalls (and remembers what each fd holds).
 pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace) -> Record<'a> {
     match event {
+        Event::Net(e) => socket_record(e, clock),
         Event::Syscall(e) => Record::Syscall {
             ts: clock.seconds(e.ts_ns),
             pid: e.pid,

@@ -140,6 +140,8 @@ impl Tracees {
             Event::Exit(e) => self.processes.contains_key(&e.pid),
             Event::Exec(e) => self.processes.contains_key(&e.pid),
             Event::Open(e) => self.processes.contains_key(&e.pid),
+            // Its calls are lines already.
+            Event::Net(_) => false,
         }
     }
 
