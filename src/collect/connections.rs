@@ -85,7 +85,6 @@ pub struct Connection {
     /// Calls per second over the last interval.
     pub per_sec: f64,
     pub last_ns: u64,
-    calls_at_tick: u64,
 }
 
 impl Connection {
@@ -96,7 +95,8 @@ impl Connection {
 
 #[derive(Default)]
 pub struct ConnectionTable {
-    rows: HashMap<RowKey, Connection>,
+    /// Each row, and its calls at the last tick.
+    rows: HashMap<RowKey, (Connection, u64)>,
     /// Rows dropped to stay within MAX_ROWS.
     pub forgotten: u64,
 }
@@ -124,23 +124,25 @@ impl ConnectionTable {
                 self.forget_oldest();
             }
         }
-        let row = self.rows.entry(key.clone()).or_insert_with(|| Connection {
-            pid: e.pid,
-            start_ns: e.start_ns,
-            comm: e.comm.clone(),
-            direction,
-            proto: e.proto,
-            address: key.address.clone(),
-            local: None,
-            calls: 0,
-            ok: 0,
-            in_progress: 0,
-            errors: Vec::new(),
-            last_ret: 0,
-            backlog: None,
-            per_sec: 0.0,
-            last_ns: 0,
-            calls_at_tick: 0,
+        let (row, _) = self.rows.entry(key.clone()).or_insert_with(|| {
+            let row = Connection {
+                pid: e.pid,
+                start_ns: e.start_ns,
+                comm: e.comm.clone(),
+                direction,
+                proto: e.proto,
+                address: key.address.clone(),
+                local: None,
+                calls: 0,
+                ok: 0,
+                in_progress: 0,
+                errors: Vec::new(),
+                last_ret: 0,
+                backlog: None,
+                per_sec: 0.0,
+                last_ns: 0,
+            };
+            (row, 0)
         });
         row.comm.clone_from(&e.comm);
         row.last_ns = row.last_ns.max(e.ts_ns + e.duration_ns);
@@ -173,12 +175,12 @@ impl ConnectionTable {
     }
 
     fn forget_oldest(&mut self) {
-        let mut ages: Vec<u64> = self.rows.values().map(|r| r.last_ns).collect();
+        let mut ages: Vec<u64> = self.rows.values().map(|(r, _)| r.last_ns).collect();
         let cut = MAX_ROWS / 10;
         ages.select_nth_unstable(cut);
         let before = ages[cut];
         let len = self.rows.len();
-        self.rows.retain(|_, r| r.last_ns >= before);
+        self.rows.retain(|_, (r, _)| r.last_ns >= before);
         self.forgotten += (len - self.rows.len()) as u64;
     }
 
@@ -188,9 +190,9 @@ impl ConnectionTable {
         let mut rows: Vec<Connection> = self
             .rows
             .values_mut()
-            .map(|r| {
-                r.per_sec = (r.calls - r.calls_at_tick) as f64 / secs;
-                r.calls_at_tick = r.calls;
+            .map(|(r, calls_at_tick)| {
+                r.per_sec = (r.calls - *calls_at_tick) as f64 / secs;
+                *calls_at_tick = r.calls;
                 r.clone()
             })
             .collect();

@@ -75,7 +75,8 @@ impl SockAddr {
     }
 }
 
-/// The name `ss` gives a socket's kind: tcp, udp, unix stream or datagram.
+/// The name `ss` gives a socket's kind (its Netid column): tcp, udp, u_str
+/// (a Unix stream socket), u_dgr, u_seq, raw...
 pub fn proto_name(family: u16, sock_type: u16, protocol: u16) -> &'static str {
     match (family as i32, sock_type as i32, protocol as i32) {
         (libc::AF_INET | libc::AF_INET6, _, libc::IPPROTO_TCP) => "tcp",
@@ -83,11 +84,11 @@ pub fn proto_name(family: u16, sock_type: u16, protocol: u16) -> &'static str {
         (libc::AF_INET | libc::AF_INET6, _, libc::IPPROTO_ICMP | libc::IPPROTO_ICMPV6) => "icmp",
         (libc::AF_INET | libc::AF_INET6, _, libc::IPPROTO_MPTCP) => "mptcp",
         (libc::AF_INET | libc::AF_INET6, libc::SOCK_RAW, _) => "raw",
-        (libc::AF_UNIX, libc::SOCK_STREAM, _) => "unix",
-        (libc::AF_UNIX, libc::SOCK_DGRAM, _) => "unix-dgram",
-        (libc::AF_UNIX, libc::SOCK_SEQPACKET, _) => "unix-seqpacket",
-        (libc::AF_NETLINK, ..) => "netlink",
-        (libc::AF_PACKET, ..) => "packet",
+        (libc::AF_UNIX, libc::SOCK_STREAM, _) => "u_str",
+        (libc::AF_UNIX, libc::SOCK_DGRAM, _) => "u_dgr",
+        (libc::AF_UNIX, libc::SOCK_SEQPACKET, _) => "u_seq",
+        (libc::AF_NETLINK, ..) => "nl",
+        (libc::AF_PACKET, ..) => "p_raw",
         (0, ..) => "?",
         _ => "other",
     }

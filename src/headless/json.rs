@@ -609,10 +609,10 @@ mod tests {
     fn lost_records_only_for_kinds_that_grew() {
         let clock = WallClock::now();
         let snapshot = Snapshot {
-            lost: [0, 0, 0, 7, 0, 0, 0, 0],
+            lost: [0, 0, 0, 7, 0, 0, 0, 0, 0],
             ..Default::default()
         };
-        let records = lost_records(&[0, 0, 0, 2, 0, 0, 0, 0], &snapshot, &clock);
+        let records = lost_records(&[0, 0, 0, 2, 0, 0, 0, 0, 0], &snapshot, &clock);
         assert_eq!(records.len(), 1);
         let v = json(&records[0]);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! What the user can ask for: the views, and the actions keys and the mouse
 //! map to (the table is in `keys`).
 
-use super::views::{errors, files, processes, syscalls};
+use super::views::{connections, errors, files, processes, syscalls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -9,10 +9,17 @@ pub enum View {
     Files,
     Syscalls,
     Errors,
+    Connections,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Processes, View::Files, View::Syscalls, View::Errors];
+    pub const ALL: [View; 5] = [
+        View::Processes,
+        View::Files,
+        View::Syscalls,
+        View::Errors,
+        View::Connections,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -20,6 +27,7 @@ impl View {
             View::Files => "Files",
             View::Syscalls => "Syscalls",
             View::Errors => "Errors",
+            View::Connections => "Connections",
         }
     }
 
@@ -29,6 +37,7 @@ impl View {
             View::Files => files::SORT_COLUMNS,
             View::Syscalls => syscalls::SORT_COLUMNS,
             View::Errors => errors::SORT_COLUMNS,
+            View::Connections => connections::SORT_COLUMNS,
         }
     }
 }

@@ -8,7 +8,9 @@ use crate::collect::{Command, SignalTarget, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
-use super::views::{containers, detail, errors, files, kill, processes, syscalls, users};
+use super::views::{
+    connections, containers, detail, errors, files, kill, processes, syscalls, users,
+};
 
 pub use super::action::{Action, View};
 
@@ -45,6 +47,7 @@ pub struct App {
     pub files: files::State,
     pub syscalls: syscalls::State,
     pub errors: errors::State,
+    pub connections: connections::State,
     /// Failed syscalls are counted from start to end (--errors), not only
     /// while the errors view is open; and whether they are counted now.
     pub errors_always: bool,
@@ -98,6 +101,7 @@ impl App {
             files: files::State::default(),
             syscalls: syscalls::initial_state(),
             errors: errors::initial_state(),
+            connections: connections::initial_state(),
             errors_always: false,
             errors_counted: false,
             detail: None,
@@ -170,6 +174,7 @@ impl App {
             View::Files => &self.files.selection,
             View::Syscalls => &self.syscalls.selection,
             View::Errors => &self.errors.selection,
+            View::Connections => &self.connections.selection,
         }
     }
 
@@ -179,6 +184,7 @@ impl App {
             View::Files => &mut self.files.selection,
             View::Syscalls => &mut self.syscalls.selection,
             View::Errors => &mut self.errors.selection,
+            View::Connections => &mut self.connections.selection,
         }
     }
 
@@ -188,6 +194,7 @@ impl App {
             View::Files => self.files.sort,
             View::Syscalls => self.syscalls.sort,
             View::Errors => self.errors.sort,
+            View::Connections => self.connections.sort,
         }
     }
 
@@ -197,6 +204,7 @@ impl App {
             View::Files => &mut self.files.sort,
             View::Syscalls => &mut self.syscalls.sort,
             View::Errors => &mut self.errors.sort,
+            View::Connections => &mut self.connections.sort,
         }
     }
 
@@ -217,6 +225,10 @@ impl App {
                 .map(|r| RowKey::Pid(r.pid))
                 .collect(),
             View::Errors => errors::rows(self).into_iter().map(errors::key).collect(),
+            View::Connections => connections::rows(self)
+                .into_iter()
+                .map(connections::key)
+                .collect(),
         }
     }
 
@@ -668,7 +680,8 @@ impl App {
         match (self.view, &self.selected(self.view).key) {
             (_, Some(RowKey::Pid(pid)))
             | (_, Some(RowKey::FailedExec(pid, _)))
-            | (_, Some(RowKey::Error(pid, _, _))) => Some(*pid),
+            | (_, Some(RowKey::Error(pid, _, _)))
+            | (_, Some(RowKey::Connection(pid, ..))) => Some(*pid),
             (View::Files, Some(RowKey::Path(path))) => self
                 .snapshot
                 .files

@@ -45,6 +45,12 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         "errors view",
     ),
     (
+        KeyCode::Char('5'),
+        KeyModifiers::NONE,
+        Action::Show(View::Connections),
+        "connections view",
+    ),
+    (
         KeyCode::Tab,
         KeyModifiers::NONE,
         Action::NextView,

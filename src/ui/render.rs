@@ -9,7 +9,9 @@ use super::app::{App, View};
 use super::format;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::views::{containers, detail, errors, files, help, kill, processes, syscalls, users};
+use super::views::{
+    connections, containers, detail, errors, files, help, kill, processes, syscalls, users,
+};
 use crate::collect::event::LostKind;
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -41,6 +43,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         (None, View::Files) => files::render(frame, body, app, theme),
         (None, View::Syscalls) => syscalls::render(frame, body, app, theme),
         (None, View::Errors) => errors::render(frame, body, app, theme),
+        (None, View::Connections) => connections::render(frame, body, app, theme),
     }
     render_footer(frame, footer, app, theme);
     if app.help {
@@ -160,6 +163,15 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.view == View::Errors && app.detail.is_none() {
         spans.push(Span::styled(errors::status(app), theme.warn()));
     }
+    if app.view == View::Connections && app.detail.is_none() && s.connections_forgotten > 0 {
+        spans.push(Span::styled(
+            format!(
+                " {} rows forgotten (oldest first) ",
+                s.connections_forgotten
+            ),
+            theme.warn(),
+        ));
+    }
     let alive = s.processes.iter().filter(|p| p.exit.is_none()).count();
     spans.push(Span::raw(format!(
         " procs {alive} ({} seen)",
@@ -248,7 +260,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         match app.view {
             View::Processes => &[
-                ("1-4", "views"),
+                ("1-5", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 ("Enter", "details"),
@@ -259,7 +271,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ("q", "quit"),
             ],
             View::Files => &[
-                ("1-4", "views"),
+                ("1-5", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 (
@@ -274,8 +286,8 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ("?", "help"),
                 ("q", "quit"),
             ],
-            View::Syscalls | View::Errors => &[
-                ("1-4", "views"),
+            View::Syscalls | View::Errors | View::Connections => &[
+                ("1-5", "views"),
                 ("/", "filter"),
                 ("s", "sort"),
                 ("Enter", "details"),

@@ -10,6 +10,8 @@ pub enum RowKey {
     Path(String),
     /// A failed syscall's row: PID, syscall, errno.
     Error(u32, u32, u32),
+    /// A connections row: PID, what, protocol, address.
+    Connection(u32, &'static str, &'static str, String),
 }
 
 #[derive(Clone, Debug, Default)]

@@ -11,12 +11,14 @@ use super::render::render;
 use super::selection::RowKey;
 use super::theme::Theme;
 use super::views::{detail, processes};
+use crate::collect::connections::{Connection, Direction};
 use crate::collect::containers::Cgroup;
 use crate::collect::decode::tests::open_event as open;
 use crate::collect::errors::{ErrorRate, Lifetime};
 use crate::collect::file_table::FileTable;
 use crate::collect::process_files::ProcessFile;
 use crate::collect::process_tree::{ExitStatus, FailedExec, ProcessInfo};
+use crate::collect::sockaddr::SockAddr;
 use crate::collect::syscall_rates::{ProcessRate, SyscallRate};
 use crate::collect::{
     ActivityLine, CallSummary, Command, Errors, EventCounts, OwnUsage, Snapshot, Watched,
@@ -210,6 +212,7 @@ fn fixture() -> Snapshot {
             open: 49,
             syscall: 3,
             signal: 0,
+            net: 9,
         },
         events_per_sec: 42.0,
         watched: None,
@@ -217,8 +220,10 @@ fn fixture() -> Snapshot {
             cpu_percent: 0.4,
             rss_bytes: 9_500_000,
         },
-        lost: [0, 0, 0, 5, 0, 0, 0, 0],
+        lost: [0, 0, 0, 5, 0, 0, 0, 0, 0],
         errors: Some(errors_fixture()),
+        connections: connections_fixture(),
+        connections_forgotten: 0,
         cgroups: Arc::new(
             [
                 (1, "/"),
@@ -284,6 +289,91 @@ fn errors_fixture() -> Errors {
     }
 }
 
+/// Who talks to whom: a server listening and accepting, a build that was
+/// refused once, DNS over UDP, a connect that never settles, a Unix socket.
+fn connections_fixture() -> Vec<Connection> {
+    let inet = |s: &str| Some(SockAddr::Inet(s.parse().unwrap()));
+    let row = |pid, comm: &str, direction, proto, address, calls, ok, per_sec| Connection {
+        pid,
+        start_ns: 0,
+        comm: comm.into(),
+        direction,
+        proto,
+        address,
+        local: None,
+        calls,
+        ok,
+        in_progress: 0,
+        errors: Vec::new(),
+        last_ret: 0,
+        backlog: None,
+        per_sec,
+        last_ns: NOW,
+    };
+    let mut refused = row(
+        400,
+        "make",
+        Direction::Connect,
+        "tcp",
+        inet("10.0.0.5:443"),
+        3,
+        2,
+        0.0,
+    );
+    refused.errors.push((libc::ECONNREFUSED, 1));
+    let mut listen = row(
+        200,
+        "sshd",
+        Direction::Serve,
+        "tcp",
+        inet("0.0.0.0:22"),
+        2,
+        2,
+        0.0,
+    );
+    listen.backlog = Some(128);
+    let accepted = SockAddr::Inet("192.168.1.20:0".parse().unwrap()).host();
+    let mut hanging = row(
+        402,
+        "sleep",
+        Direction::Connect,
+        "tcp",
+        inet("10.255.255.1:9"),
+        3,
+        0,
+        1.0,
+    );
+    hanging.in_progress = 1;
+    hanging.errors.push((libc::ETIMEDOUT, 2));
+    let journal = Some(SockAddr::Unix(b"/run/systemd/journal/stdout".to_vec()));
+    vec![
+        row(
+            401,
+            "cc1",
+            Direction::Send,
+            "udp",
+            inet("[::1]:53"),
+            400,
+            400,
+            40.0,
+        ),
+        row(
+            200,
+            "sshd",
+            Direction::Accept,
+            "tcp",
+            Some(accepted),
+            12,
+            12,
+            2.0,
+        ),
+        hanging,
+        refused,
+        listen,
+        row(300, "bash", Direction::Connect, "u_str", journal, 1, 1, 0.0),
+    ]
+}
+
 fn watched_fixture() -> Snapshot {
     let mut snapshot = fixture();
     snapshot.watched = Some(Watched {
@@ -299,6 +389,10 @@ fn watched_fixture() -> Snapshot {
                 "/home/admin/src/very/deep/directory/structure/build/output.log".into(),
             ),
         ],
+        connections: connections_fixture()
+            .into_iter()
+            .filter(|c| c.pid == 400)
+            .collect(),
         files: vec![ProcessFile {
             path: "/etc/ld.so.cache".into(),
             opens: 40,
@@ -401,6 +495,8 @@ fn views_render() {
         insta::assert_snapshot!(name("syscalls"), screen(&app, width, height));
         press(&mut app, &[Action::Show(View::Errors)]);
         insta::assert_snapshot!(name("errors"), screen(&app, width, height));
+        press(&mut app, &[Action::Show(View::Connections)]);
+        insta::assert_snapshot!(name("connections"), screen(&app, width, height));
         press(&mut app, &[Action::Show(View::Syscalls)]);
         press(&mut app, &[Action::ToggleHelp]);
         insta::assert_snapshot!(name("help"), screen(&app, width, height));
@@ -657,7 +753,7 @@ fn views_cycle_with_tab_and_back_tab() {
     press(&mut app, &[Action::NextView]);
     assert_eq!(app.view, View::Files);
     press(&mut app, &[Action::PrevView, Action::PrevView]);
-    assert_eq!(app.view, View::Errors);
+    assert_eq!(app.view, View::Connections);
 }
 
 /// Failed calls are counted (a program at every syscall's exit) only while

@@ -33,8 +33,9 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
                     Action::Show(View::Files),
                     Action::Show(View::Syscalls),
                     Action::Show(View::Errors),
+                    Action::Show(View::Connections),
                 ]),
-                "processes, files, syscalls, errors view",
+                "processes, files, syscalls, errors, connections view",
             ),
             (
                 Keys::Of(&[Action::NextView, Action::PrevView]),
@@ -49,7 +50,7 @@ const SECTIONS: &[(&str, &[(Keys, &str)])] = &[
         ],
     ),
     (
-        "tables (1 2 3 4)",
+        "tables (1 2 3 4 5)",
         &[
             (Keys::Of(&[Action::Up, Action::Down]), "move"),
             (
@@ -153,7 +154,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         match app.view {
             View::Processes => "1 processes",
             View::Files => "2 files",
-            View::Syscalls | View::Errors => "tables (1 2 3 4)",
+            View::Syscalls | View::Errors | View::Connections => "tables (1 2 3 4 5)",
         }
     };
     let mut order: Vec<&(&str, &[(Keys, &str)])> = SECTIONS.iter().collect();

@@ -1,5 +1,6 @@
 //! One module a view: its rows, sort columns and rendering.
 
+pub mod connections;
 pub mod containers;
 pub mod detail;
 pub mod errors;

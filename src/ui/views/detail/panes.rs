@@ -1,5 +1,5 @@
 //! The drill-down's panes about the process: its details, family, syscall
-//! mix and files.
+//! mix, files and sockets.
 
 use std::collections::HashSet;
 
@@ -8,12 +8,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::collect::connections::Connection;
 use crate::collect::event::visible;
 use crate::collect::names::{errno_name, syscall_name};
 use crate::collect::process_tree::ProcessInfo;
 use crate::ui::app::App;
 use crate::ui::format;
 use crate::ui::theme::Theme;
+use crate::ui::views::connections;
 use crate::ui::views::processes::{children_of, command_line, status};
 
 use super::block;
@@ -263,8 +265,17 @@ pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, t
     let watched = app.snapshot.watched.as_ref().filter(|w| w.pid == pid);
     let width = area.width as usize;
     let fds = watched.map_or(&[][..], |w| &w.open_fds[..]);
-    let [open_now, opened] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+    let connections = watched.map_or(&[][..], |w| &w.connections[..]);
+    // Its sockets' calls below its files, once it made any.
+    let [open_now, opened, talked] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Fill(if connections.is_empty() { 0 } else { 1 }),
+    ])
+    .areas(area);
+    if !connections.is_empty() {
+        render_connections(frame, talked, connections, theme);
+    }
     let fd_lines: Vec<Line> = if fds.is_empty() {
         vec![Line::styled("none seen yet", theme.dim())]
     } else {
@@ -312,6 +323,43 @@ pub(super) fn render_files(frame: &mut Frame, area: Rect, app: &App, pid: u32, t
         )),
         area,
     );
+}
+
+/// Who it talked to: the connections view's rows for this process.
+fn render_connections(frame: &mut Frame, area: Rect, rows: &[Connection], theme: &Theme) {
+    let width = area.width as usize;
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|r| {
+            let lead = format!(
+                "{:>5} {:<8}{:<6}",
+                format::count(r.calls as f64),
+                connections::what(r),
+                r.proto
+            );
+            let results = connections::results(r);
+            let results = if results.is_empty() {
+                results
+            } else {
+                format!(" {results}")
+            };
+            let room = width.saturating_sub(lead.chars().count() + results.chars().count());
+            Line::from(vec![
+                Span::raw(lead),
+                Span::raw(format::fit_middle(&connections::address_text(r), room)),
+                Span::styled(
+                    results,
+                    if r.failures() > 0 {
+                        theme.error()
+                    } else {
+                        theme.dim()
+                    },
+                ),
+            ])
+        })
+        .collect();
+    let title = format!("sockets ({})", rows.len());
+    frame.render_widget(Paragraph::new(lines).block(block(&title, theme)), area);
 }
 
 /// Its container and cgroup, and its PID inside its own namespace.
