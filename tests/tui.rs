@@ -1000,3 +1000,50 @@ fn tui_errors_view_lists_a_failing_process() {
     assert_chrome(&screen);
     tmux.send(&["-l", "q"]);
 }
+
+/// View 5: a client refused by a closed port, live, with its address and
+/// errno; Enter drills into it and lists its socket there too.
+#[test]
+fn tui_connections_view_shows_a_refused_client() {
+    if !common::can_trace("tui_connections_view_shows_a_refused_client") {
+        return;
+    }
+    let marker = format!("c{}x", std::process::id());
+    // A port nothing listens on: bound, then closed.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let script = "import socket, sys, time\n\
+                  while True:\n    \
+                  s = socket.socket()\n    \
+                  try: s.connect(('127.0.0.1', int(sys.argv[2])))\n    \
+                  except OSError: pass\n    \
+                  s.close()\n    \
+                  time.sleep(0.05)\n";
+    let mut cleanup = Cleanup::new("systrace-tui-net");
+    cleanup.children.push(python(
+        script,
+        &[marker.as_bytes(), port.to_string().as_bytes()],
+    ));
+    let pid = cleanup.children[0].id();
+    let tmux = &cleanup.tmux;
+    tmux.start_ui();
+    tmux.send(&["-l", "5"]);
+    tmux.filter(&marker);
+    let address = format!("127.0.0.1:{port}");
+    let screen = tmux.wait_for("its refused connects", 15, |s| {
+        table_rows(s).iter().any(|r| {
+            is_pid(r, None, pid)
+                && r.contains("connect")
+                && r.contains(&address)
+                && r.contains("ECONNREFUSED")
+        })
+    });
+    assert_chrome(&screen);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("its socket in the drill-down", 10, |s| {
+        s.contains("sockets (") && s.contains(&address)
+    });
+    tmux.send(&["-l", "q"]);
+}
