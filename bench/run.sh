@@ -255,6 +255,21 @@ row "bpftrace opensnoop.bt" "$T s" "$(ratio "$T" "$open_base")x" "$captured of $
     "$(bpftrace_lost opensnoop)" "$CPU%"
 echo
 
+# Datagrams to an address: each a socket record (the connections view).
+echo "Datagram storm: $OPENS one-byte sendto calls to 127.0.0.1:9 from one socket; median of $STORMS storms"
+echo
+row "tracer" "time" "slowdown" "captured" "reported lost" "tracer CPU (% of a core)"
+row "---" "---:" "---:" "---:" "---:" "---:"
+TRACER=; storm "$PROBE" send-storm $OPENS; send_base=$T
+row "untraced" "$T s" "1.00x" "" "" ""
+start_tracer sends '"type":"start"' "$BIN" --json
+storm "$PROBE" send-storm $OPENS
+sleep 1; stop_tracer
+captured=$(grep -c '"remote":"127.0.0.1:9"' "$WORK/sends.out" || true)
+row "systrace-top --json" "$T s" "$(ratio "$T" "$send_base")x" "$captured of $((STORMS * OPENS))" \
+    "$(lost_of "$WORK/sends.out" net)" "$CPU%"
+echo
+
 [ "$LAST_SECTION" -ge 3 ] || exit 0
 # ---- 3. exec storm ----
 

@@ -16,6 +16,9 @@
 //! probe exec-storm N
 //!                   N times in a row: run `/bin/true systrace-storm I
 //!                   <STORM_ARG> end` and wait for it
+//! probe send-storm N
+//!                   send N one-byte UDP datagrams to 127.0.0.1:9 with
+//!                   sendto, from one unconnected socket
 //! probe storm-arg  print STORM_ARG, for the benchmark to look for
 //! probe churn SECONDS
 //!                   run /bin/true over and over for SECONDS; print how many
@@ -79,6 +82,13 @@ fn main() {
                 // SAFETY: a valid C string; the result is only checked.
                 let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
                 assert!(fd < 0, "the path exists");
+            }
+        }
+        Some("send-storm") => {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+            for _ in 0..arg(2) {
+                // Discarded: nothing listens on port 9.
+                let _ = socket.send_to(b"x", "127.0.0.1:9");
             }
         }
         Some("open-distinct") => {
