@@ -52,10 +52,14 @@ struct connecting {
 };
 
 /* Connects in flight: a socket stays until its connect is settled (refused,
- * timed out, connected, or closed) and its syscall has returned. LRU: one
- * whose syscall never returned (its thread was killed) makes room in time. */
+ * timed out, connected, or closed: TCP gives up on one in SYN_SENT within
+ * about two minutes) and its syscall has returned. Not an LRU: any user can
+ * hold thousands of sockets in SYN_SENT, and an eviction would silently
+ * lose another's outcome. When full, a connect is counted in
+ * lost[LOST_NET] and its EINPROGRESS record says its outcome is not
+ * followed (FLAG_UNFOLLOWED). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct connecting);
@@ -299,8 +303,11 @@ static __always_inline void connect_returned(struct net_event *e, struct sock *s
 	__u64 key = (__u64)sk;
 	struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
 
-	if (!c || c->pid != e->pid || c->ts != e->ts)
+	if (!c || c->pid != e->pid || c->ts != e->ts) {
+		if (ret == -EINPROGRESS && e->protocol == IPPROTO_TCP)
+			e->record_flags |= FLAG_UNFOLLOWED;
 		return;
+	}
 	if (ret != -EINPROGRESS) {
 		bpf_map_delete_elem(&connecting, &key);
 		return;
@@ -375,9 +382,9 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 		sk = fd_sock(task, st->args[0]);
 	if (sk)
 		net_socket(e, sk);
+	e->record_flags = flags;
 	if (st->call == CALL_CONNECT && sk)
 		connect_returned(e, sk, ret);
-	e->record_flags = flags;
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 }
 

@@ -75,6 +75,9 @@ pub struct Connection {
     pub ok: u64,
     /// Non-blocking connects still waiting for their outcome.
     pub in_progress: u64,
+    /// Non-blocking connects whose outcome was not followed (too many in
+    /// flight): neither succeeded nor failed, as far as is known.
+    pub unfollowed: u64,
     /// Failures by positive errno (a connect's outcome's included), most
     /// first.
     pub errors: Vec<(i32, u64)>,
@@ -136,6 +139,7 @@ impl ConnectionTable {
                 calls: 0,
                 ok: 0,
                 in_progress: 0,
+                unfollowed: 0,
                 errors: Vec::new(),
                 last_ret: 0,
                 backlog: None,
@@ -157,6 +161,7 @@ impl ConnectionTable {
         }
         match e.ret {
             _ if e.in_progress() => row.in_progress += 1,
+            _ if e.unfollowed => row.unfollowed += 1,
             ret if ret < 0 => {
                 let errno = -ret;
                 match row.errors.iter_mut().find(|(n, _)| *n == errno) {
@@ -223,6 +228,7 @@ mod tests {
             call,
             compat: false,
             outcome: false,
+            unfollowed: false,
             ret,
             fd: 3,
             backlog: 0,

@@ -218,6 +218,7 @@ fn decode_net(bytes: &[u8]) -> Result<NetEvent> {
                 call,
                 compat: has(e.record_flags, record_flags::FLAG_COMPAT),
                 outcome: has(e.record_flags, record_flags::FLAG_OUTCOME),
+                unfollowed: has(e.record_flags, record_flags::FLAG_UNFOLLOWED),
                 ret: e.ret,
                 fd: e.fd,
                 backlog: e.backlog,

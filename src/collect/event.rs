@@ -61,6 +61,9 @@ pub struct NetEvent {
     pub compat: bool,
     /// The outcome of a connect that returned EINPROGRESS.
     pub outcome: bool,
+    /// A connect that returned EINPROGRESS whose outcome will not come:
+    /// too many connects were in flight to follow (counted lost).
+    pub unfollowed: bool,
     /// 0, an fd or bytes sent, or -errno; an outcome: 0 or -errno.
     pub ret: i32,
     /// The socket's descriptor, as passed.
@@ -92,7 +95,7 @@ impl NetEvent {
 
     /// A connect that returned EINPROGRESS: its outcome comes later.
     pub fn in_progress(&self) -> bool {
-        !self.outcome && self.ret == -libc::EINPROGRESS
+        !self.outcome && !self.unfollowed && self.ret == -libc::EINPROGRESS
     }
 }
 

@@ -219,6 +219,10 @@ pub struct Socket<'a> {
     /// A connect that returned EINPROGRESS: an `outcome` record follows.
     #[serde(skip_serializing_if = "is_false")]
     in_progress: bool,
+    /// A connect that returned EINPROGRESS whose outcome will not be
+    /// followed: too many connects were in flight (counted in `lost`).
+    #[serde(skip_serializing_if = "is_false")]
+    outcome_unfollowed: bool,
     /// The outcome of an earlier in_progress connect; `ret`/`error` are
     /// its result, `state` the TCP state reached, `duration_us` counts
     /// from the connect's entry.
@@ -247,6 +251,7 @@ fn socket_record<'a>(e: &'a NetEvent, clock: &WallClock) -> Record<'a> {
         ret: e.ret,
         error: error_of(e.ret),
         in_progress: e.in_progress(),
+        outcome_unfollowed: e.unfollowed,
         outcome: e.outcome,
         state: e.outcome.then(|| tcp_state_name(e.tcp_state)),
         duration_us: e.duration_ns as f64 / 1e3,

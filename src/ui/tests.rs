@@ -304,6 +304,7 @@ fn connections_fixture() -> Vec<Connection> {
         calls,
         ok,
         in_progress: 0,
+        unfollowed: 0,
         errors: Vec::new(),
         last_ret: 0,
         backlog: None,
