@@ -47,6 +47,8 @@ struct connecting {
 	__u16 type;
 	__u16 protocol;
 	__u16 pad;
+	__u32 uid; /* whose allowance it takes */
+	__u32 pad2;
 	char comm[COMM_LEN];
 	__u8 remote[SOCKADDR_LEN];
 };
@@ -55,15 +57,28 @@ struct connecting {
  * timed out, connected, or closed: TCP gives up on one in SYN_SENT within
  * about two minutes) and its syscall has returned. Not an LRU: any user can
  * hold thousands of sockets in SYN_SENT, and an eviction would silently
- * lose another's outcome. When full, a connect is counted in
- * lost[LOST_NET] and its EINPROGRESS record says its outcome is not
- * followed (FLAG_UNFOLLOWED). */
+ * lose another's outcome; and each user may hold at most a quarter of it,
+ * so that one cannot blind the tool to the others. A connect that finds no
+ * room is counted in lost[LOST_NET] if it returns EINPROGRESS, and its
+ * record says its outcome is not followed (FLAG_UNFOLLOWED). */
+#define MAX_CONNECTING 16384
+#define MAX_CONNECTING_PER_UID (MAX_CONNECTING / 4)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, MAX_CONNECTING);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct connecting);
 } connecting SEC(".maps");
+
+/* Entries of `connecting` per user. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} connecting_uids SEC(".maps");
 
 struct net_event _net_event = {};
 
@@ -77,6 +92,28 @@ static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
 		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
 	return BPF_CORE_READ(sock, sk);
+}
+
+/* `uid`'s count of connects in flight, made if need be; NULL if even that
+ * map is full. */
+static __always_inline __u64 *uid_connects(__u32 uid)
+{
+	__u64 zero = 0, *n = bpf_map_lookup_elem(&connecting_uids, &uid);
+
+	if (n)
+		return n;
+	bpf_map_update_elem(&connecting_uids, &uid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&connecting_uids, &uid);
+}
+
+/* Done with a connect in flight: its entry and its user's count. */
+static __always_inline void forget_connect(__u64 key, struct connecting *c)
+{
+	__u64 *n = bpf_map_lookup_elem(&connecting_uids, &c->uid);
+
+	if (n)
+		__sync_fetch_and_add(n, -1);
+	bpf_map_delete_elem(&connecting, &key);
 }
 
 /* A socket's own address (`peer` false) or its peer's, as the struct
@@ -223,7 +260,7 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 {
 	struct connecting c = {};
 	struct sock *sk;
-	__u64 key;
+	__u64 key, *n;
 
 	if (st->call == CALL_SOCKETCALL && !socketcall_args(st))
 		return false;
@@ -250,9 +287,15 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 	c.type = BPF_CORE_READ(sk, sk_type);
 	c.protocol = IPPROTO_TCP;
 	c.record_flags = st->compat ? FLAG_COMPAT : 0;
+	c.uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(&c.comm, sizeof(c.comm));
-	if (bpf_map_update_elem(&connecting, &key, &c, BPF_ANY))
-		count_lost(LOST_NET);
+	n = uid_connects(c.uid);
+	if (!n || *n >= MAX_CONNECTING_PER_UID)
+		return true; /* not followed: said at its exit */
+	/* Not over an earlier connect of the socket still in progress (a
+	 * connect again polls it: EALREADY). */
+	if (bpf_map_update_elem(&connecting, &key, &c, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(n, 1);
 	return true;
 }
 
@@ -304,19 +347,22 @@ static __always_inline void connect_returned(struct net_event *e, struct sock *s
 	struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
 
 	if (!c || c->pid != e->pid || c->ts != e->ts) {
-		if (ret == -EINPROGRESS && e->protocol == IPPROTO_TCP)
+		/* No room was left for it. */
+		if (ret == -EINPROGRESS && e->protocol == IPPROTO_TCP) {
 			e->record_flags |= FLAG_UNFOLLOWED;
+			count_lost(LOST_NET);
+		}
 		return;
 	}
 	if (ret != -EINPROGRESS) {
-		bpf_map_delete_elem(&connecting, &key);
+		forget_connect(key, c);
 		return;
 	}
 	__builtin_memcpy(c->remote, e->remote, sizeof(c->remote));
 	c->remote_len = e->remote_len;
 	if (__sync_fetch_and_or(&c->phase, CONNECT_RETURNED) & CONNECT_SETTLED) {
 		send_outcome(c, bpf_ktime_get_ns());
-		bpf_map_delete_elem(&connecting, &key);
+		forget_connect(key, c);
 	}
 }
 
@@ -331,8 +377,11 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 		count_lost(LOST_NET);
 		if (st->call == CALL_CONNECT && (sk = fd_sock(task, st->args[0]))) {
 			__u64 key = (__u64)sk;
+			struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
 
-			bpf_map_delete_elem(&connecting, &key);
+			/* Its own entry only, not an earlier connect's. */
+			if (c && c->ts == st->ts)
+				forget_connect(key, c);
 		}
 		return;
 	}
@@ -404,7 +453,7 @@ int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 	c->err = newstate == TCP_ESTABLISHED ? 0 : -BPF_CORE_READ(sk, sk_err);
 	if (__sync_fetch_and_or(&c->phase, CONNECT_SETTLED) & CONNECT_RETURNED) {
 		send_outcome(c, bpf_ktime_get_ns());
-		bpf_map_delete_elem(&connecting, &key);
+		forget_connect(key, c);
 	}
 	return 0;
 }

@@ -78,6 +78,8 @@ pub struct Connection {
     /// Non-blocking connects whose outcome was not followed (too many in
     /// flight): neither succeeded nor failed, as far as is known.
     pub unfollowed: u64,
+    /// Non-blocking connects whose socket was closed before it connected.
+    pub closed_first: u64,
     /// Failures by positive errno (a connect's outcome's included), most
     /// first.
     pub errors: Vec<(i32, u64)>,
@@ -140,6 +142,7 @@ impl ConnectionTable {
                 ok: 0,
                 in_progress: 0,
                 unfollowed: 0,
+                closed_first: 0,
                 errors: Vec::new(),
                 last_ret: 0,
                 backlog: None,
@@ -162,6 +165,7 @@ impl ConnectionTable {
         match e.ret {
             _ if e.in_progress() => row.in_progress += 1,
             _ if e.unfollowed => row.unfollowed += 1,
+            0 if e.outcome && !e.connected() => row.closed_first += 1,
             ret if ret < 0 => {
                 let errno = -ret;
                 match row.errors.iter_mut().find(|(n, _)| *n == errno) {

@@ -42,6 +42,9 @@ pub enum Event {
     Net(NetEvent),
 }
 
+/// The kernel's TCP_ESTABLISHED (include/net/tcp_states.h).
+const TCP_ESTABLISHED: u16 = 1;
+
 /// A socket call: connect, accept, bind, listen, or a datagram sent to an
 /// address; or a non-blocking connect's outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +94,12 @@ impl NetEvent {
             pid: self.pid,
             start_ns: self.start_ns,
         }
+    }
+
+    /// An outcome that connected (a socket closed before it did has no
+    /// error either).
+    pub fn connected(&self) -> bool {
+        self.outcome && self.ret == 0 && self.tcp_state == TCP_ESTABLISHED
     }
 
     /// A connect that returned EINPROGRESS: its outcome comes later.

@@ -305,6 +305,7 @@ fn connections_fixture() -> Vec<Connection> {
         ok,
         in_progress: 0,
         unfollowed: 0,
+        closed_first: 0,
         errors: Vec::new(),
         last_ret: 0,
         backlog: None,

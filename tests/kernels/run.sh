@@ -32,7 +32,7 @@ releases=${*:-${KERNELS:-bullseye bookworm trixie sid}}
 # kernel), tui (the UI, through tmux) and parity (strace against --trace
 # over Debian's programs: minutes under emulation for what the host run
 # already measures).
-tests=${KERNEL_TESTS:-kernel exact trace trace_run trace_options headless namespace privilege containers}
+tests=${KERNEL_TESTS:-kernel exact trace trace_run trace_options headless namespace privilege containers connections}
 jobs=${KERNEL_JOBS:-1}
 # Keep in sync with MIN_KERNEL in src/bpf/env.rs.
 min_kernel=5.13

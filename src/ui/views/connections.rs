@@ -66,6 +66,9 @@ pub fn results(row: &Connection) -> String {
     if row.unfollowed > 0 {
         parts.push(format!("{} not followed", row.unfollowed));
     }
+    if row.closed_first > 0 {
+        parts.push(format!("{} closed first", row.closed_first));
+    }
     for &(errno, n) in row.errors.iter().take(2) {
         parts.push(format!(
             "{} {}",
