@@ -62,6 +62,40 @@ impl Probes<'_> {
         Ok(errors)
     }
 
+    /// Removes the connects in flight that entered before `before_ns`
+    /// (CLOCK_MONOTONIC) and are still there: TCP settles every connect
+    /// within about two minutes, so such an entry is one whose exit or
+    /// state change the kernel skipped (a program run missed, counted as
+    /// such). Each gives its user's allowance back. Returns how many.
+    pub fn expire_connects(&self, before_ns: u64) -> usize {
+        let map = &self.skel.maps.connecting;
+        let stale: Vec<(Vec<u8>, types::connecting)> = map
+            .keys()
+            .filter_map(|key| {
+                let value = map.lookup(&key, MapFlags::ANY).ok()??;
+                let c: types::connecting = read_pod(&value)?;
+                (c.ts < before_ns).then_some((key, c))
+            })
+            .collect();
+        let uids = &self.skel.maps.connecting_uids;
+        let mut expired = 0;
+        for (key, c) in stale {
+            if map.delete(&key).is_err() {
+                continue; // settled meanwhile
+            }
+            expired += 1;
+            let uid = c.uid.to_ne_bytes();
+            if let Ok(Some(n)) = uids.lookup(&uid, MapFlags::ANY)
+                && let Some(n) = read_pod::<u64>(&n)
+            {
+                // The programs count up and down atomically; this is one
+                // more writer between two of their updates at worst.
+                let _ = uids.update(&uid, &n.saturating_sub(1).to_ne_bytes(), MapFlags::EXIST);
+            }
+        }
+        expired
+    }
+
     /// Removes the error counters of a process that has exited.
     pub fn forget_errors(&self, process: ProcessKey, errors: &ErrorCounts) {
         for &(nr, err, _) in errors {

@@ -81,6 +81,7 @@ struct {
 } connecting_uids SEC(".maps");
 
 struct net_event _net_event = {};
+struct connecting _connecting = {};
 
 /* The socket behind descriptor `fd`, or NULL if it is not one. */
 static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
@@ -106,14 +107,18 @@ static __always_inline __u64 *uid_connects(__u32 uid)
 	return bpf_map_lookup_elem(&connecting_uids, &uid);
 }
 
-/* Done with a connect in flight: its entry and its user's count. */
+/* Done with a connect in flight: its entry, and its user's count if this
+ * call removed it (two removing it at once count it down once). */
 static __always_inline void forget_connect(__u64 key, struct connecting *c)
 {
-	__u64 *n = bpf_map_lookup_elem(&connecting_uids, &c->uid);
+	__u32 uid = c->uid;
+	__u64 *n;
 
+	if (bpf_map_delete_elem(&connecting, &key))
+		return;
+	n = bpf_map_lookup_elem(&connecting_uids, &uid);
 	if (n)
 		__sync_fetch_and_add(n, -1);
-	bpf_map_delete_elem(&connecting, &key);
 }
 
 /* A socket's own address (`peer` false) or its peer's, as the struct
@@ -175,9 +180,12 @@ static __always_inline __u32 sock_name(struct sock *sk, __u8 *out, bool peer)
 
 /* `len` bytes of a process's struct sockaddr at `uaddr` into out: its
  * length kept, cut at SOCKADDR_LEN, or 0 and a flag if unreadable. */
-static __always_inline __u32 user_sockaddr(__u8 *out, __u64 uaddr, __u64 len, __u32 *flags)
+static __always_inline __u32 user_sockaddr(__u8 *out, __u64 uaddr, __u64 addrlen, __u32 *flags)
 {
-	if (!uaddr || !len)
+	/* The kernel takes the length as an int: so does this. */
+	int len = (int)addrlen;
+
+	if (!uaddr || len <= 0)
 		return 0;
 	if (len > SOCKADDR_LEN) {
 		*flags |= FLAG_ADDR_TRUNCATED;
@@ -258,7 +266,7 @@ static __always_inline bool socketcall_args(struct inflight *st)
  * A TCP connect's socket is remembered, to follow it to its outcome. */
 static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 {
-	struct connecting c = {};
+	struct connecting c = {}, *old;
 	struct sock *sk;
 	__u64 key, *n;
 
@@ -277,7 +285,18 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 	sk = fd_sock(task, st->args[0]);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return true;
+	/* The socket it is, whatever another thread does to the fd. */
+	st->sk = (__u64)sk;
 	key = (__u64)sk;
+	old = bpf_map_lookup_elem(&connecting, &key);
+	if (old) {
+		/* A connect again while one is in progress (EALREADY) leaves
+		 * the first one followed. */
+		if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+			return true;
+		/* Else a socket freed at this address left it: stale. */
+		forget_connect(key, old);
+	}
 	c.ts = st->ts;
 	c.start_ns = task->group_leader->start_boottime;
 	c.pid = task_tgid(task);
@@ -292,8 +311,6 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 	n = uid_connects(c.uid);
 	if (!n || *n >= MAX_CONNECTING_PER_UID)
 		return true; /* not followed: said at its exit */
-	/* Not over an earlier connect of the socket still in progress (a
-	 * connect again polls it: EALREADY). */
 	if (bpf_map_update_elem(&connecting, &key, &c, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(n, 1);
 	return true;
@@ -347,10 +364,12 @@ static __always_inline void connect_returned(struct net_event *e, struct sock *s
 	struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
 
 	if (!c || c->pid != e->pid || c->ts != e->ts) {
-		/* No room was left for it. */
-		if (ret == -EINPROGRESS && e->protocol == IPPROTO_TCP) {
+		/* Not followed: no room was left for it (counted lost), or
+		 * not TCP (MPTCP, SCTP, vsock), whose outcome this cannot see. */
+		if (ret == -EINPROGRESS) {
 			e->record_flags |= FLAG_UNFOLLOWED;
-			count_lost(LOST_NET);
+			if (e->protocol == IPPROTO_TCP)
+				count_lost(LOST_NET);
 		}
 		return;
 	}
@@ -375,8 +394,8 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 
 	if (!e) {
 		count_lost(LOST_NET);
-		if (st->call == CALL_CONNECT && (sk = fd_sock(task, st->args[0]))) {
-			__u64 key = (__u64)sk;
+		if (st->call == CALL_CONNECT && st->sk) {
+			__u64 key = st->sk;
 			struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
 
 			/* Its own entry only, not an earlier connect's. */
@@ -406,7 +425,20 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 			e->remote_len = sock_name(sk, e->remote, true);
 		break;
 	case CALL_CONNECT:
+		/* The socket entered with, whatever another thread did to the
+		 * fd since; else (not TCP) the fd's now. */
+		if (st->sk)
+			sk = (struct sock *)st->sk;
 		e->remote_len = user_sockaddr(e->remote, st->args[1], st->args[2], &flags);
+		/* Where it connects, as the kernel took it: another thread may
+		 * have rewritten the address passed since. */
+		if (sk && (ret == 0 || ret == -EINPROGRESS) &&
+		    BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX) {
+			__u32 len = sock_name(sk, e->remote, true);
+
+			if (len)
+				e->remote_len = len;
+		}
 		break;
 	case CALL_BIND:
 		/* Its own address is the socket's, below (port 0 is a port the
@@ -434,17 +466,21 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 	e->record_flags = flags;
 	if (st->call == CALL_CONNECT && sk)
 		connect_returned(e, sk, ret);
+	else if (st->call == CALL_CONNECT && ret == -EINPROGRESS)
+		e->record_flags |= FLAG_UNFOLLOWED;
 	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 }
 
-/* TCP's state changes: a connect in flight leaving SYN_SENT is settled. */
+/* TCP's state changes: a connect in flight leaving SYN_SENT is settled:
+ * connected, or closed (refused, timed out, or closed by the process). A
+ * simultaneous open goes through SYN_RECV first: settled after it. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(net_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
 	struct connecting *c;
 
-	if (oldstate != TCP_SYN_SENT)
+	if ((oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV) || newstate == TCP_SYN_RECV)
 		return 0;
 	c = bpf_map_lookup_elem(&connecting, &key);
 	if (!c)

@@ -112,6 +112,7 @@ struct inflight {
 	__u32 compat;
 	__u32 nr; /* must be the exiting syscall's, or the state is stale */
 	__u32 tid; /* the thread's id at entry: an exec may change it */
+	__u64 sk;  /* a TCP connect's socket, at entry; else 0 */
 };
 
 struct {
@@ -455,6 +456,7 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 	st->nr = id;
 	st->tid = task_tid(task);
 	st->call = call;
+	st->sk = 0;
 	if (is_net(call) && !net_enter(task, st))
 		st->call = CALL_NONE;
 }

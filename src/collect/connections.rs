@@ -12,6 +12,9 @@ use super::sockaddr::SockAddr;
 
 /// Rows kept: past this, the least recently active go, a tenth at a time.
 const MAX_ROWS: usize = 10_000;
+/// A connect in progress this long without its outcome will have none
+/// (TCP gives up on a SYN after about two minutes; the outcome was lost).
+const PENDING_NS: u64 = 180_000_000_000;
 
 /// What a row counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,6 +78,9 @@ pub struct Connection {
     pub ok: u64,
     /// Non-blocking connects still waiting for their outcome.
     pub in_progress: u64,
+    /// Non-blocking connects whose outcome never came in PENDING_NS (its
+    /// record was lost: counted).
+    pub expired: u64,
     /// Non-blocking connects whose outcome was not followed (too many in
     /// flight): neither succeeded nor failed, as far as is known.
     pub unfollowed: u64,
@@ -102,6 +108,9 @@ impl Connection {
 pub struct ConnectionTable {
     /// Each row, and its calls at the last tick.
     rows: HashMap<RowKey, (Connection, u64)>,
+    /// Connects in progress, by (process, entry time): an outcome carries
+    /// its connect's, and settles that one.
+    pending: HashMap<(ProcessKey, u64), RowKey>,
     /// Rows dropped to stay within MAX_ROWS.
     pub forgotten: u64,
 }
@@ -109,6 +118,10 @@ pub struct ConnectionTable {
 impl ConnectionTable {
     pub fn apply(&mut self, e: &NetEvent) {
         let direction = Direction::of(e.call);
+        // A non-blocking accept finding no client: polling, not a failure.
+        if direction == Direction::Accept && e.ret == -libc::EAGAIN {
+            return;
+        }
         let address = match direction {
             Direction::Serve => e.local.clone(),
             Direction::Accept => e.remote.as_ref().map(SockAddr::host),
@@ -120,14 +133,15 @@ impl ConnectionTable {
             proto: e.proto,
             address,
         };
-        if !self.rows.contains_key(&key) {
-            // An outcome whose connect was forgotten starts no row.
-            if e.outcome {
-                return;
-            }
-            if self.rows.len() >= MAX_ROWS {
-                self.forget_oldest();
-            }
+        if e.outcome && self.pending.remove(&(e.process(), e.ts_ns)).is_none() {
+            // Its connect was forgotten, or expired.
+            return;
+        }
+        if !self.rows.contains_key(&key) && self.rows.len() >= MAX_ROWS {
+            self.forget_oldest();
+        }
+        if e.in_progress() {
+            self.pending.insert((e.process(), e.ts_ns), key.clone());
         }
         let (row, _) = self.rows.entry(key.clone()).or_insert_with(|| {
             let row = Connection {
@@ -141,6 +155,7 @@ impl ConnectionTable {
                 calls: 0,
                 ok: 0,
                 in_progress: 0,
+                expired: 0,
                 unfollowed: 0,
                 closed_first: 0,
                 errors: Vec::new(),
@@ -183,6 +198,21 @@ impl ConnectionTable {
         }
     }
 
+    /// Connects in progress for PENDING_NS at `now` will have no outcome.
+    fn expire(&mut self, now: u64) {
+        let rows = &mut self.rows;
+        self.pending.retain(|&(_, ts), key| {
+            if now.saturating_sub(ts) < PENDING_NS {
+                return true;
+            }
+            if let Some((row, _)) = rows.get_mut(key) {
+                row.in_progress = row.in_progress.saturating_sub(1);
+                row.expired += 1;
+            }
+            false
+        });
+    }
+
     fn forget_oldest(&mut self) {
         let mut ages: Vec<u64> = self.rows.values().map(|(r, _)| r.last_ns).collect();
         let cut = MAX_ROWS / 10;
@@ -191,11 +221,14 @@ impl ConnectionTable {
         let len = self.rows.len();
         self.rows.retain(|_, (r, _)| r.last_ns >= before);
         self.forgotten += (len - self.rows.len()) as u64;
+        let rows = &self.rows;
+        self.pending.retain(|_, key| rows.contains_key(key));
     }
 
-    /// Every row with its rate over the last `secs`; busiest first, then
-    /// by calls.
-    pub fn tick(&mut self, secs: f64) -> Vec<Connection> {
+    /// Every row with its rate over the last `secs` at `now`; busiest
+    /// first, then by calls.
+    pub fn tick(&mut self, secs: f64, now: u64) -> Vec<Connection> {
+        self.expire(now);
         let mut rows: Vec<Connection> = self
             .rows
             .values_mut()
@@ -250,17 +283,33 @@ mod tests {
         let mut table = ConnectionTable::default();
         table.apply(&event("connect", -libc::ECONNREFUSED, "127.0.0.1:1"));
         table.apply(&event("connect", -libc::EINPROGRESS, "127.0.0.1:1"));
-        let rows = table.tick(1.0);
+        let rows = table.tick(1.0, 10);
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].calls, rows[0].in_progress), (2, 1));
         assert_eq!(rows[0].errors, vec![(libc::ECONNREFUSED, 1)]);
         let mut outcome = event("connect", -libc::ECONNREFUSED, "127.0.0.1:1");
         outcome.outcome = true;
         table.apply(&outcome);
-        let rows = table.tick(1.0);
+        let rows = table.tick(1.0, 10);
         assert_eq!((rows[0].calls, rows[0].in_progress), (2, 0));
         assert_eq!(rows[0].errors, vec![(libc::ECONNREFUSED, 2)]);
         assert_eq!(rows[0].per_sec, 0.0);
+    }
+
+    #[test]
+    fn a_connect_whose_outcome_never_comes_expires() {
+        let mut table = ConnectionTable::default();
+        table.apply(&event("connect", -libc::EINPROGRESS, "10.0.0.1:80"));
+        assert_eq!(table.tick(1.0, PENDING_NS)[0].in_progress, 1);
+        let row = &table.tick(1.0, PENDING_NS + 2)[0];
+        assert_eq!((row.in_progress, row.expired), (0, 1));
+        // Its outcome, had it come after all, settles nothing twice.
+        let mut outcome = event("connect", 0, "10.0.0.1:80");
+        outcome.outcome = true;
+        outcome.tcp_state = 1;
+        table.apply(&outcome);
+        let row = &table.tick(1.0, PENDING_NS + 3)[0];
+        assert_eq!((row.ok, row.in_progress, row.expired), (0, 0, 1));
     }
 
     #[test]
@@ -268,7 +317,7 @@ mod tests {
         let mut table = ConnectionTable::default();
         table.apply(&event("accept4", 4, "127.0.0.1:50000"));
         table.apply(&event("accept4", 5, "127.0.0.1:50001"));
-        let rows = table.tick(2.0);
+        let rows = table.tick(2.0, 10);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].address.as_ref().unwrap().text(), "127.0.0.1");
         assert_eq!((rows[0].calls, rows[0].ok, rows[0].per_sec), (2, 2, 1.0));

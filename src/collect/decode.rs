@@ -183,8 +183,7 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
     })?
 }
 
-/// Syscall records come by the million: their fields are read in place,
-/// with no copy of the record.
+/// A socket record; bind's address is the socket's own (`local`).
 fn decode_net(bytes: &[u8]) -> Result<NetEvent> {
     with_record(
         bytes,
@@ -233,6 +232,8 @@ fn decode_net(bytes: &[u8]) -> Result<NetEvent> {
     )?
 }
 
+/// Syscall records come by the million: their fields are read in place,
+/// with no copy of the record.
 fn decode_syscall(bytes: &[u8]) -> Result<SyscallEvent> {
     use std::mem::offset_of;
     type E = types::syscall_event;

@@ -67,6 +67,9 @@ const BATCH_FULL: i32 = -libc::ENOBUFS;
 /// when records pile up, so this bounds how late a trickle of them (and a
 /// command) is seen.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+/// A connect in flight in the kernel's map for this long will never be
+/// settled there (TCP gives up on a SYN after about two minutes).
+const STALE_CONNECT_NS: u64 = 300_000_000_000;
 /// How often counters of processes whose exit was not seen are looked for.
 const GC_EVERY_TICKS: u64 = 10;
 
@@ -763,6 +766,7 @@ impl Tables {
         self.ticks += 1;
         if self.ticks.is_multiple_of(GC_EVERY_TICKS) {
             self.collect_garbage(&counts, probes);
+            probes.expire_connects(now.saturating_sub(STALE_CONNECT_NS));
         }
         for rate in &rates {
             if self.tree.get(rate.pid).is_none() {
@@ -781,7 +785,7 @@ impl Tables {
         }
         let secs = elapsed.as_secs_f64().max(1e-3);
         let errors = self.tick_errors(probes, secs)?;
-        let mut connections = self.connections.tick(secs);
+        let mut connections = self.connections.tick(secs, now);
         let watched_connections: Vec<Connection> = match self.watched {
             Some(pid) => connections
                 .iter()

@@ -230,6 +230,10 @@ pub struct Socket<'a> {
     outcome: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<&'static str>,
+    /// On an outcome record: whether it connected (`ret` 0 with state
+    /// CLOSE is a socket closed before it did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connected: Option<bool>,
     duration_us: f64,
 }
 
@@ -254,6 +258,7 @@ fn socket_record<'a>(e: &'a NetEvent, clock: &WallClock) -> Record<'a> {
         outcome_unfollowed: e.unfollowed,
         outcome: e.outcome,
         state: e.outcome.then(|| tcp_state_name(e.tcp_state)),
+        connected: e.outcome.then(|| e.connected()),
         duration_us: e.duration_ns as f64 / 1e3,
     };
     match e.call {

@@ -304,6 +304,7 @@ fn connections_fixture() -> Vec<Connection> {
         calls,
         ok,
         in_progress: 0,
+        expired: 0,
         unfollowed: 0,
         closed_first: 0,
         errors: Vec::new(),

@@ -63,6 +63,9 @@ pub fn results(row: &Connection) -> String {
     if row.in_progress > 0 {
         parts.push(format!("{} in progress", row.in_progress));
     }
+    if row.expired > 0 {
+        parts.push(format!("{} never settled", row.expired));
+    }
     if row.unfollowed > 0 {
         parts.push(format!("{} not followed", row.unfollowed));
     }
