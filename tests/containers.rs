@@ -169,3 +169,60 @@ fn a_process_in_a_pid_namespace_has_its_pid_there() {
     let own = of_type(&records, "exec").find(|r| r["argv"][0] == "unshare" && r["ret"] == 0);
     assert!(own.is_some_and(|r| r.get("ns_pid").is_none()), "{own:?}");
 }
+
+/// A process in a chroot: its paths are the jail's, not the host's, and
+/// its records say which root they are relative to; the same program
+/// outside the jail has none.
+#[test]
+fn a_chrooted_process_has_its_paths_marked_with_its_root() {
+    if !can_trace("a_chrooted_process_has_its_paths_marked_with_its_root") {
+        return;
+    }
+    let prog = common::compile_c("jail_open", &["-static"]);
+    let jail = std::env::temp_dir().join(unique("systrace-jail"));
+    let marker = format!("/etc/{}", unique("marker"));
+    let missing = format!("{marker}-missing");
+    std::fs::create_dir_all(jail.join("bin")).unwrap();
+    std::fs::create_dir_all(jail.join("etc")).unwrap();
+    std::fs::copy(&prog, jail.join("bin/jail_open")).unwrap();
+    std::fs::write(jail.join(&marker[1..]), "in the jail\n").unwrap();
+    // The same path on the host, for the run outside.
+    std::fs::write(&marker, "on the host\n").unwrap();
+
+    let tracer = Tracer::start(&[]);
+    let status = Command::new("chroot")
+        .arg(&jail)
+        .args(["/bin/jail_open", &marker, &missing])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let status = Command::new(&prog)
+        .args([&marker, &missing])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let records = tracer.stop();
+    let _ = std::fs::remove_file(&marker);
+    let _ = std::fs::remove_dir_all(&jail);
+
+    let jail = jail.to_str().unwrap();
+    let opens: Vec<&Value> = of_type(&records, "open")
+        .filter(|r| r["path"] == marker.as_str() || r["path"] == missing.as_str())
+        .collect();
+    assert_eq!(opens.len(), 4, "{opens:?}");
+    let (inside, outside): (Vec<&Value>, Vec<&Value>) =
+        opens.into_iter().partition(|r| r.get("root").is_some());
+    assert_eq!(inside.len(), 2, "{inside:?}");
+    for r in &inside {
+        assert_eq!(r["root"], jail, "{r}");
+    }
+    assert_eq!(inside[0]["ret"].as_i64().map(|fd| fd >= 0), Some(true));
+    assert_eq!(inside[1]["error"], "ENOENT");
+    assert_eq!(outside.len(), 2, "{outside:?}");
+    // Its exec too: "/bin/jail_open" is the jail's.
+    let exec = of_type(&records, "exec")
+        .find(|r| r["filename"] == "/bin/jail_open")
+        .expect("the jailed exec");
+    assert_eq!(exec["root"], jail, "{exec}");
+    assert_eq!(exec["exe"], "/bin/jail_open", "{exec}");
+}

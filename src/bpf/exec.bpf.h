@@ -25,6 +25,8 @@ static __always_inline struct exec_event *exec_start(struct task_struct *task, _
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	e->call = call;
 	e->flags = compat ? FLAG_COMPAT : 0;
+	if (other_root(task))
+		e->flags |= FLAG_OTHER_ROOT;
 	e->filename_len = 0;
 	e->exe_len = 0;
 	e->args_len = 0;

@@ -91,6 +91,8 @@ static __noinline void open_exit(struct task_struct *task, struct inflight *st, 
 		if (!e->opened_len)
 			flags |= FLAG_FILE_UNKNOWN;
 	}
+	if (other_root(task))
+		flags |= FLAG_OTHER_ROOT;
 	e->record_flags = flags;
 
 	{

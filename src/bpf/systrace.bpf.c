@@ -59,6 +59,9 @@ const volatile __u32 preview_len = SYSCALL_PREVIEW_LEN;
 struct filter filter = {};
 /* Non-zero while `watched` holds a process: spares everyone else the lookup. */
 __u32 watching = 0;
+/* The tool's own root directory, learnt from its first open: a process
+ * whose root is another sees other paths (a chroot, a container). */
+__u64 own_root = 0;
 
 /* The collector maps this twice over (8 MiB here is 16 MiB of its RSS). */
 #define RINGBUF_BYTES (8 * 1024 * 1024)
@@ -243,6 +246,15 @@ static __always_inline bool passes(__u32 tgid)
 static __always_inline __u64 task_cgroup_id(struct task_struct *task)
 {
 	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
+/* Whether the task's root is not the tool's: a chroot's, a container's.
+ * The directory, not the mount: a copy of the tool's mount namespace
+ * (`unshare --mount`) has other mounts of the same directories, and the
+ * same paths. */
+static __always_inline bool other_root(struct task_struct *task)
+{
+	return own_root && (__u64)BPF_CORE_READ(task, fs, root.dentry) != own_root;
 }
 
 /* Whether syscall number `id` is an open, exec or socket call. */
@@ -435,6 +447,8 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 	struct inflight *st;
 	__u64 args[6];
 
+	if (tgid == self_tgid && !own_root)
+		own_root = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	if (call == CALL_NONE || tgid == self_tgid)
 		return;
 	/* An exec is filtered by the name it takes, at its end. */

@@ -100,6 +100,8 @@ enum record_flags {
 	FLAG_OUTCOME = 256,            /* a non-blocking connect's outcome, after EINPROGRESS */
 	FLAG_ADDR_UNREADABLE = 512,    /* the address passed could not be read */
 	FLAG_ADDR_TRUNCATED = 1024,    /* the address passed was longer than SOCKADDR_LEN */
+	FLAG_OTHER_ROOT = 4096,        /* the process's root is not the tool's (a chroot, a
+					* container): its paths are not the tool's */
 	FLAG_UNFOLLOWED = 2048,        /* an EINPROGRESS connect whose outcome will not come:
 					* the map of connects in flight was full */
 };

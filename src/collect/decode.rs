@@ -134,6 +134,8 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecEvent> {
             filename_truncated: has(e.flags, record_flags::FLAG_FILENAME_TRUNCATED),
             filename_unreadable: has(e.flags, record_flags::FLAG_FILENAME_UNREADABLE),
             exe_unknown: e.ret == 0 && has(e.flags, record_flags::FLAG_FILE_UNKNOWN),
+            other_root: has(e.flags, record_flags::FLAG_OTHER_ROOT),
+            root: None,
             exe,
             cgroup_id: e.cgroup_id,
             cgroup: None,
@@ -179,6 +181,8 @@ fn decode_open(bytes: &[u8]) -> Result<OpenEvent> {
             path_unreadable: has(e.record_flags, record_flags::FLAG_FILENAME_UNREADABLE),
             dir_unknown: has(e.record_flags, record_flags::FLAG_DIR_UNKNOWN),
             opened_unknown: has(e.record_flags, record_flags::FLAG_FILE_UNKNOWN),
+            other_root: has(e.record_flags, record_flags::FLAG_OTHER_ROOT),
+            root: None,
         })
     })?
 }
@@ -433,6 +437,8 @@ pub(crate) mod tests {
             dir_unknown: false,
             opened: None,
             opened_unknown: false,
+            other_root: false,
+            root: None,
         }
     }
 

@@ -237,6 +237,12 @@ pub struct ExecEvent {
     pub exe: Option<Bytes>,
     /// A successful exec whose file could not be named (too deep a path).
     pub exe_unknown: bool,
+    /// Its root is not the tool's (a chroot, a container's own): its
+    /// paths are not the tool's paths.
+    pub other_root: bool,
+    /// Then, which root: the directory /proc/PID/root names (a chroot), or
+    /// its container; the collector fills it in (decoding leaves None).
+    pub root: Option<String>,
     /// Its cgroup v2 id, and its path and container, which the collector
     /// fills in (decoding leaves them None).
     pub cgroup_id: u64,
@@ -359,6 +365,12 @@ pub struct OpenEvent {
     pub opened: Option<Bytes>,
     /// A success whose file could not be named (a pipe, too deep a path).
     pub opened_unknown: bool,
+    /// Its root is not the tool's (a chroot, a container's own): its
+    /// paths are not the tool's paths.
+    pub other_root: bool,
+    /// Then, which root: the directory /proc/PID/root names (a chroot), or
+    /// its container; the collector fills it in (decoding leaves None).
+    pub root: Option<String>,
 }
 
 #[cfg(test)]

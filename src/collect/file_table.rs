@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::event::{OpenEvent, visible};
+use super::roots::marked;
 
 /// Distinct opener PIDs remembered per file, for the PID filter.
 pub const MAX_OPENERS: usize = 32;
@@ -172,7 +173,7 @@ impl FileTable {
     }
 
     pub fn apply(&mut self, e: &OpenEvent) {
-        let path = visible(&e.path);
+        let path = marked(e.root.as_deref(), visible(&e.path));
         if !self.files.contains_key(&path) {
             if self.files.len() >= self.capacity + self.capacity / 4
                 || self.path_bytes + path.len() > MAX_PATH_BYTES
@@ -284,6 +285,19 @@ mod tests {
 
     fn open(path: &str, pid: u32, ret: i32, ts: u64) -> OpenEvent {
         open_event(pid, &format!("p{pid}"), path, ret, ts)
+    }
+
+    #[test]
+    fn a_path_in_another_root_is_another_file() {
+        let mut t = FileTable::new(100);
+        t.apply(&open("/etc/passwd", 1, 3, 1));
+        let mut jailed = open("/etc/passwd", 2, 3, 2);
+        jailed.other_root = true;
+        jailed.root = Some("/srv/jail".into());
+        t.apply(&jailed);
+        let mut paths: Vec<String> = t.top(10, 2).into_iter().map(|f| f.path).collect();
+        paths.sort();
+        assert_eq!(paths, ["/etc/passwd", "[/srv/jail] /etc/passwd"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod file_table;
 pub mod names;
 pub mod process_files;
 pub mod process_tree;
+pub mod roots;
 pub mod seed;
 pub mod siginfo;
 pub mod sockaddr;
@@ -565,6 +566,7 @@ struct Tables {
     usage: usage::UsageSampler,
     users: users::UserNames,
     cgroups: containers::CgroupNames,
+    roots: roots::Roots,
     activity: VecDeque<ActivityLine>,
     summary: HashMap<u32, CallSummary>,
     strace: Strace,
@@ -607,6 +609,7 @@ impl Tables {
             usage: usage::UsageSampler::default(),
             users: users::UserNames::default(),
             cgroups: containers::CgroupNames::default(),
+            roots: roots::Roots::default(),
             activity: VecDeque::new(),
             summary: HashMap::new(),
             strace: Strace::new(DRILL_DOWN_STREAM),
@@ -674,6 +677,7 @@ impl Tables {
                     if !self.recent_exits.insert((exit.pid, exit.start_ns)) {
                         return false;
                     }
+                    self.roots.forget(exit.pid);
                     // Exact totals, even for a process that lived less than a tick.
                     exit.counts = probes.take_counts(exit.process()).unwrap_or_default();
                     if let Some(errors) = &mut self.errors {
@@ -684,10 +688,26 @@ impl Tables {
                     self.process_files.forget(fork.pid);
                     fork.cgroup = self.cgroups.get(fork.cgroup_id);
                 }
-                Event::Exec(exec) => exec.cgroup = self.cgroups.get(exec.cgroup_id),
-                Event::Open(open) if self.for_screen => {
-                    self.files.apply(open);
-                    self.process_files.apply(open);
+                Event::Exec(exec) => {
+                    exec.cgroup = self.cgroups.get(exec.cgroup_id);
+                    self.roots.forget(exec.pid);
+                    if exec.other_root {
+                        let container = exec.cgroup.as_ref().and_then(|c| c.container.as_deref());
+                        exec.root = Some(self.roots.of(exec.pid, container));
+                    }
+                }
+                Event::Open(open) => {
+                    if open.other_root {
+                        let container = self
+                            .tree
+                            .get(open.pid)
+                            .and_then(|p| self.cgroups.get(p.cgroup_id).and_then(|c| c.container));
+                        open.root = Some(self.roots.of(open.pid, container.as_deref()));
+                    }
+                    if self.for_screen {
+                        self.files.apply(open);
+                        self.process_files.apply(open);
+                    }
                 }
                 Event::Net(net) if self.for_screen => self.connections.apply(net),
                 _ => {}

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::event::{OpenEvent, visible};
+use super::roots::marked;
 
 /// Distinct paths remembered per process; later ones are counted, not kept.
 const MAX_PER_PROCESS: usize = 64;
@@ -25,7 +26,7 @@ pub struct ProcessFiles {
 impl ProcessFiles {
     pub fn apply(&mut self, e: &OpenEvent) {
         let files = self.by_pid.entry(e.pid).or_default();
-        let path = visible(&e.path);
+        let path = marked(e.root.as_deref(), visible(&e.path));
         let file = match files.iter().position(|f| f.path == path) {
             Some(i) => &mut files[i],
             None if files.len() < MAX_PER_PROCESS => {

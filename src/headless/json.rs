@@ -61,6 +61,10 @@ pub enum Record<'a> {
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Only when the process's root is not the tool's: which (its paths
+        /// are relative to it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        root: Option<&'a str>,
         #[serde(flatten)]
         place: Place<'a>,
     },
@@ -109,6 +113,9 @@ pub enum Record<'a> {
         opened_hex: Option<String>,
         #[serde(skip_serializing_if = "is_false")]
         opened_unknown: bool,
+        /// As for exec.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        root: Option<&'a str>,
         flags: String,
         ret: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -396,6 +403,7 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             argv_unreadable: e.argv_unreadable,
             ret: e.ret,
             error: error_of(e.ret),
+            root: e.root.as_deref(),
             place: Place::new(e.cgroup.as_ref(), e.ns_pid),
         },
         Event::Fork(e) => Record::Fork {
@@ -434,6 +442,7 @@ pub fn event_record<'a>(event: &'a Event, clock: &WallClock, strace: &mut Strace
             opened: e.opened.as_deref().map(text),
             opened_hex: e.opened.as_deref().and_then(hex_if_not_utf8),
             opened_unknown: e.opened_unknown,
+            root: e.root.as_deref(),
             flags: open_flags(e.flags),
             ret: e.ret,
             error: error_of(e.ret),
