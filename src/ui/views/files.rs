@@ -9,11 +9,11 @@ use crate::collect::file_table::{FileStats, WINDOW_SECS};
 use crate::collect::names::errno_name;
 use crate::ui::app::App;
 use crate::ui::format;
-use crate::ui::layout::{VERY_WIDE, WIDE, fill_width};
+use crate::ui::layout::{CONTAINER_WIDTH, VERY_WIDE, WIDE, fill_width};
 use crate::ui::selection::{Selection, Sort};
 use crate::ui::theme::Theme;
 
-use super::{header_row, visible_rows};
+use super::{containers, header_row, visible_rows};
 
 pub const SORT_COLUMNS: &[&str] = &["OPENS", "ERRORS", "PROCS", "PATH"];
 
@@ -88,7 +88,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         _ if area.width >= WIDE => 24,
         _ => 16,
     };
+    // The last opener's container, from WIDE columns.
+    let wide = area.width >= WIDE;
     let mut fixed = vec![8, 7, 8, 6, opener_width];
+    if wide {
+        fixed.push(CONTAINER_WIDTH);
+    }
     if very_wide {
         fixed.push(9);
     }
@@ -112,6 +117,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Cell::from(procs),
             Cell::from(format::fit(&opener, opener_width as usize)),
         ];
+        if wide {
+            cells.push(Cell::from(format::fit_middle(
+                &containers::of_pid(app, f.last_pid),
+                CONTAINER_WIDTH as usize - 1,
+            )));
+        }
         if very_wide {
             cells.push(Cell::from(format!(
                 "{} ago",
@@ -138,6 +149,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         "PROCS".into(),
         "LAST OPENER".into(),
     ];
+    if wide {
+        header.push("CONTAINER".into());
+    }
     if very_wide {
         header.push("LAST OPEN".into());
     }
