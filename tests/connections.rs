@@ -65,6 +65,15 @@ fn ran(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
 
+/// The numbers a successful command printed, in order.
+#[track_caller]
+fn numbers(output: &Output) -> Vec<i64> {
+    ran(output)
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect()
+}
+
 /// The value of `KEY=VALUE` among LINE's words.
 #[track_caller]
 fn field<T: std::str::FromStr>(line: &str, key: &str) -> T {
@@ -477,10 +486,7 @@ fn datagrams_sent_to_an_address_are_reported_with_it() {
     let tracer = Tracer::start(&[]);
     let (_, out) = run_captured(&mut python(DATAGRAMS, &[]));
     let records = tracer.stop();
-    let v: Vec<i64> = ran(&out)
-        .split_whitespace()
-        .map(|w| w.parse().unwrap())
-        .collect();
+    let v = numbers(&out);
     let (pid, port, fd, local_port) = (v[0] as u64, v[1], v[2], v[3]);
     assert_eq!(&v[4..10], &[5, 7, 9, 9, 6, 6], "bytes sent");
     assert_eq!(&v[10..], &[5, 7, 9, 9, 12], "bytes received");
@@ -661,10 +667,7 @@ fn connects_in_a_network_namespace_are_its_own() {
     );
     let records = tracer.stop();
     drop(host);
-    let v: Vec<i64> = ran(&out)
-        .split_whitespace()
-        .map(|w| w.parse().unwrap())
-        .collect();
+    let v = numbers(&out);
     let (pid, blocking_fd, fd) = (v[0] as u64, v[1], v[2]);
     assert_eq!((v[3], v[4]), (115, 111), "EINPROGRESS, then ECONNREFUSED");
 
@@ -794,10 +797,7 @@ fn a_connect_polled_with_connect_again_keeps_its_outcome() {
     let tracer = Tracer::start(&[]);
     let (_, out) = run_captured(&mut python(POLLED_WITH_CONNECT, &[]));
     let records = tracer.stop();
-    let v: Vec<i64> = ran(&out)
-        .split_whitespace()
-        .map(|w| w.parse().unwrap())
-        .collect();
+    let v = numbers(&out);
     let (pid, port, fd) = (v[0] as u64, v[1], v[2]);
     assert_eq!(
         &v[3..],

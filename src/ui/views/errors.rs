@@ -3,7 +3,7 @@
 //! program runs at every syscall's exit.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::collect::errors::{ErrorRate, Lifetime};
@@ -15,7 +15,9 @@ use crate::ui::selection::RowKey;
 use crate::ui::theme::Theme;
 
 use super::processes::command_of;
-use super::{TableState, containers, header_row, visible_rows, with_container};
+use super::{
+    TableState, containers, fill_last, header_row, tagged_style, visible_rows, with_container,
+};
 use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
@@ -127,10 +129,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 description_width,
             )),
         ];
-        Row::new(with_container(cells, wide)).style(match app.snapshot.process(r.pid) {
-            Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
-            _ => style,
-        })
+        Row::new(with_container(cells, wide)).style(tagged_style(app, r.pid, style, theme))
     });
     let header = header_row(
         with_container(
@@ -152,10 +151,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         app.errors.sort.reverse,
         theme,
     );
-    let widths = fixed
-        .iter()
-        .map(|&w| Constraint::Length(w))
-        .chain([Constraint::Fill(1)])
-        .collect::<Vec<_>>();
-    frame.render_widget(Table::new(table_rows, widths).header(header), area);
+    frame.render_widget(
+        Table::new(table_rows, fill_last(&fixed)).header(header),
+        area,
+    );
 }

@@ -39,6 +39,30 @@ impl TableState {
     }
 }
 
+/// A table's column widths: `fixed` ones, then the last column filling
+/// what is left.
+pub fn fill_last(fixed: &[u16]) -> Vec<ratatui::layout::Constraint> {
+    use ratatui::layout::Constraint;
+    fixed
+        .iter()
+        .map(|&w| Constraint::Length(w))
+        .chain([Constraint::Fill(1)])
+        .collect()
+}
+
+/// A process's row style: `style`, marked when the process is tagged.
+pub fn tagged_style(
+    app: &crate::ui::app::App,
+    pid: u32,
+    style: ratatui::style::Style,
+    theme: &crate::ui::theme::Theme,
+) -> ratatui::style::Style {
+    match app.snapshot.process(pid) {
+        Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
+        _ => style,
+    }
+}
+
 /// A table's cells, names or widths with its CONTAINER column (the third,
 /// after PID and COMMAND) only where the screen is WIDE enough for it.
 pub fn with_container<T>(mut items: Vec<T>, wide: bool) -> Vec<T> {

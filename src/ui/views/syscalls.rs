@@ -12,7 +12,7 @@ use crate::ui::format;
 use crate::ui::theme::Theme;
 
 use super::processes::command_of;
-use super::{TableState, containers, header_row, visible_rows, with_container};
+use super::{TableState, containers, header_row, tagged_style, visible_rows, with_container};
 use crate::ui::layout::CONTAINER_WIDTH;
 
 /// In the order the columns are shown.
@@ -123,10 +123,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Cell::from(format::count(r.total as f64)),
             Cell::from(top_syscalls(&r.syscalls, top_width)),
         ];
-        Row::new(with_container(cells, wide)).style(match app.snapshot.process(r.pid) {
-            Some(p) if app.is_tagged(p.pid, p.start_ns) => theme.tagged().patch(style),
-            _ => style,
-        })
+        Row::new(with_container(cells, wide)).style(tagged_style(app, r.pid, style, theme))
     });
     let header = header_row(
         with_container(
