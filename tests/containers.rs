@@ -226,3 +226,43 @@ fn a_chrooted_process_has_its_paths_marked_with_its_root() {
     assert_eq!(exec["root"], jail, "{exec}");
     assert_eq!(exec["exe"], "/bin/jail_open", "{exec}");
 }
+
+/// A child born into a cgroup by clone3 (CLONE_INTO_CGROUP), its parent
+/// outside it: the kernel's filter follows the child's own cgroup, so
+/// --cgroup reports its fork, and its record names that cgroup.
+#[test]
+fn a_child_cloned_into_a_cgroup_is_filtered_by_its_own() {
+    let test = "a_child_cloned_into_a_cgroup_is_filtered_by_its_own";
+    if !can_trace(test) {
+        return;
+    }
+    let Some(cgroup) = TestCgroup::new(test) else {
+        return;
+    };
+    let prog = common::compile_c("clone_into", &[]);
+    let tracer = Tracer::start(&["--cgroup", &cgroup.name]);
+    let out = Command::new(&prog).arg(&cgroup.path).output().unwrap();
+    let records = tracer.stop();
+    if !out.status.success() {
+        println!(
+            "SKIPPED {test}: clone3 into a cgroup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let child: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let forks: Vec<&Value> = of_type(&records, "fork")
+        .filter(|r| r["pid"] == child)
+        .collect();
+    assert_eq!(
+        forks.len(),
+        1,
+        "the child's fork, under --cgroup: {forks:?}"
+    );
+    assert_eq!(forks[0]["cgroup"], cgroup.name.as_str(), "{}", forks[0]);
+    // Its parent is outside: nothing of its own is reported.
+    assert!(
+        of_type(&records, "exec").all(|r| r["pid"] != forks[0]["ppid"]),
+        "the parent is outside the cgroup"
+    );
+}

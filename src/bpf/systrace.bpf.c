@@ -242,6 +242,44 @@ static __always_inline bool passes(__u32 tgid)
 	return comm_passes();
 }
 
+/* Kernels before 6.2 kept their ancestors' ids, not the ancestors. */
+struct cgroup___ids {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+/* The id of `task`'s cgroup's ancestor at `level` (its own at its level);
+ * 0 if it is not that deep. */
+static __always_inline __u64 task_ancestor_cgroup_id(struct task_struct *task, __u32 level)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	struct cgroup___ids *old = (void *)cg;
+	__u64 id = 0;
+
+	if (!cg || level > (__u32)BPF_CORE_READ(cg, level))
+		return 0;
+	if (bpf_core_field_exists(cg->ancestors)) {
+		struct cgroup *ancestor = NULL;
+
+		bpf_probe_read_kernel(&ancestor, sizeof(ancestor), &cg->ancestors[level & 1023]);
+		return ancestor ? BPF_CORE_READ(ancestor, kn, id) : 0;
+	}
+	bpf_probe_read_kernel(&id, sizeof(id), &old->ancestor_ids[level & 1023]);
+	return id;
+}
+
+/* passes(), for a new child: by its own cgroup, which clone3 can choose
+ * (CLONE_INTO_CGROUP), not its parent's. */
+static __always_inline bool child_passes(struct task_struct *child, __u32 tgid)
+{
+	if (filter.tgid && filter.tgid != tgid)
+		return false;
+	if (filter.cgroup_id &&
+	    task_ancestor_cgroup_id(child, filter.cgroup_level) != filter.cgroup_id)
+		return false;
+	return comm_passes();
+}
+
 /* A task's cgroup v2 id: its directory's inode in the cgroup filesystem. */
 static __always_inline __u64 task_cgroup_id(struct task_struct *task)
 {
@@ -365,7 +403,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		if (flags && (*flags & WATCH_FOLLOW) && ptgid != tgid)
 			bpf_map_update_elem(&watched, &tgid, flags, BPF_ANY);
 	}
-	if (!passes(tgid))
+	if (!child_passes(child, tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
