@@ -229,9 +229,11 @@ static __noinline void trace_enter(struct task_struct *task, struct pt_regs *reg
 {
 	__u32 slot = id < 0 || id >= COMPAT_BASE ? MAX_SYSCALLS - 1 : compat ? COMPAT_BASE + id : id;
 	struct syscall_event *e;
-	__u32 *flags;
+	__u32 *flags, word = slot / 64;
 
-	if (!((streamed[(slot / 64) & (MAX_SYSCALLS / 64 - 1)] >> (slot % 64)) & 1))
+	/* The mask, kept from the compiler (see maybe_call), bounds the index. */
+	barrier_var(word);
+	if (!((streamed[word & (MAX_SYSCALLS / 64 - 1)] >> (slot % 64)) & 1))
 		return;
 	flags = bpf_map_lookup_elem(&watched, &tgid);
 	if (!flags)

@@ -298,11 +298,16 @@ static __always_inline bool other_root(struct task_struct *task)
 /* Whether syscall number `id` is an open, exec or socket call. */
 static __always_inline bool maybe_call(long id, bool compat)
 {
-	__u64 nr = id;
+	__u64 nr = id, word;
 
 	if (nr >= COMPAT_BASE)
 		return false;
-	return (call_bits[compat][(nr / 64) & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
+	/* The mask bounds the index for the verifier: kept from the compiler,
+	 * which knows it changes nothing after the test above (6.1's verifier
+	 * does not carry that test's bound to the index). */
+	word = nr / 64;
+	barrier_var(word);
+	return (call_bits[compat][word & (COMPAT_BASE / 64 - 1)] >> (nr % 64)) & 1;
 }
 
 /* Which open, exec or socket call `id` is, if any. */
