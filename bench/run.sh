@@ -38,6 +38,11 @@ BPFTRACE_COUNT='BEGIN { printf("ready\n"); } tracepoint:raw_syscalls:sys_enter {
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (sudo bench/run.sh)"
+# The peers (bpftrace, perf trace) find tracepoints through tracefs, which
+# a fresh machine may not have mounted; systrace-top needs none.
+if ! mount | grep -q tracefs; then
+    mount -t tracefs nodev /sys/kernel/tracing || die "cannot mount tracefs for the peers"
+fi
 [ -x "$BIN" ] && [ -x "$PROBE" ] && [ -x "$ATTACH" ] ||
     die "build first: cargo build --release --examples (or make bench)"
 for tool in bpftrace strace perf tmux clang bc; do

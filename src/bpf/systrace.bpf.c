@@ -14,6 +14,10 @@
  *   allows them, else from sys_exit, where every syscall pays one bit test.
  * - sched_process_exec sends each successful exec, read from the new image
  *   and the kernel's own copies, never from the old image's memory.
+ * - The socket calls (connect, accept, bind, listen, sends to an address)
+ *   take the open calls' path, with fexit programs of their own; a TCP
+ *   connect in progress is followed to its outcome from the socket's state
+ *   changes (net.bpf.h).
  * - While errors are asked for, a second sys_exit program counts each
  *   failed syscall per (process, syscall, errno) in a per-CPU hash.
  * - Discrete events go through one ring buffer. A record that cannot be
