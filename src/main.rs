@@ -3,6 +3,7 @@
 mod bpf;
 mod collect;
 mod headless;
+mod metrics;
 mod ui;
 
 use std::process::ExitCode;
@@ -76,6 +77,12 @@ struct Cli {
     /// only while open without it). Each syscall's exit then costs a little
     #[arg(long)]
     errors: bool,
+
+    /// Serve metrics for Prometheus at http://ADDR/metrics ([HOST:]PORT:
+    /// loopback when only a port is given; port 0 picks one, said on
+    /// stderr): runs without the UI, beside --json's records if asked
+    #[arg(long, value_name = "ADDR", value_parser = metrics::parse_addr)]
+    metrics: Option<std::net::SocketAddr>,
 
     /// Print every syscall of --pid PID, or of the command after --, as
     /// strace does (on stderr; JSON lines on stdout with --json)
@@ -239,6 +246,11 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
             "-c and -C together: -c for the table alone, -C for the trace and the table".into(),
         );
     }
+    if cli.trace && cli.metrics.is_some() {
+        return Err(
+            "--metrics is about every process; --trace follows one: drop one of them".into(),
+        );
+    }
     if cli.json && (cli.output.is_some() || cli.summary_only || cli.summary_too) {
         return Err("--json writes records to stdout: -o, -c and -C are for the text trace".into());
     }
@@ -392,15 +404,17 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
                 None => None,
             },
         },
-        stream_events: cli.json || cli.trace,
+        // Without a screen the collector keeps only what records need.
+        stream_events: cli.json || cli.trace || cli.metrics.is_some(),
         streamed: selection.calls,
         preview_bytes: cli.string_limit,
         errors: cli.errors,
     };
-    if cli.json || trace.is_some() {
+    if cli.json || trace.is_some() || cli.metrics.is_some() {
         let options = headless::Options {
             duration: cli.duration,
             json: cli.json,
+            metrics: cli.metrics,
             trace,
             follow: cli.follow,
             output: cli.output,

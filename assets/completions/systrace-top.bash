@@ -23,7 +23,7 @@ _systrace__top() {
 
     case "${cmd}" in
         systrace__top)
-            opts="-p -f -e -o -s -y -T -t -c -C -q -h -V --json --duration --interval --pid --comm --cgroup --errors --trace --follow --generate-assets --help --version"
+            opts="-p -f -e -o -s -y -T -t -c -C -q -h -V --json --duration --interval --pid --comm --cgroup --errors --metrics --trace --follow --generate-assets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _systrace__top() {
                     return 0
                     ;;
                 --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,6 +3,7 @@ complete -c systrace-top -l interval -d 'Seconds between rate snapshots' -r
 complete -c systrace-top -s p -l pid -d 'Only this process (its threads included). With --trace: a process to trace, as strace -p (may be repeated)' -r
 complete -c systrace-top -l comm -d 'Only processes whose command name (comm, 15 bytes at most) is NAME' -r
 complete -c systrace-top -l cgroup -d 'Only processes in this cgroup v2 or below it (a container): a path under /sys/fs/cgroup, as /proc/PID/cgroup gives it' -r
+complete -c systrace-top -l metrics -d 'Serve metrics for Prometheus at http://ADDR/metrics ([HOST:]PORT: loopback when only a port is given; port 0 picks one, said on stderr): runs without the UI, beside --json\'s records if asked' -r
 complete -c systrace-top -s e -d 'With --trace: trace=SET (syscall names, %file, %process, %network, %signal, %desc, %memory…, !SET for all but SET), signal=SET (the signals shown: names, numbers, !SET)' -r
 complete -c systrace-top -s o -d 'With --trace: write the trace to FILE instead of stderr' -r -F
 complete -c systrace-top -s s -d 'With --trace: show at most N bytes of each string or buffer (strace -s; buffers are read up to 255)' -r

@@ -28,6 +28,9 @@ pub enum Record<'a> {
         filter_cgroup: Option<&'a str>,
         /// Where open and exec results are taken: "fexit" or "sys_exit".
         exit_hook: &'static str,
+        /// Where metrics are served (--metrics), the port chosen included.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metrics: Option<String>,
     },
     Exec {
         ts: f64,

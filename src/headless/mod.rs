@@ -31,6 +31,8 @@ pub enum TraceTarget {
 pub struct Options {
     pub duration: Option<Duration>,
     pub json: bool,
+    /// Where to serve metrics (--metrics).
+    pub metrics: Option<std::net::SocketAddr>,
     pub trace: Option<TraceTarget>,
     pub follow: bool,
     /// -o FILE: the text trace goes there instead of stderr.
@@ -58,6 +60,11 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         None => None,
     };
     let interval = config.interval;
+    let latest = crate::metrics::Latest::default();
+    let metrics = match options.metrics {
+        Some(addr) => Some(crate::metrics::serve(addr, latest.clone())?),
+        None => None,
+    };
     let (collector, commands, updates) = stop::install(|| collect::spawn(config))?;
     let exit_hook = match updates.recv() {
         Ok(Update::Ready(hook)) => hook,
@@ -82,6 +89,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         },
         pending: Vec::with_capacity(2 * WRITE_CHUNK),
         json: options.json,
+        text: options.trace.is_some(),
         closed: false,
         error: None,
         strace: Strace::new(options.strace),
@@ -138,8 +146,11 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             filter_comm: filter.comm.as_deref(),
             filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.as_str()),
             exit_hook: exit_hook.name(),
+            metrics: metrics.map(|addr| addr.to_string()),
         });
         out.flush();
+    } else if let Some(addr) = metrics {
+        eprintln!("systrace-top: metrics at http://{addr}/metrics");
     }
 
     let mut ended = false;
@@ -201,6 +212,7 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             }
             Update::Tick(snapshot) => {
                 out.tick(&mut lost_before, &snapshot, false, started);
+                latest.publish(snapshot.clone());
                 // Exit records may have been lost: the command's end is
                 // known from its wait status, the others' from /proc.
                 if let Some(tracees) = &mut tracees {
@@ -281,6 +293,9 @@ struct Output {
     /// pieces, which cost least appended to a Vec.
     pending: Vec<u8>,
     json: bool,
+    /// The text trace (--trace without --json); with neither (--metrics
+    /// alone) nothing is written.
+    text: bool,
     /// Nothing more is written: the reader went away, a write failed, or a
     /// stop did not wait for a blocked one.
     closed: bool,
@@ -386,7 +401,7 @@ impl Output {
                 let elapsed = started.elapsed().as_secs_f64();
                 self.record(&json::summary_record(snapshot, elapsed, &self.clock));
             }
-        } else {
+        } else if self.text {
             // The text trace says what it lost, never silently: calls and
             // signals, and the forks and exits that end or begin a tracee.
             let lost = snapshot.lost[LostKind::Syscall as usize];

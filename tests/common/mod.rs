@@ -119,6 +119,8 @@ pub fn slack(seconds: f64) -> Duration {
 pub struct Tracer {
     /// Where it takes open and exec results, as its start record says.
     pub exit_hook: String,
+    /// Its start record.
+    pub start_record: Value,
     child: Child,
     lines: crossbeam_channel::Receiver<String>,
     _flood: FloodGuard,
@@ -173,6 +175,7 @@ impl Tracer {
         assert_eq!(start["type"], "start", "first record: {first}");
         Tracer {
             exit_hook: start["exit_hook"].as_str().unwrap_or_default().to_string(),
+            start_record: start.clone(),
             child,
             lines,
             _flood: flood,
