@@ -27,6 +27,7 @@ traced_ns() { # binary
         grep -q '"type":"start"' "$OUT" 2>/dev/null && break
         sleep 0.05
     done
+    grep -q '"type":"start"' "$OUT" || { echo "$1 did not start: $(cat "$OUT")" >&2; exit 1; }
     dd_ns
     kill -INT "$pid"
     wait "$pid" 2>/dev/null || true

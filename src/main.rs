@@ -404,8 +404,9 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
                 None => None,
             },
         },
+        stream_events: cli.json || cli.trace,
         // Without a screen the collector keeps only what records need.
-        stream_events: cli.json || cli.trace || cli.metrics.is_some(),
+        screen: !(cli.json || cli.trace || cli.metrics.is_some()),
         streamed: selection.calls,
         preview_bytes: cli.string_limit,
         errors: cli.errors,

@@ -15,6 +15,7 @@ use common::{Tracer, can_trace, probe_path};
 
 /// One GET: the status line, the headers (lowercased names) and the body.
 fn get(addr: &str, path: &str, accept: &str) -> (String, HashMap<String, String>, String) {
+    let asked = Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connecting to the metrics server");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -26,6 +27,11 @@ fn get(addr: &str, path: &str, accept: &str) -> (String, HashMap<String, String>
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "answered in {:?}",
+        asked.elapsed()
+    );
     let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
     let mut lines = head.lines();
     let status = lines.next().unwrap_or_default().to_string();
@@ -151,6 +157,11 @@ fn a_scrape_shows_a_busy_process_in_both_formats() {
         .spawn()
         .unwrap();
     let pid = probe.id().to_string();
+    // Clients that never finish a request hold up no scrape: one silent,
+    // one sending a line longer than any request without its end.
+    let _silent = TcpStream::connect(&addr).unwrap();
+    let mut endless = TcpStream::connect(&addr).unwrap();
+    let _ = endless.write_all(&[b'a'; 20_000]);
 
     let deadline = Instant::now() + Duration::from_secs(3);
     let samples = loop {

@@ -80,6 +80,9 @@ pub struct Config {
     pub filter: Filter,
     /// Send every event as well as the snapshots (headless mode).
     pub stream_events: bool,
+    /// Keep what only a screen shows (the files tables, the watched
+    /// process's activity, CPU and memory per process): the TUI.
+    pub screen: bool,
     /// The syscalls a watched process's stream carries.
     pub streamed: CallSet,
     /// Bytes of each read or written buffer it carries (strace's -s).
@@ -346,7 +349,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let ring = builder.build().context("setting up the ring buffer")?;
 
     // Seeded after attaching, so that no process falls between the two.
-    let mut tables = Tables::new(!config.stream_events);
+    let mut tables = Tables::new(config.screen);
     if config.errors {
         probes.count_errors(true)?;
         tables.count_errors(true);
@@ -357,7 +360,8 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     }
     let _ = updates.send(Update::Ready(probes.exit_hook.clone()));
     if !config.stream_events {
-        // A screen has something to show at once, not after a whole interval.
+        // A screen (or a scrape) has something to show at once, not after
+        // a whole interval.
         let _ = updates.send(Update::Tick(tables.tick(&probes, attached.elapsed())?));
     }
 
@@ -402,7 +406,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
         // A screen shows only the newest snapshot: while the last one sent
         // still waits, another would only queue a second copy of the process
         // table. Its rates then cover the longer interval, measured.
-        let screen_behind = !config.stream_events && !updates.is_empty();
+        let screen_behind = config.screen && !updates.is_empty();
         if last_tick.elapsed() >= config.interval && !screen_behind {
             let snapshot = tables.tick(&probes, last_tick.elapsed())?;
             last_tick = Instant::now();

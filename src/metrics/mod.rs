@@ -9,20 +9,25 @@
 
 mod render;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::collect::Snapshot;
 pub use render::{Format, render};
 
-/// How long a scraper may take to send its request.
+/// How long a scraper may take to send its whole request, and each write
+/// of the answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest request head read: a scraper's is a few hundred bytes.
-const MAX_REQUEST: usize = 16 << 10;
+const MAX_REQUEST: u64 = 16 << 10;
+/// Connections answered at once, each on a thread of its own: a client that
+/// sends nothing holds one for REQUEST_TIMEOUT, not the scrapes behind it.
+const MAX_CONNECTIONS: usize = 8;
 
 /// The snapshot served, replaced at each tick.
 #[derive(Clone, Default)]
@@ -38,16 +43,30 @@ impl Latest {
     }
 }
 
-/// `[HOST:]PORT`: loopback when no host is given.
+/// `[HOST:]PORT`: loopback when no host is given; a name is resolved
+/// (its first address).
 pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     let full = if text.parse::<u16>().is_ok() {
         format!("127.0.0.1:{text}")
     } else {
         text.to_string()
     };
-    full.parse().map_err(|_| {
-        format!("--metrics {text}: expected [HOST:]PORT, e.g. 9464 or 127.0.0.1:9464 or [::1]:9464")
-    })
+    let usage =
+        || format!("--metrics {text}: expected [HOST:]PORT, e.g. 9464, 127.0.0.1:9464, [::1]:9464");
+    if let Ok(addr) = full.parse() {
+        return Ok(addr);
+    }
+    // A name, not an address: only when a port follows it.
+    if full
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(usage());
+    }
+    full.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(usage)
 }
 
 /// Listens on `addr` and answers scrapes from a thread of its own, one
@@ -56,30 +75,69 @@ pub fn serve(addr: SocketAddr, latest: Latest) -> Result<SocketAddr> {
     let listener =
         TcpListener::bind(addr).with_context(|| format!("--metrics: cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    let busy = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = answer(stream, &latest);
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else {
+                    // Out of descriptors, say: not a loop at full speed.
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                };
+                if busy.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                    continue; // dropped: the scraper retries
+                }
+                let (latest, busy) = (latest.clone(), busy.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("metrics-scrape".into())
+                    .spawn(move || {
+                        let _ = answer(stream, &latest);
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
             }
         })
         .context("starting the metrics thread")?;
     Ok(bound)
 }
 
+/// A reader of at most MAX_REQUEST bytes that gives up once REQUEST_TIMEOUT
+/// has passed since the first: a client sending a byte now and then holds
+/// its connection no longer than one that sends nothing.
+struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        (&*self.stream).read(buf)
+    }
+}
+
 fn answer(stream: TcpStream, latest: &Latest) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
     stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    let mut reader = BufReader::new(&stream);
+    let deadline = Deadline {
+        stream: &stream,
+        until: Instant::now() + REQUEST_TIMEOUT,
+    };
+    let mut reader = BufReader::new(deadline.take(MAX_REQUEST));
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut accept = String::new();
-    let mut read = request_line.len();
     loop {
         let mut line = String::new();
         let n = reader.read_line(&mut line)?;
-        read += n;
-        if n == 0 || line == "\r\n" || line == "\n" || read > MAX_REQUEST {
+        if n == 0 || line == "\r\n" || line == "\n" {
             break;
         }
         if let Some((name, value)) = line.split_once(':')
@@ -139,6 +197,7 @@ mod tests {
         assert_eq!(parse_addr("0.0.0.0:80").unwrap().to_string(), "0.0.0.0:80");
         assert_eq!(parse_addr("[::1]:9464").unwrap().to_string(), "[::1]:9464");
         assert!(parse_addr("localhost").is_err());
+        assert!(parse_addr("localhost:9464").unwrap().ip().is_loopback());
         assert!(parse_addr("99999").is_err());
     }
 }

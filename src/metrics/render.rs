@@ -121,7 +121,16 @@ fn container_of(snapshot: &Snapshot, pid: u32) -> String {
 
 fn families(snapshot: &Snapshot) -> Vec<Family> {
     let mut families = Vec::new();
-    let busiest = snapshot.rates.iter().take(TOP_PROCESSES);
+    // One series a PID: a PID reused within an interval has two rates,
+    // and the busier one stands for it (labels must be unique).
+    let mut pids = std::collections::HashSet::new();
+    let busiest: Vec<_> = snapshot
+        .rates
+        .iter()
+        .filter(|r| pids.insert(r.pid))
+        .take(TOP_PROCESSES)
+        .collect();
+    let busiest = busiest.into_iter();
     let process_labels = |pid: u32| -> Labels {
         let comm = snapshot.process(pid).map_or("?", |p| p.comm.as_str());
         vec![
