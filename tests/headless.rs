@@ -85,7 +85,7 @@ fn stop_with_a_reader() -> Duration {
     let reader = std::thread::spawn(move || stdout.read_to_end(&mut Vec::new()));
     let asked = Instant::now();
     kill(Pid::from_raw(tracer.id() as i32), Signal::SIGTERM).unwrap();
-    let status = ended_within(&mut tracer, Duration::from_secs(5));
+    let status = ended_within(&mut tracer, slack(5.0));
     let took = asked.elapsed();
     reader.join().unwrap().unwrap();
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
@@ -133,7 +133,7 @@ fn a_reader_that_never_reads_bounds_memory_and_does_not_stop_sigterm() {
 
     let asked = Instant::now();
     kill(Pid::from_raw(tracer.id() as i32), Signal::SIGTERM).unwrap();
-    let status = ended_within(&mut tracer, Duration::from_secs(5));
+    let status = ended_within(&mut tracer, slack(5.0));
     let took = asked.elapsed();
     assert!(status.is_some(), "still running 5 s after SIGTERM");
     let unhindered = stop_with_a_reader();
@@ -254,7 +254,7 @@ fn sighup_ends_it_with_the_summary() {
         out
     });
     kill(Pid::from_raw(tracer.id() as i32), Signal::SIGHUP).unwrap();
-    let status = ended_within(&mut tracer, Duration::from_secs(5)).expect("it ends");
+    let status = ended_within(&mut tracer, slack(5.0)).expect("it ends");
     assert!(status.success(), "{status:?}");
     let out = reader.join().unwrap();
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
