@@ -69,9 +69,6 @@ pub struct Connection {
     /// The remote end (connect, send), the clients' host (accept), or the
     /// socket's own address (serve); None where it could not be read.
     pub address: Option<SockAddr>,
-    /// The socket's own address at the last call (the port a connect
-    /// left from, the port accepted on).
-    pub local: Option<SockAddr>,
     /// Calls folded in (outcomes are not calls).
     pub calls: u64,
     /// Calls that succeeded (a connect: connected, now or at its outcome).
@@ -89,8 +86,6 @@ pub struct Connection {
     /// Failures by positive errno (a connect's outcome's included), most
     /// first.
     pub errors: Vec<(i32, u64)>,
-    /// The last result: a call's return or an outcome's.
-    pub last_ret: i32,
     /// Serve: whether the socket listens, and with which backlog.
     pub backlog: Option<u32>,
     /// Calls per second over the last interval.
@@ -99,6 +94,35 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A row with nothing counted yet.
+    pub fn new(
+        pid: u32,
+        start_ns: u64,
+        comm: &str,
+        direction: Direction,
+        proto: &'static str,
+        address: Option<SockAddr>,
+    ) -> Self {
+        Self {
+            pid,
+            start_ns,
+            comm: comm.to_string(),
+            direction,
+            proto,
+            address,
+            calls: 0,
+            ok: 0,
+            in_progress: 0,
+            expired: 0,
+            unfollowed: 0,
+            closed_first: 0,
+            errors: Vec::new(),
+            backlog: None,
+            per_sec: 0.0,
+            last_ns: 0,
+        }
+    }
+
     pub fn failures(&self) -> u64 {
         self.errors.iter().map(|&(_, n)| n).sum()
     }
@@ -144,34 +168,18 @@ impl ConnectionTable {
             self.pending.insert((e.process(), e.ts_ns), key.clone());
         }
         let (row, _) = self.rows.entry(key.clone()).or_insert_with(|| {
-            let row = Connection {
-                pid: e.pid,
-                start_ns: e.start_ns,
-                comm: e.comm.clone(),
+            let row = Connection::new(
+                e.pid,
+                e.start_ns,
+                &e.comm,
                 direction,
-                proto: e.proto,
-                address: key.address.clone(),
-                local: None,
-                calls: 0,
-                ok: 0,
-                in_progress: 0,
-                expired: 0,
-                unfollowed: 0,
-                closed_first: 0,
-                errors: Vec::new(),
-                last_ret: 0,
-                backlog: None,
-                per_sec: 0.0,
-                last_ns: 0,
-            };
+                e.proto,
+                key.address.clone(),
+            );
             (row, 0)
         });
         row.comm.clone_from(&e.comm);
         row.last_ns = row.last_ns.max(e.ts_ns + e.duration_ns);
-        row.last_ret = e.ret;
-        if e.local.is_some() && direction != Direction::Serve {
-            row.local.clone_from(&e.local);
-        }
         if e.outcome {
             row.in_progress = row.in_progress.saturating_sub(1);
         } else {
@@ -181,14 +189,7 @@ impl ConnectionTable {
             _ if e.in_progress() => row.in_progress += 1,
             _ if e.unfollowed => row.unfollowed += 1,
             0 if e.outcome && !e.connected() => row.closed_first += 1,
-            ret if ret < 0 => {
-                let errno = -ret;
-                match row.errors.iter_mut().find(|(n, _)| *n == errno) {
-                    Some((_, count)) => *count += 1,
-                    None => row.errors.push((errno, 1)),
-                }
-                row.errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            }
+            ret if ret < 0 => super::count_most_first(&mut row.errors, -ret),
             _ => {
                 row.ok += 1;
                 if e.call == "listen" {

@@ -740,14 +740,7 @@ impl Tables {
                 summary.calls += 1;
                 summary.errors += failed as u64;
                 if let Some(ret) = e.ret.filter(|_| failed) {
-                    let errno = -ret as u32;
-                    match summary.errnos.iter_mut().find(|(n, _)| *n == errno) {
-                        Some((_, count)) => *count += 1,
-                        None => summary.errnos.push((errno, 1)),
-                    }
-                    summary
-                        .errnos
-                        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    count_most_first(&mut summary.errnos, -ret as u32);
                 }
                 summary.total_ns += e.duration_ns;
                 (e.ts_ns, e.tid, failed)
@@ -935,6 +928,16 @@ impl RecentExits {
         }
         true
     }
+}
+
+/// Counts one more `key` in `counts`, kept most frequent first (then by
+/// key): errnos by how often each came.
+fn count_most_first<K: Ord + Copy>(counts: &mut Vec<(K, u64)>, key: K) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((key, 1)),
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
 /// Whether an event is about `pid` (a fork counts for the parent too).

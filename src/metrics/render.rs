@@ -115,7 +115,7 @@ fn container_of(snapshot: &Snapshot, pid: u32) -> String {
     snapshot
         .process(pid)
         .and_then(|p| snapshot.cgroups.get(&p.cgroup_id))
-        .map(|c| visible(c.container.as_deref().unwrap_or(&c.path).as_bytes()))
+        .map(|c| visible(c.label().as_bytes()))
         .unwrap_or_default()
 }
 

@@ -294,24 +294,11 @@ fn errors_fixture() -> Errors {
 fn connections_fixture() -> Vec<Connection> {
     let inet = |s: &str| Some(SockAddr::Inet(s.parse().unwrap()));
     let row = |pid, comm: &str, direction, proto, address, calls, ok, per_sec| Connection {
-        pid,
-        start_ns: 0,
-        comm: comm.into(),
-        direction,
-        proto,
-        address,
-        local: None,
         calls,
         ok,
-        in_progress: 0,
-        expired: 0,
-        unfollowed: 0,
-        closed_first: 0,
-        errors: Vec::new(),
-        last_ret: 0,
-        backlog: None,
         per_sec,
         last_ns: NOW,
+        ..Connection::new(pid, 0, comm, direction, proto, address)
     };
     let mut refused = row(
         400,
