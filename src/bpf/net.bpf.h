@@ -272,12 +272,14 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 
 	if (st->call == CALL_SOCKETCALL && !socketcall_args(st))
 		return false;
-	/* sendmsg's destination, read once, where sendto's is: its exit
-	 * reads both alike (sendmsg takes three arguments). */
-	if (st->call == CALL_SENDMSG)
-		msghdr_name(st->args[1], st->compat, &st->args[4], &st->args[5]);
-	if (st->call == CALL_SENDTO || st->call == CALL_SENDMSG)
+	if (st->call == CALL_SENDTO)
 		return st->args[4] != 0;
+	if (st->call == CALL_SENDMSG) {
+		__u64 name, len;
+
+		msghdr_name(st->args[1], st->compat, &name, &len);
+		return name != 0;
+	}
 	if (st->call != CALL_CONNECT)
 		return true;
 	sk = fd_sock(task, st->args[0]);
@@ -418,7 +420,8 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 	case CALL_ACCEPT4:
 		/* The peer, from the new socket: also when the process asked
 		 * for no address. The listening socket says nothing of it. */
-		if (ret >= 0 && (sk = fd_sock(task, ret)))
+		sk = ret >= 0 ? fd_sock(task, ret) : fd_sock(task, st->args[0]);
+		if (sk && ret >= 0)
 			e->remote_len = sock_name(sk, e->remote, true);
 		break;
 	case CALL_CONNECT:
@@ -446,9 +449,15 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 		e->backlog = st->args[1];
 		break;
 	case CALL_SENDTO:
-	case CALL_SENDMSG:
 		e->remote_len = user_sockaddr(e->remote, st->args[4], st->args[5], &flags);
 		break;
+	case CALL_SENDMSG: {
+		__u64 name, len;
+
+		msghdr_name(st->args[1], st->compat, &name, &len);
+		e->remote_len = user_sockaddr(e->remote, name, len, &flags);
+		break;
+	}
 	}
 	if (!sk)
 		sk = fd_sock(task, st->args[0]);

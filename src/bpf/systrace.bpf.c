@@ -235,6 +235,17 @@ static __always_inline bool comm_passes(void)
 	return true;
 }
 
+static __always_inline bool passes(__u32 tgid)
+{
+	if (filter.tgid && filter.tgid != tgid)
+		return false;
+	/* A container: its cgroup or one below it. */
+	if (filter.cgroup_id &&
+	    bpf_get_current_ancestor_cgroup_id(filter.cgroup_level) != filter.cgroup_id)
+		return false;
+	return comm_passes();
+}
+
 /* Kernels before 6.2 kept their ancestors' ids, not the ancestors. */
 struct cgroup___ids {
 	int level;
@@ -261,26 +272,16 @@ static __always_inline __u64 task_ancestor_cgroup_id(struct task_struct *task, _
 	return id;
 }
 
-/* Whether process `tgid` passes the filter. Its container: its cgroup or
- * one below it; the current task's, or for a new child (`child`) the
- * child's own, which clone3 can choose (CLONE_INTO_CGROUP). */
-static __always_inline bool passes_as(__u32 tgid, struct task_struct *child)
+/* passes(), for a new child: by its own cgroup, which clone3 can choose
+ * (CLONE_INTO_CGROUP), not its parent's. */
+static __always_inline bool child_passes(struct task_struct *child, __u32 tgid)
 {
 	if (filter.tgid && filter.tgid != tgid)
 		return false;
-	if (filter.cgroup_id) {
-		__u64 id = child ? task_ancestor_cgroup_id(child, filter.cgroup_level)
-				 : bpf_get_current_ancestor_cgroup_id(filter.cgroup_level);
-
-		if (id != filter.cgroup_id)
-			return false;
-	}
+	if (filter.cgroup_id &&
+	    task_ancestor_cgroup_id(child, filter.cgroup_level) != filter.cgroup_id)
+		return false;
 	return comm_passes();
-}
-
-static __always_inline bool passes(__u32 tgid)
-{
-	return passes_as(tgid, NULL);
 }
 
 /* A task's cgroup v2 id: its directory's inode in the cgroup filesystem. */
@@ -411,7 +412,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		if (flags && (*flags & WATCH_FOLLOW) && ptgid != tgid)
 			bpf_map_update_elem(&watched, &tgid, flags, BPF_ANY);
 	}
-	if (!passes_as(tgid, child))
+	if (!child_passes(child, tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -577,12 +578,16 @@ static __always_inline int call_exit(struct pt_regs *regs, long ret, bool net_on
 		st->call = CALL_NONE; /* not this call's: never send it */
 		return 0;
 	}
-	if (is_net(st->call))
+	if (is_net(st->call)) {
 		net_exit(task, st, ret);
-	else if (!net_only && !is_exec(st->call))
+	} else if (net_only) {
+	} else if (is_exec(st->call)) {
+		/* A success was sent from the new image. */
+		if (ret < 0)
+			exec_failed(task, st, ret);
+	} else {
 		open_exit(task, st, ret);
-	else if (!net_only && ret < 0)
-		exec_failed(task, st, ret); /* a success was sent from the new image */
+	}
 	st->call = CALL_NONE;
 	return 0;
 }
