@@ -4,6 +4,7 @@ mod bpf;
 mod collect;
 mod headless;
 mod metrics;
+mod record;
 mod ui;
 
 use std::process::ExitCode;
@@ -83,6 +84,23 @@ struct Cli {
     /// stderr): runs without the UI, beside --json's records if asked
     #[arg(long, value_name = "ADDR", value_parser = metrics::parse_addr)]
     metrics: Option<std::net::SocketAddr>,
+
+    /// Record what every view shows to FILE, without the UI (stop with
+    /// Ctrl-C or --duration): zstd-compressed blocks, readable up to the
+    /// last one written if the recording is cut. In the UI, R records too
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+
+    /// With --record: when FILE reaches SIZE (bytes, or with K, M, G), it
+    /// becomes FILE.1 (replacing the one before) and a new FILE starts; 0:
+    /// never. Default 1G
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    record_size: Option<u64>,
+
+    /// Replay a recording in the UI (pause, speed, jump), or with --json as
+    /// the JSON lines a live run writes. Needs no root and no BPF
+    #[arg(long, value_name = "FILE")]
+    replay: Option<std::path::PathBuf>,
 
     /// Print every syscall of --pid PID, or of the command after --, as
     /// strace does (on stderr; JSON lines on stdout with --json)
@@ -179,6 +197,24 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A recording rotates at 1 GiB unless told otherwise.
+const DEFAULT_RECORD_SIZE: u64 = 1 << 30;
+
+/// Bytes, or with a K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("`{s}` is not a size (bytes, or a number with K, M or G)"))
+}
+
 fn parse_pid(s: &str) -> Result<u32, String> {
     s.parse()
         .map_err(|_| "must be a process ID (a number, 1 or more)".to_string())
@@ -251,6 +287,26 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
             "--metrics is about every process; --trace follows one: drop one of them".into(),
         );
     }
+    if cli.replay.is_some() {
+        let live_only = [
+            (cli.record.is_some(), "--record"),
+            (cli.trace, "--trace"),
+            (cli.metrics.is_some(), "--metrics"),
+            (!cli.pid.is_empty(), "--pid"),
+            (cli.comm.is_some(), "--comm"),
+            (cli.cgroup.is_some(), "--cgroup"),
+            (cli.errors, "--errors"),
+            (cli.duration.is_some(), "--duration"),
+        ];
+        if let Some((_, flag)) = live_only.iter().find(|(given, _)| *given) {
+            return Err(format!(
+                "{flag} is for a live run: --replay plays what was recorded (with --json or not)"
+            ));
+        }
+    }
+    if cli.record_size.is_some() && cli.record.is_none() {
+        return Err("--record-size is the size of --record's file: add --record FILE".into());
+    }
     if cli.json && (cli.output.is_some() || cli.summary_only || cli.summary_too) {
         return Err("--json writes records to stdout: -o, -c and -C are for the text trace".into());
     }
@@ -317,6 +373,46 @@ fn command_not_started(error: anyhow::Error) -> anyhow::Error {
     CommandNotStarted { status, error }.into()
 }
 
+/// --replay: the UI on a recording, or its JSON lines.
+fn replay(cli: &Cli, path: &std::path::Path) -> Result<headless::Ended> {
+    let recording = record::Recording::open(path)?;
+    if !cli.json {
+        return ui::replay(recording).map(|()| headless::Ended::Exited(0));
+    }
+    let options = headless::Options {
+        duration: None,
+        json: true,
+        metrics: None,
+        trace: None,
+        follow: false,
+        output: None,
+        strace: collect::strace::StraceOptions {
+            fd_paths: false,
+            string_limit: cli.string_limit,
+            durations: false,
+        },
+        layout: headless::Layout {
+            timestamps: headless::Timestamps::None,
+            summary: headless::Summary::Off,
+            quiet: 0,
+            signals: u64::MAX,
+            to_file: false,
+        },
+        record: None,
+        replay: Some(recording),
+    };
+    let config = Config {
+        interval: cli.interval,
+        filter: Filter::default(),
+        stream_events: true,
+        screen: false,
+        streamed: bpf::CallSet::all(),
+        preview_bytes: cli.string_limit,
+        errors: false,
+    };
+    headless::run(config, options)
+}
+
 /// `--pid` must name a running process, not one of its threads: the kernel
 /// side filters on the process id.
 fn check_pid(pid: u32) -> Result<()> {
@@ -375,6 +471,9 @@ fn main() -> ExitCode {
 
 /// How to end: with 0, or as the traced command did.
 fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
+    if let Some(path) = &cli.replay {
+        return replay(&cli, path);
+    }
     for &pid in &cli.pid {
         check_pid(pid)?;
     }
@@ -404,14 +503,22 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
                 None => None,
             },
         },
-        stream_events: cli.json || cli.trace,
+        stream_events: cli.json || cli.trace || cli.record.is_some(),
         // Without a screen the collector keeps only what records need.
-        screen: !(cli.json || cli.trace || cli.metrics.is_some()),
+        // A recording keeps what a screen shows, to show it later.
+        screen: !(cli.json || cli.trace || cli.metrics.is_some()) || cli.record.is_some(),
         streamed: selection.calls,
         preview_bytes: cli.string_limit,
         errors: cli.errors,
     };
-    if cli.json || trace.is_some() || cli.metrics.is_some() {
+    let record = cli.record.clone().map(|path| headless::RecordTo {
+        path,
+        max_size: match cli.record_size.unwrap_or(DEFAULT_RECORD_SIZE) {
+            0 => None,
+            size => Some(size),
+        },
+    });
+    if cli.json || trace.is_some() || cli.metrics.is_some() || record.is_some() {
         let options = headless::Options {
             duration: cli.duration,
             json: cli.json,
@@ -435,6 +542,8 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
                 signals: selection.signals,
                 to_file: false,
             },
+            record,
+            replay: None,
         };
         headless::run(config, options)
     } else {

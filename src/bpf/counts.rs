@@ -15,14 +15,16 @@ pub type SyscallCounts = Vec<(u32, u64)>;
 /// A process as the kernel keys its counters: a PID and the process's start
 /// (ns since boot, suspend included: the clock of /proc/PID/stat), so that a
 /// reused PID is another process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ProcessKey {
     pub pid: u32,
     pub start_ns: u64,
 }
 
 /// A process's cumulative counts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessCounts {
     pub syscalls: SyscallCounts,
     /// Syscalls counted in its total but in no per-syscall counter: the

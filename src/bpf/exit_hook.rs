@@ -8,7 +8,7 @@ use libbpf_rs::btf::Btf;
 use libbpf_rs::btf::types::Func;
 
 /// The hook in use.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExitHook {
     /// fexit on these functions.
     Fexit(Vec<String>),

@@ -33,6 +33,30 @@ impl WallClock {
         }
     }
 
+    /// A recording's clock: CLOCK_REALTIME minus CLOCK_MONOTONIC then.
+    pub fn from_offset_ns(offset_ns: i64) -> Self {
+        Self {
+            offset_ns: offset_ns.into(),
+        }
+    }
+
+    pub fn offset_ns(&self) -> i64 {
+        self.offset_ns.clamp(i64::MIN.into(), i64::MAX.into()) as i64
+    }
+
+    /// Monotonic ns for seconds since the epoch (before the clock's
+    /// start: 0).
+    pub fn monotonic(&self, seconds: f64) -> u64 {
+        let ns = (seconds * 1e9) as i128 - self.offset_ns;
+        ns.clamp(0, u64::MAX.into()) as u64
+    }
+
+    /// "HH:MM:SS" of the local time.
+    pub fn hms(&self, monotonic_ns: u64) -> String {
+        let (h, m, s, _) = self.time_of_day(monotonic_ns);
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+
     /// Seconds since the epoch, with microseconds.
     pub fn seconds(&self, monotonic_ns: u64) -> f64 {
         let ns = monotonic_ns as i128 + self.offset_ns;

@@ -17,7 +17,9 @@ const MAX_ROWS: usize = 10_000;
 const PENDING_NS: u64 = 180_000_000_000;
 
 /// What a row counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Direction {
     /// connect: to `address`.
     Connect,
@@ -59,13 +61,14 @@ struct RowKey {
 }
 
 /// One row of the connections view.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Connection {
     pub pid: u32,
     pub start_ns: u64,
     pub comm: String,
     pub direction: Direction,
-    pub proto: &'static str,
+    #[serde(with = "super::serial::static_str")]
+    pub proto: super::serial::Name,
     /// The remote end (connect, send), the clients' host (accept), or the
     /// socket's own address (serve); None where it could not be read.
     pub address: Option<SockAddr>,

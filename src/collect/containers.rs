@@ -26,7 +26,7 @@ pub fn cgroup_root() -> &'static str {
 }
 
 /// A cgroup, by its id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cgroup {
     /// In the v2 hierarchy: "/system.slice/docker-4f1c….scope";
     /// "/" for the root.

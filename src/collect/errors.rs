@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use crate::bpf::{ErrorCounts, ProcessKey};
 
 /// One process's failures of one syscall with one errno.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorRate {
     pub pid: u32,
     /// With the PID, tells a reused PID's processes apart.
@@ -25,7 +25,7 @@ pub struct ErrorRate {
 }
 
 /// Whether the process still runs: an ended one's counts are final.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Lifetime {
     Running,
     /// Its exit arrived during the last tick.

@@ -31,7 +31,7 @@ pub fn call_name(c: call) -> Option<&'static str> {
     })
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     Exec(ExecEvent),
     Fork(ForkEvent),
@@ -47,7 +47,7 @@ const TCP_ESTABLISHED: u16 = 1;
 
 /// A socket call: connect, accept, bind, listen, or a datagram sent to an
 /// address; or a non-blocking connect's outcome.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetEvent {
     /// At entry (an outcome: its connect's entry).
     pub ts_ns: u64,
@@ -60,7 +60,8 @@ pub struct NetEvent {
     pub comm: String,
     /// connect, accept, accept4, bind, listen, sendto or sendmsg (i386's
     /// socketcall is named by the call it made).
-    pub call: &'static str,
+    #[serde(with = "super::serial::static_str")]
+    pub call: super::serial::Name,
     pub compat: bool,
     /// The outcome of a connect that returned EINPROGRESS.
     pub outcome: bool,
@@ -74,7 +75,8 @@ pub struct NetEvent {
     /// listen's.
     pub backlog: u32,
     /// tcp, udp, unix...: `sockaddr::proto_name`.
-    pub proto: &'static str,
+    #[serde(with = "super::serial::static_str")]
+    pub proto: super::serial::Name,
     /// An outcome: the TCP state reached (ESTABLISHED, CLOSE).
     pub tcp_state: u16,
     /// The peer or destination: as passed for connect and the sends, the
@@ -112,7 +114,7 @@ impl NetEvent {
 pub const SIGINFO_LEN: usize = crate::bpf::types::limits::SIGINFO_LEN.0 as usize;
 
 /// A signal delivered to a watched thread.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalEvent {
     pub ts_ns: u64,
     pub pid: u32,
@@ -120,12 +122,13 @@ pub struct SignalEvent {
     pub signo: i32,
     /// The kernel's siginfo as delivered (x86_64 layout), all zero when it
     /// gave none.
+    #[serde(with = "super::serial::byte_array")]
     pub info: [u8; SIGINFO_LEN],
 }
 
 /// What a syscall slot holds (`enum slot_kind`, with its two buffer kinds
 /// as one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SlotKind {
     /// A NUL-terminated string (a path), read at entry.
     String,
@@ -139,16 +142,18 @@ pub enum SlotKind {
 }
 
 /// Memory an argument points to, as the kernel side read it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Slot {
     pub kind: SlotKind,
     /// Which argument (0-5) it belongs to.
     pub arg: usize,
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
 /// One syscall of a watched process.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SyscallEvent {
     /// At entry.
     pub ts_ns: u64,
@@ -213,7 +218,8 @@ pub fn visible(bytes: &[u8]) -> String {
     out
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ExecEvent {
     pub ts_ns: u64,
     pub pid: u32,
@@ -225,15 +231,18 @@ pub struct ExecEvent {
     pub start_ns: u64,
     pub comm: String,
     /// None: no syscall was seen (the kernel's own exec).
-    pub call: Option<&'static str>,
+    #[serde(with = "super::serial::option_static_str")]
+    pub call: Option<super::serial::Name>,
     /// A 32-bit syscall.
     pub compat: bool,
     /// As passed; for a successful exec, the kernel's copy of it.
+    #[serde(with = "serde_bytes")]
     pub filename: Bytes,
     pub filename_truncated: bool,
     pub filename_unreadable: bool,
     /// The file executed, as its dentries name it (successful execs only);
     /// " (deleted)" appended when it is unlinked, as /proc/PID/exe does.
+    #[serde(with = "serde_bytes")]
     pub exe: Option<Bytes>,
     /// A successful exec whose file could not be named (too deep a path).
     pub exe_unknown: bool,
@@ -261,7 +270,8 @@ pub struct ExecEvent {
     pub ret: i32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ForkEvent {
     pub ts_ns: u64,
     /// When the child process started (CLOCK_MONOTONIC ns).
@@ -281,7 +291,8 @@ pub struct ForkEvent {
     pub ns_pid: Option<u32>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ExitEvent {
     pub ts_ns: u64,
     pub pid: u32,
@@ -337,14 +348,15 @@ impl ExitEvent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenEvent {
     pub ts_ns: u64,
     pub duration_ns: u64,
     pub pid: u32,
     pub tid: u32,
     pub comm: String,
-    pub call: &'static str,
+    #[serde(with = "super::serial::static_str")]
+    pub call: super::serial::Name,
     pub compat: bool,
     pub dfd: i32,
     pub flags: u32,
@@ -352,6 +364,7 @@ pub struct OpenEvent {
     /// fd or -errno.
     pub ret: i32,
     /// As passed, made absolute where its directory was known.
+    #[serde(with = "serde_bytes")]
     pub path: Bytes,
     /// The path passed was longer than what was read (PATH_MAX).
     pub path_truncated: bool,
@@ -362,6 +375,7 @@ pub struct OpenEvent {
     pub dir_unknown: bool,
     /// For a success, the file behind the fd as its dentries name it, when
     /// that is not `path` (a symlink, or a buffer rewritten meanwhile).
+    #[serde(with = "serde_bytes")]
     pub opened: Option<Bytes>,
     /// A success whose file could not be named (a pipe, too deep a path).
     pub opened_unknown: bool,

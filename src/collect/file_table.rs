@@ -19,7 +19,7 @@ const MIN_TRACKED_OPENERS: usize = 32;
 /// The recent window, in one-second buckets.
 pub const WINDOW_SECS: u64 = 10;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileStats {
     pub path: String,
     pub opens: u64,

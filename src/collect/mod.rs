@@ -1,6 +1,7 @@
 //! The collector thread: owns the BPF objects, turns ring buffer records and
 //! counters into rolling tables, and sends them on as immutable snapshots.
 
+pub mod activity;
 pub mod clock;
 pub mod connections;
 pub mod containers;
@@ -13,6 +14,7 @@ pub mod process_files;
 pub mod process_tree;
 pub mod roots;
 pub mod seed;
+pub mod serial;
 pub mod siginfo;
 pub mod sockaddr;
 pub mod strace;
@@ -41,15 +43,12 @@ use event::{Event, LostKind};
 use file_table::{FileStats, FileTable};
 use process_files::{ProcessFile, ProcessFiles};
 use process_tree::{ProcessInfo, ProcessTree, SeedProcess};
-use strace::{Strace, StraceOptions};
 use syscall_rates::{ProcessRate, SyscallRate, SyscallRates};
 
 /// Exited processes stay in the tree this long...
 const EXITED_LINGER: Duration = Duration::from_secs(30);
 /// ...and at most this many of them.
 const MAX_EXITED: usize = 4096;
-/// Events of the watched process kept.
-const MAX_ACTIVITY: usize = 1000;
 /// Paths kept in the file table.
 const MAX_FILES: usize = 10_000;
 /// Files sent in a snapshot.
@@ -124,7 +123,47 @@ pub enum Command {
     /// Count failed syscalls from now on (the errors view is open), or
     /// stop and forget them.
     CountErrors(bool),
+    /// Send every event as well as the snapshots (a recording started), or
+    /// stop (it ended).
+    StreamEvents(bool),
+    /// Move through a recording: only a replay heeds these.
+    Playback(Playback),
     Stop,
+}
+
+/// What a replay is asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Playback {
+    TogglePause,
+    Faster,
+    Slower,
+    /// One tick on, paused.
+    Step,
+    Seek(SeekTo),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SeekTo {
+    /// Seconds since the Unix epoch.
+    Wall(f64),
+    /// Seconds from where it is.
+    By(f64),
+    /// The process's next exec, or its next failed call.
+    NextExec(u32),
+    NextError(u32),
+}
+
+/// Where a replay is.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReplayStatus {
+    /// CLOCK_MONOTONIC ns of the recording: now, its first and last item.
+    pub at_ns: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub speed: f64,
+    pub paused: bool,
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC when it was recorded.
+    pub clock_offset_ns: i64,
 }
 
 pub enum Update {
@@ -139,6 +178,8 @@ pub enum Update {
     /// The last snapshot, after Stop.
     Stopped(Arc<Snapshot>),
     Failed(anyhow::Error),
+    /// Where a replay is, as it moves.
+    Replay(ReplayStatus),
     /// What a command did, for the user to read.
     Notice {
         text: String,
@@ -147,7 +188,8 @@ pub enum Update {
 }
 
 /// Events seen, by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EventCounts {
     pub exec: u64,
     pub fork: u64,
@@ -179,7 +221,8 @@ impl EventCounts {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Snapshot {
     pub ts_ns: u64,
     /// Seconds since the previous snapshot.
@@ -218,7 +261,8 @@ pub struct Snapshot {
 }
 
 /// Failed syscalls per (process, syscall, errno).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Errors {
     /// When counting began (CLOCK_MONOTONIC ns).
     pub since_ns: u64,
@@ -227,7 +271,8 @@ pub struct Errors {
 }
 
 /// The process being drilled into: what it opened and did.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Watched {
     pub pid: u32,
     /// When its stream began (CLOCK_MONOTONIC ns): the lines' times count
@@ -249,7 +294,7 @@ pub struct Watched {
     pub summary: Vec<CallSummary>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActivityLine {
     pub ts_ns: u64,
     pub tid: u32,
@@ -257,7 +302,8 @@ pub struct ActivityLine {
     pub failed: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CallSummary {
     pub nr: u32,
     pub calls: u64,
@@ -268,7 +314,8 @@ pub struct CallSummary {
 }
 
 /// systrace-top's own cost.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct OwnUsage {
     /// Percent of one core over the last interval.
     pub cpu_percent: f64,
@@ -366,6 +413,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     }
 
     let mut last_tick = Instant::now();
+    let stream_events = std::cell::Cell::new(config.stream_events);
     // Takes up to MAX_BATCH records and sends them on; true if it took
     // that many, so more may be waiting.
     let pump = |tables: &mut Tables| -> Result<bool> {
@@ -387,7 +435,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
             let events = tables.apply(events, &probes);
             // Blocks while the consumer is behind: records then wait in the
             // ring buffer, and what does not fit is counted as lost there.
-            if config.stream_events {
+            if stream_events.get() {
                 let _ = updates.send(Update::Events(events));
             }
         }
@@ -395,7 +443,8 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     };
     loop {
         let more = pump(&mut tables)?;
-        if drain_commands(commands, updates, &probes, &mut filter, &mut tables)? {
+        let stream = &stream_events;
+        if drain_commands(commands, updates, &probes, &mut filter, &mut tables, stream)? {
             // Deliver what the kernel already sent, then the final tick:
             // records left in the ring buffer would be lost uncounted.
             while pump(&mut tables)? {}
@@ -437,6 +486,7 @@ fn drain_commands(
     probes: &Probes<'_>,
     filter: &mut crate::bpf::FilterHandle<'_>,
     tables: &mut Tables,
+    stream_events: &std::cell::Cell<bool>,
 ) -> Result<bool> {
     loop {
         match commands.try_recv() {
@@ -479,6 +529,8 @@ fn drain_commands(
                     tables.count_errors(on);
                 }
             }
+            Ok(Command::StreamEvents(on)) => stream_events.set(on),
+            Ok(Command::Playback(_)) => {}
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return Ok(true),
             Err(TryRecvError::Empty) => return Ok(false),
         }
@@ -548,14 +600,6 @@ fn send_signal(pid: u32, start_ns: u64, signal: i32) -> Result<String, String> {
     }
 }
 
-/// The drill-down's stream says which file each fd is and how long each
-/// call took: strace -y -T.
-const DRILL_DOWN_STREAM: StraceOptions = StraceOptions {
-    fd_paths: true,
-    string_limit: 32,
-    durations: true,
-};
-
 /// Everything the collector keeps between ticks.
 struct Tables {
     tree: ProcessTree,
@@ -566,14 +610,12 @@ struct Tables {
     captured: EventCounts,
     captured_at_last_tick: u64,
     watched: Option<u32>,
-    watched_since_ns: u64,
     usage: usage::UsageSampler,
     users: users::UserNames,
     cgroups: containers::CgroupNames,
     roots: roots::Roots,
-    activity: VecDeque<ActivityLine>,
-    summary: HashMap<u32, CallSummary>,
-    strace: Strace,
+    /// The watched process's stream.
+    activity: activity::Activity,
     /// Keep what only a screen shows: the watched process's activity and
     /// the files tables (headless modes format the events themselves).
     for_screen: bool,
@@ -609,14 +651,11 @@ impl Tables {
             captured: EventCounts::default(),
             captured_at_last_tick: 0,
             watched: None,
-            watched_since_ns: 0,
             usage: usage::UsageSampler::default(),
             users: users::UserNames::default(),
             cgroups: containers::CgroupNames::default(),
             roots: roots::Roots::default(),
-            activity: VecDeque::new(),
-            summary: HashMap::new(),
-            strace: Strace::new(DRILL_DOWN_STREAM),
+            activity: activity::Activity::new(0),
             for_screen,
             own_cpu: OwnCpu::default(),
             malformed: 0,
@@ -719,55 +758,19 @@ impl Tables {
             self.captured.add(event);
             self.tree.apply(event);
             if self.for_screen && self.watched.is_some_and(|pid| concerns(event, pid)) {
-                self.record_activity(event);
+                self.activity.record(event);
             }
             true
         });
         events
     }
 
-    fn record_activity(&mut self, event: &Event) {
-        let Some(text) = self.strace.event_line(event) else {
-            return;
-        };
-        let (ts_ns, tid, failed) = match event {
-            Event::Syscall(e) => {
-                let failed = e.ret.is_some_and(|r| (-4095..0).contains(&r));
-                let summary = self.summary.entry(e.nr).or_insert_with(|| CallSummary {
-                    nr: e.nr,
-                    ..Default::default()
-                });
-                summary.calls += 1;
-                summary.errors += failed as u64;
-                if let Some(ret) = e.ret.filter(|_| failed) {
-                    count_most_first(&mut summary.errnos, -ret as u32);
-                }
-                summary.total_ns += e.duration_ns;
-                (e.ts_ns, e.tid, failed)
-            }
-            Event::Exit(e) => (e.ts_ns, e.tid, e.signal().is_some() || e.exit_code() != 0),
-            _ => return,
-        };
-        if self.activity.len() == MAX_ACTIVITY {
-            self.activity.pop_front();
-        }
-        self.activity.push_back(ActivityLine {
-            ts_ns,
-            tid,
-            text,
-            failed,
-        });
-    }
-
     fn watch(&mut self, pid: Option<u32>) {
         if self.watched != pid {
-            self.watched_since_ns = clock::monotonic_ns();
-            self.activity.clear();
-            self.summary.clear();
-            self.strace = Strace::new(DRILL_DOWN_STREAM);
+            self.activity = activity::Activity::new(clock::monotonic_ns());
             // Watched in the kernel already: its fds as they are now.
             if let Some(pid) = pid {
-                self.strace.seed_fds(pid, false);
+                self.activity.seed_fds(pid);
             }
         }
         self.watched = pid;
@@ -820,12 +823,10 @@ impl Tables {
             events_per_sec,
             recent_files: self.files.top_recent(SNAPSHOT_FILES, now),
             watched: self.watched.map(|pid| {
-                let mut summary: Vec<CallSummary> = self.summary.values().cloned().collect();
-                summary.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.nr.cmp(&b.nr)));
                 let now = procfs::process::Process::new(pid as i32).ok();
                 Watched {
                     pid,
-                    since_ns: self.watched_since_ns,
+                    since_ns: self.activity.since_ns,
                     cwd: now
                         .as_ref()
                         .and_then(|p| p.cwd().ok())
@@ -837,8 +838,8 @@ impl Tables {
                     open_fds: now.as_ref().map(open_fds).unwrap_or_default(),
                     files: self.process_files.of(pid),
                     connections: watched_connections,
-                    activity: self.activity.iter().cloned().collect(),
-                    summary,
+                    activity: self.activity.lines(),
+                    summary: self.activity.summary(),
                 }
             }),
             own_usage: self.own_cpu.sample(secs),
@@ -932,7 +933,7 @@ impl RecentExits {
 
 /// Counts one more `key` in `counts`, kept most frequent first (then by
 /// key): errnos by how often each came.
-fn count_most_first<K: Ord + Copy>(counts: &mut Vec<(K, u64)>, key: K) {
+pub fn count_most_first<K: Ord + Copy>(counts: &mut Vec<(K, u64)>, key: K) {
     match counts.iter_mut().find(|(k, _)| *k == key) {
         Some((_, n)) => *n += 1,
         None => counts.push((key, 1)),
@@ -941,7 +942,7 @@ fn count_most_first<K: Ord + Copy>(counts: &mut Vec<(K, u64)>, key: K) {
 }
 
 /// Whether an event is about `pid` (a fork counts for the parent too).
-fn concerns(event: &Event, pid: u32) -> bool {
+pub fn concerns(event: &Event, pid: u32) -> bool {
     match event {
         Event::Exec(e) => e.pid == pid,
         Event::Open(e) => e.pid == pid,

@@ -8,7 +8,7 @@ use super::roots::marked;
 /// Distinct paths remembered per process; later ones are counted, not kept.
 const MAX_PER_PROCESS: usize = 64;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessFile {
     pub path: String,
     pub opens: u64,

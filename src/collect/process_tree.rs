@@ -9,7 +9,7 @@ use super::event::{Event, ExecEvent, ExitEvent, ForkEvent, visible};
 /// Failed execs kept per process.
 const MAX_FAILED_EXECS: usize = 8;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessInfo {
     pub pid: u32,
     pub ppid: u32,
@@ -36,14 +36,14 @@ pub struct ProcessInfo {
     pub ns_pid: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExitStatus {
     pub ts_ns: u64,
     pub code: i32,
     pub signal: Option<i32>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FailedExec {
     pub ts_ns: u64,
     pub filename: String,

@@ -7,15 +7,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use super::event::{Bytes, visible};
 
 /// One end of a socket.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum SockAddr {
     Inet(SocketAddr),
     /// An address without its port (`host`).
     Host(IpAddr),
     /// A Unix socket's path, as bytes.
-    Unix(Bytes),
+    Unix(#[serde(with = "serde_bytes")] Bytes),
     /// A Unix socket's abstract name (after its leading NUL).
-    Abstract(Bytes),
+    Abstract(#[serde(with = "serde_bytes")] Bytes),
     /// A Unix socket with no name (a client's, unless it bound one).
     Unnamed,
     /// Another family's: its number.

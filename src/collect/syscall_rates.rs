@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::bpf::{ProcessCounts, ProcessKey};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyscallRate {
     pub nr: u32,
     /// Since the tool started (or the process did).
@@ -13,7 +13,7 @@ pub struct SyscallRate {
     pub per_sec: f64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessRate {
     pub pid: u32,
     /// With the PID, tells a reused PID's processes apart.

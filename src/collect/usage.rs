@@ -4,7 +4,8 @@
 use std::collections::{BinaryHeap, HashMap};
 
 /// CPU over the last tick and resident memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Usage {
     /// Percent of one CPU, as htop counts it (a process on two CPUs: 200).
     pub cpu_percent: f32,

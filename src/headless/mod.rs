@@ -15,6 +15,7 @@ use crate::collect::clock::WallClock;
 use crate::collect::event::{Event, LostKind};
 use crate::collect::strace::{Strace, StraceOptions};
 use crate::collect::{self, Command, Config, Snapshot, Update};
+use crate::record::{self, Recorder, Recording};
 use json::Record;
 pub use launch::{Ended, Launched, launch, note_inherited_signals};
 use trace::{CallTable, Tracees};
@@ -39,12 +40,23 @@ pub struct Options {
     pub output: Option<std::path::PathBuf>,
     pub strace: StraceOptions,
     pub layout: Layout,
+    /// --record: where, and the size at which it rotates.
+    pub record: Option<RecordTo>,
+    /// --replay: a recording played instead of the kernel's events.
+    pub replay: Option<Recording>,
+}
+
+/// Where a recording goes.
+#[derive(Clone, Debug)]
+pub struct RecordTo {
+    pub path: std::path::PathBuf,
+    pub max_size: Option<u64>,
 }
 
 /// Runs until `duration` ends, SIGINT, SIGTERM or SIGHUP arrives, the
 /// reader goes away, or the traced process (or --pid's) exits. Returns how
 /// to end: as the traced command did, as strace does, else with 0.
-pub fn run(config: Config, options: Options) -> Result<Ended> {
+pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     if options.json && stop::stdout_was_closed() {
         bail!("stdout is closed: nothing could be written (redirect it, e.g. > FILE)");
     }
@@ -52,7 +64,11 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     // --pid's process, by its start too: its end is the end, and a later
     // process that reuses its PID is not it. Taken before anything starts:
     // once the start record is out, the process may end at any moment.
-    let filtered = match filter.pid.filter(|_| options.trace.is_none()) {
+    let replay = options.replay.take();
+    let filtered = match filter
+        .pid
+        .filter(|_| options.trace.is_none() && replay.is_none())
+    {
         Some(pid) => Some(
             collect::seed::process_key(pid)
                 .with_context(|| format!("no process with PID {pid}"))?,
@@ -65,15 +81,56 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         Some(addr) => Some(crate::metrics::serve(addr, latest.clone())?),
         None => None,
     };
-    let (collector, commands, updates) = stop::install(|| collect::spawn(config))?;
+    // A replay's times are its recording's.
+    let (clock, recorded) = match &replay {
+        Some(recording) => {
+            let (first, last) = recording.span();
+            let header = &recording.header;
+            let clock = WallClock::from_offset_ns(header.clock_offset_ns);
+            let first = if header.started_ns > 0 {
+                header.started_ns
+            } else {
+                first
+            };
+            (clock, Some((first, last, header.pid, header.interval_secs)))
+        }
+        None => (WallClock::now(), None),
+    };
+    let (collector, commands, updates) = match replay {
+        Some(recording) => {
+            stop::install(|| record::replay::spawn(recording, record::replay::Pace::AsFastAsRead))?
+        }
+        None => stop::install(|| collect::spawn(config))?,
+    };
     let exit_hook = match updates.recv() {
         Ok(Update::Ready(hook)) => hook,
         Ok(Update::Failed(err)) => return Err(err),
         _ => bail!("the collector stopped before it was ready"),
     };
 
-    let clock = WallClock::now();
     let started = Instant::now();
+    let started_ns = collect::clock::monotonic_ns();
+    let mut recorder = match &options.record {
+        Some(to) => Some(Recorder::create(
+            &to.path,
+            record::Header {
+                version: env!("CARGO_PKG_VERSION").into(),
+                clock_offset_ns: clock.offset_ns(),
+                started_ns,
+                interval_secs: interval.as_secs_f64(),
+                exit_hook: exit_hook.clone(),
+                pid: std::process::id(),
+                filter_pid: filter.pid,
+                filter_comm: filter.comm.clone(),
+                filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.clone()),
+                hostname: record::hostname(),
+                kernel: record::kernel_release(),
+                part: 0,
+            },
+            to.max_size,
+        )?),
+        None => None,
+    };
     let trace_file = match &options.output {
         Some(path) => Some(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -138,10 +195,18 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
         .map(|_| Tracees::new(&targets, options.follow));
     let mut calls = CallTable::default();
     if options.json {
+        let (ts, pid, interval) = match recorded {
+            Some((first, _, pid, interval)) => (clock.seconds(first), pid, interval),
+            None => (
+                clock.seconds(started_ns),
+                std::process::id(),
+                interval.as_secs_f64(),
+            ),
+        };
         out.record(&Record::Start {
-            ts: clock.seconds(collect::clock::monotonic_ns()),
-            pid: std::process::id(),
-            interval: interval.as_secs_f64(),
+            ts,
+            pid,
+            interval,
             filter_pid: filter.pid,
             filter_comm: filter.comm.as_deref(),
             filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.as_str()),
@@ -152,7 +217,19 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     } else if let Some(addr) = metrics {
         eprintln!("systrace-top: metrics at http://{addr}/metrics");
     }
+    if let Some(recorder) = &recorder {
+        if !options.json && options.trace.is_none() {
+            eprintln!("systrace-top: recording to {}", recorder.path().display());
+        }
+    }
+    // What a replay found wrong with its recording: said once it is out.
+    let mut replay_problem = None;
 
+    // The summary's time: the recording's span, or the run's.
+    let elapsed = || match recorded {
+        Some((first, last, ..)) => last.saturating_sub(first) as f64 / 1e9,
+        None => started.elapsed().as_secs_f64(),
+    };
     let mut ended = false;
     let mut lost_before = [0u64; LostKind::ALL.len()];
     let mut stopping = false;
@@ -179,8 +256,19 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
         };
         match update {
-            Update::Ready(_) | Update::Watching(_) | Update::Notice { .. } => {}
+            Update::Notice { text, error: true } if recorded.is_some() => {
+                replay_problem = Some(text);
+            }
+            Update::Watching(pid) => {
+                if let Some(recorder) = &mut recorder {
+                    recorder.watching(pid);
+                }
+            }
+            Update::Ready(_) | Update::Notice { .. } | Update::Replay(_) => {}
             Update::Events(events) => {
+                if let Some(recorder) = &mut recorder {
+                    recorder.events(&events);
+                }
                 for event in &events {
                     match &mut tracees {
                         Some(tracees) => {
@@ -211,7 +299,14 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
                 out.flush();
             }
             Update::Tick(snapshot) => {
-                out.tick(&mut lost_before, &snapshot, false, started);
+                if let Some(recorder) = &mut recorder {
+                    recorder.tick(&snapshot);
+                    // The disk filled: said now, not at the end.
+                    if let Some(err) = recorder.error() {
+                        bail!("recording to {} failed: {err}", recorder.path().display());
+                    }
+                }
+                out.tick(&mut lost_before, &snapshot, false, elapsed);
                 latest.publish(snapshot.clone());
                 // Exit records may have been lost: the command's end is
                 // known from its wait status, the others' from /proc.
@@ -230,7 +325,13 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
                 }
             }
             Update::Stopped(snapshot) => {
-                out.tick(&mut lost_before, &snapshot, true, started);
+                out.tick(&mut lost_before, &snapshot, true, elapsed);
+                if let Some(recorder) = recorder.take() {
+                    let path = recorder.path().to_path_buf();
+                    recorder
+                        .finish(Some(&snapshot))
+                        .with_context(|| format!("recording to {} failed", path.display()))?;
+                }
                 break;
             }
             Update::Failed(err) => return Err(err),
@@ -253,6 +354,9 @@ pub fn run(config: Config, options: Options) -> Result<Ended> {
     }
     if let Some(err) = out.error {
         return Err(err).context("writing the records failed");
+    }
+    if let Some(problem) = replay_problem {
+        bail!("{problem}");
     }
     match options.trace {
         Some(TraceTarget::Command(launched)) => launched.wait(),
@@ -387,7 +491,7 @@ impl Output {
         lost_before: &mut [u64; LostKind::ALL.len()],
         snapshot: &Snapshot,
         last: bool,
-        started: Instant,
+        elapsed: impl Fn() -> f64,
     ) {
         let records = json::lost_records(lost_before, snapshot, &self.clock);
         *lost_before = snapshot.lost;
@@ -398,8 +502,7 @@ impl Output {
             // The last interval's too: what it counted is not lost.
             self.record(&json::rates_record(snapshot, &self.clock));
             if last {
-                let elapsed = started.elapsed().as_secs_f64();
-                self.record(&json::summary_record(snapshot, elapsed, &self.clock));
+                self.record(&json::summary_record(snapshot, elapsed(), &self.clock));
             }
         } else if self.text {
             // The text trace says what it lost, never silently: calls and

@@ -104,4 +104,20 @@ pub enum Action {
     UserMenu,
     /// c: a menu of containers (cgroups) to show the processes of.
     ContainerMenu,
+    /// Moving through a replay.
+    Playback(PlaybackKey),
+    /// R: start or stop recording. Done by the event loop, which owns the
+    /// recording.
+    Record,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaybackKey {
+    Faster,
+    Slower,
+    Step,
+    /// A prompt for the time to go to.
+    GoTo,
+    NextExec,
+    NextError,
 }

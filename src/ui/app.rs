@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bpf::Filter;
-use crate::collect::{Command, SignalTarget, Snapshot};
+use crate::collect::{Command, Playback, ReplayStatus, SeekTo, SignalTarget, Snapshot};
 
 use super::layout;
 use super::selection::{RowKey, Selection, Sort};
@@ -12,7 +12,7 @@ use super::views::{
     connections, containers, detail, errors, files, kill, processes, syscalls, users,
 };
 
-pub use super::action::{Action, View};
+pub use super::action::{Action, PlaybackKey, View};
 
 /// How many rows a key moves by (back: negative): a page is `page` rows;
 /// Home and End go as far as there is. None for a key that does not move.
@@ -40,7 +40,7 @@ pub struct App {
     /// What is on screen: not replaced while paused.
     pub snapshot: Arc<Snapshot>,
     /// The newest snapshot, shown when the pause ends.
-    latest: Arc<Snapshot>,
+    pub latest: Arc<Snapshot>,
     pub view: View,
     /// Each view's own selection, sort and options.
     pub processes: processes::State,
@@ -83,6 +83,12 @@ pub struct App {
     /// What the last action did, said in the footer until the next key.
     pub notice: Option<Notice>,
     pub quit: bool,
+    /// Where a replay is; None live.
+    pub replay: Option<ReplayStatus>,
+    /// The time being typed to go to, in a replay.
+    pub time_prompt: Option<String>,
+    /// The file being recorded to, live.
+    pub recording: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +128,9 @@ impl App {
             exit_hook: "",
             notice: None,
             quit: false,
+            replay: None,
+            time_prompt: None,
+            recording: None,
         }
     }
 
@@ -358,6 +367,28 @@ impl App {
             }
             return commands;
         }
+        if let Some(typed) = &mut self.time_prompt {
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Resize(w, h) => (self.width, self.height) = (w, h),
+                Action::PromptChar(c) => typed.push(c),
+                Action::PromptBackspace => {
+                    typed.pop();
+                }
+                Action::PromptClear | Action::PromptDeleteWord => typed.clear(),
+                Action::PromptCancel => self.time_prompt = None,
+                Action::PromptAccept => {
+                    let typed = self.time_prompt.take().unwrap_or_default();
+                    let status = self.replay.unwrap_or_default();
+                    match super::playback::parse_time(&typed, &status) {
+                        Ok(to) => commands.push(Command::Playback(Playback::Seek(to))),
+                        Err(text) => self.notify(text, true),
+                    }
+                }
+                _ => {}
+            }
+            return commands;
+        }
         if self.help
             && let Some(delta) = movement(&action, page)
         {
@@ -499,6 +530,12 @@ impl App {
                     self.container_filter = None;
                 }
             }
+            Action::TogglePause if self.replay.is_some() => {
+                commands.push(Command::Playback(Playback::TogglePause));
+            }
+            Action::Playback(key) => self.playback(key, &mut commands),
+            // The event loop's.
+            Action::Record => {}
             Action::TogglePause => {
                 self.paused = !self.paused;
                 if !self.paused {
@@ -676,6 +713,31 @@ impl App {
     }
 
     /// The process the selected row is about.
+    fn playback(&mut self, key: PlaybackKey, commands: &mut Vec<Command>) {
+        if self.replay.is_none() {
+            let text = "only in a replay: systrace-top --replay FILE";
+            self.notify(text.into(), true);
+            return;
+        }
+        let pid = self.detail_pid().or_else(|| self.selected_pid());
+        let playback = match (key, pid) {
+            (PlaybackKey::Faster, _) => Playback::Faster,
+            (PlaybackKey::Slower, _) => Playback::Slower,
+            (PlaybackKey::Step, _) => Playback::Step,
+            (PlaybackKey::GoTo, _) => {
+                self.time_prompt = Some(String::new());
+                return;
+            }
+            (PlaybackKey::NextExec, Some(pid)) => Playback::Seek(SeekTo::NextExec(pid)),
+            (PlaybackKey::NextError, Some(pid)) => Playback::Seek(SeekTo::NextError(pid)),
+            (PlaybackKey::NextExec | PlaybackKey::NextError, None) => {
+                self.notify("select a process first".into(), true);
+                return;
+            }
+        };
+        commands.push(Command::Playback(playback));
+    }
+
     fn selected_pid(&self) -> Option<u32> {
         match (self.view, &self.selected(self.view).key) {
             (_, Some(RowKey::Pid(pid)))

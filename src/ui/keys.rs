@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
-use super::app::{Action, View};
+use super::app::{Action, PlaybackKey, View};
 
 /// (key, modifiers, action, help). The help screen lists these in order.
 pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
@@ -312,6 +312,48 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action, &str)] = &[
         KeyModifiers::NONE,
         Action::ToggleWindow,
         "files: last 10 s / all",
+    ),
+    (
+        KeyCode::Char('R'),
+        KeyModifiers::NONE,
+        Action::Record,
+        "record to a file / stop",
+    ),
+    (
+        KeyCode::Char(']'),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::Faster),
+        "replay: faster",
+    ),
+    (
+        KeyCode::Char('['),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::Slower),
+        "replay: slower",
+    ),
+    (
+        KeyCode::Char('.'),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::Step),
+        "replay: one tick on, paused",
+    ),
+    (
+        KeyCode::Char('g'),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::GoTo),
+        "replay: go to a time",
+    ),
+    (
+        KeyCode::Char('n'),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::NextExec),
+        "replay: the process's next exec",
+    ),
+    (
+        KeyCode::Char('N'),
+        KeyModifiers::NONE,
+        Action::Playback(PlaybackKey::NextError),
+        "replay: the process's next failed call",
     ),
     (
         KeyCode::Char('?'),

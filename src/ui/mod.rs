@@ -5,6 +5,8 @@ mod app;
 mod format;
 mod keys;
 mod layout;
+mod playback;
+mod recording;
 mod render;
 mod selection;
 mod terminal;
@@ -23,8 +25,11 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, select};
 use crossterm::event::{self, Event as TermEvent, KeyEventKind};
 
+use crate::bpf::exit_hook::ExitHook;
 use crate::collect::{self, Command, Config, Snapshot, Update};
+use crate::record::{self, Recording};
 use app::{Action, App};
+use recording::LiveRecording;
 use terminal::TerminalGuard;
 use theme::Theme;
 
@@ -35,6 +40,49 @@ const FRAME: Duration = Duration::from_millis(100);
 const KEY_FRAME: Duration = Duration::from_millis(16);
 
 pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
+    let base_filter = config.filter.clone();
+    let errors_always = config.errors;
+    let interval = config.interval;
+    present(
+        || collect::spawn(config),
+        duration,
+        Start {
+            base_filter,
+            exit_hook: "",
+            errors_always,
+            interval,
+            replay: false,
+        },
+    )
+}
+
+/// The screen on a recording: as live, but what moves it is the replay.
+pub fn replay(recording: Recording) -> Result<()> {
+    let interval = Duration::from_secs_f64(recording.header.interval_secs.clamp(0.01, 86_400.0));
+    present(
+        || record::replay::spawn(recording, record::replay::Pace::Recorded),
+        None,
+        Start {
+            base_filter: crate::bpf::Filter::default(),
+            exit_hook: "",
+            errors_always: false,
+            interval,
+            replay: true,
+        },
+    )
+}
+
+type Spawned = (
+    std::thread::JoinHandle<()>,
+    crossbeam_channel::Sender<Command>,
+    Receiver<Update>,
+);
+
+fn present(
+    spawn: impl FnOnce() -> Spawned,
+    duration: Option<Duration>,
+    mut start: Start,
+) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the terminal UI needs a terminal: use --json to write records to a pipe or file");
     }
@@ -53,15 +101,15 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGTSTP, suspend_signal.clone())
         .context("installing signal handlers")?;
 
-    let base_filter = config.filter.clone();
-    let errors_always = config.errors;
-    let (collector, commands, updates) = collect::spawn(config);
+    let (collector, commands, updates) = spawn();
     // Load errors are printed before the screen is taken over.
     let exit_hook = match updates.recv() {
         Ok(Update::Ready(hook)) => hook,
         Ok(Update::Failed(err)) => return Err(err),
         _ => bail!("the collector stopped before it was ready"),
     };
+    start.exit_hook = exit_hook.name();
+    let hook = exit_hook;
 
     let result = {
         let mut guard = TerminalGuard::enter()?;
@@ -74,11 +122,8 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
                 suspend: &suspend_signal,
             },
             duration,
-            Start {
-                base_filter,
-                exit_hook: exit_hook.name(),
-                errors_always,
-            },
+            start,
+            hook,
         )
     };
     // Dropping the receiver first: a collector blocked on a full channel
@@ -97,6 +142,10 @@ struct Start {
     exit_hook: &'static str,
     /// --errors: failed calls counted from start to end.
     errors_always: bool,
+    /// Between snapshots, for a recording's header.
+    interval: Duration,
+    /// A recording is on screen, not the kernel's events.
+    replay: bool,
 }
 
 /// Set by signal handlers, read by the event loop.
@@ -112,14 +161,16 @@ fn event_loop(
     signals: Signals<'_>,
     duration: Option<Duration>,
     start: Start,
+    exit_hook: ExitHook,
 ) -> Result<()> {
     let size = guard.terminal.size().context("reading the terminal size")?;
     let mut app = App::new(
         Arc::new(Snapshot::default()),
-        start.base_filter,
+        start.base_filter.clone(),
         size.width,
         size.height,
     );
+    let mut recording = LiveRecording::new(&start, exit_hook);
     app.exit_hook = start.exit_hook;
     if start.errors_always {
         app.count_errors_always();
@@ -153,7 +204,14 @@ fn event_loop(
         select! {
             recv(updates) -> update => match update {
                 Ok(Update::Tick(snapshot)) => {
+                    recording.tick(&snapshot, &mut app, commands);
                     app.receive(snapshot);
+                    dirty = true;
+                }
+                Ok(Update::Events(events)) => recording.events(&events),
+                Ok(Update::Watching(pid)) => recording.watching(pid),
+                Ok(Update::Replay(status)) => {
+                    app.replay = Some(status);
                     dirty = true;
                 }
                 Ok(Update::Failed(err)) => return Err(err),
@@ -166,9 +224,13 @@ fn event_loop(
             },
             recv(input) -> event => {
                 let Ok(event) = event else { bail!("reading the terminal failed") };
-                for action in actions_for(&event, app.prompt.is_some()) {
+                let prompt = app.prompt.is_some() || app.time_prompt.is_some();
+                for action in actions_for(&event, prompt) {
                     if action == Action::Suspend {
                         signals.suspend.store(true, Ordering::Relaxed);
+                    }
+                    if action == Action::Record {
+                        recording.toggle(&mut app, commands);
                     }
                     for command in app.update(action) {
                         let _ = commands.send(command);
@@ -190,6 +252,8 @@ fn event_loop(
             || signals.quit.load(Ordering::Relaxed)
             || duration.is_some_and(|d| started.elapsed().saturating_sub(suspended) >= d)
         {
+            // What was recorded up to the last snapshot shown.
+            recording.stop(&app.latest.clone(), &mut app, commands);
             return Ok(());
         }
     }

@@ -93,6 +93,13 @@ fn render_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.paused {
         spans.push(Span::styled(" PAUSED ", theme.warn()));
     }
+    if let Some(status) = &app.replay {
+        let text = super::playback::status_text(status);
+        spans.push(Span::styled(format!(" {text} "), theme.warn()));
+    }
+    if app.recording.is_some() {
+        spans.push(Span::styled(" REC ", theme.error()));
+    }
     for (i, view) in View::ALL.iter().enumerate() {
         let style = if *view == app.view && app.detail.is_none() {
             theme.selected()
@@ -303,6 +310,15 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.detail.is_none() && !app.help && app.kill_menu.is_none() && filtered {
         spans.push(Span::styled(" Esc", theme.key()));
         spans.push(Span::raw(" clears the filter "));
+    }
+    if let Some(typed) = &app.time_prompt {
+        spans.push(Span::styled(
+            format!(" {} ", super::playback::PROMPT),
+            theme.key(),
+        ));
+        spans.push(Span::raw(format!("{typed}▏")));
+        frame.render_widget(fit_line(spans, area.width), area);
+        return;
     }
     if let Some(notice) = &app.notice {
         let style = if notice.error {

@@ -1,0 +1,267 @@
+//! Writes a recording: items are encoded where they arrive, blocks are
+//! compressed and written by a thread of their own.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow};
+use crossbeam_channel::Sender;
+
+use super::{BLOCK_HEADER, BLOCK_MAGIC, BLOCK_RAW, FORMAT, Header, ItemRef, MAGIC, event_ts};
+use crate::collect::Snapshot;
+use crate::collect::event::Event;
+
+/// zstd's level: 1 keeps a storm's blocks cheap to compress (about a tenth
+/// of their size; higher levels gain little on these items).
+const LEVEL: i32 = 1;
+/// Sealed blocks waiting for the writer thread. Past that, the recorder
+/// waits, and so does the collector: the kernel then counts what it could
+/// not deliver, never silently.
+const QUEUED_BLOCKS: usize = 8;
+
+/// A recording being written.
+pub struct Recorder {
+    path: PathBuf,
+    header: Header,
+    /// Items of the block being filled, encoded.
+    raw: Vec<u8>,
+    first_ns: Option<u64>,
+    last_ns: u64,
+    /// Blocks for the writer thread; None once finished.
+    blocks: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    /// Bytes in the current file so far (the writer's count).
+    written: Arc<AtomicU64>,
+    /// Why writing stopped, if it did.
+    failed: Arc<Mutex<Option<String>>>,
+    /// Rotate once the current file reaches this.
+    max_size: Option<u64>,
+}
+
+enum Job {
+    Block {
+        raw: Vec<u8>,
+        first: u64,
+        last: u64,
+    },
+    /// The file is full: it becomes PATH.1 and a new one starts with this
+    /// header.
+    Rotate(Vec<u8>),
+}
+
+impl Recorder {
+    /// Creates PATH (readable by its owner only: a recording holds every
+    /// process's command line) and writes its header.
+    pub fn create(path: &Path, header: Header, max_size: Option<u64>) -> Result<Recorder> {
+        let mut file = create(path)?;
+        let preamble = preamble(&header)?;
+        file.write_all(&preamble)
+            .with_context(|| format!("writing {}", path.display()))?;
+        let written = Arc::new(AtomicU64::new(preamble.len() as u64));
+        let failed = Arc::new(Mutex::new(None));
+        let (tx, rx) = crossbeam_channel::bounded(QUEUED_BLOCKS);
+        let thread = {
+            let (path, written, failed) = (path.to_path_buf(), written.clone(), failed.clone());
+            std::thread::Builder::new()
+                .name("recorder".into())
+                .spawn(move || {
+                    let mut file = Some(file);
+                    for job in rx {
+                        if failed.lock().unwrap().is_some() {
+                            continue; // drained, not written
+                        }
+                        if let Err(err) = write_job(job, &path, &mut file, &written) {
+                            *failed.lock().unwrap() = Some(format!("{err:#}"));
+                        }
+                    }
+                })
+                .context("starting the recorder thread")?
+        };
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            header,
+            raw: Vec::with_capacity(BLOCK_RAW + (BLOCK_RAW >> 2)),
+            first_ns: None,
+            last_ns: 0,
+            blocks: Some(tx),
+            thread: Some(thread),
+            written,
+            failed,
+            max_size,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Why the recording stopped being written (a full disk), if it did.
+    pub fn error(&self) -> Option<String> {
+        self.failed.lock().unwrap().clone()
+    }
+
+    pub fn events(&mut self, events: &[Event]) {
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            self.push(&ItemRef::Events(events), event_ts(first), event_ts(last));
+        }
+        if self.raw.len() >= BLOCK_RAW {
+            self.seal();
+        }
+    }
+
+    /// A tick's snapshot ends a block: the file is readable up to it.
+    pub fn tick(&mut self, snapshot: &Snapshot) {
+        self.push(&ItemRef::Tick(snapshot), snapshot.ts_ns, snapshot.ts_ns);
+        self.seal();
+        let full = self
+            .max_size
+            .is_some_and(|max| self.written.load(Ordering::Relaxed) >= max);
+        if full {
+            self.header.part += 1;
+            match preamble(&self.header) {
+                Ok(preamble) => self.send(Job::Rotate(preamble)),
+                Err(err) => *self.failed.lock().unwrap() = Some(format!("{err:#}")),
+            }
+            // The new file starts where the old one ended.
+            self.push(&ItemRef::Tick(snapshot), snapshot.ts_ns, snapshot.ts_ns);
+            self.seal();
+        }
+    }
+
+    pub fn watching(&mut self, pid: Option<u32>) {
+        let at = self.last_ns;
+        self.push(&ItemRef::Watching(pid), at, at);
+    }
+
+    /// Ends the recording with the last snapshot; waits until it is written.
+    pub fn finish(mut self, last: Option<&Snapshot>) -> Result<PathBuf> {
+        if let Some(snapshot) = last {
+            self.push(&ItemRef::Tick(snapshot), snapshot.ts_ns, snapshot.ts_ns);
+        }
+        let at = self.last_ns;
+        self.push(&ItemRef::End, at, at);
+        self.seal();
+        self.close();
+        match self.error() {
+            Some(err) => Err(anyhow!("{err}")),
+            None => Ok(self.path.clone()),
+        }
+    }
+
+    fn close(&mut self) {
+        drop(self.blocks.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    fn push(&mut self, item: &ItemRef<'_>, first: u64, last: u64) {
+        // Its length, then its map.
+        let start = self.raw.len();
+        self.raw.extend_from_slice(&[0; 4]);
+        if rmp_serde::encode::write_named(&mut self.raw, item).is_err() {
+            self.raw.truncate(start); // not encodable: a bug, not data
+            return;
+        }
+        let len = (self.raw.len() - start - 4) as u32;
+        self.raw[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        self.first_ns.get_or_insert(first);
+        self.last_ns = self.last_ns.max(last);
+    }
+
+    fn seal(&mut self) {
+        if self.raw.is_empty() {
+            return;
+        }
+        let raw = std::mem::replace(
+            &mut self.raw,
+            Vec::with_capacity(BLOCK_RAW + (BLOCK_RAW >> 2)),
+        );
+        let first = self.first_ns.take().unwrap_or(self.last_ns);
+        self.send(Job::Block {
+            raw,
+            first,
+            last: self.last_ns,
+        });
+    }
+
+    fn send(&mut self, job: Job) {
+        if let Some(blocks) = &self.blocks {
+            let _ = blocks.send(job);
+        }
+    }
+}
+
+impl Drop for Recorder {
+    /// Dropped unfinished (an error elsewhere): what was sealed is written.
+    fn drop(&mut self) {
+        self.seal();
+        self.close();
+    }
+}
+
+fn create(path: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
+/// The file's start: magic, format, header.
+fn preamble(header: &Header) -> Result<Vec<u8>> {
+    let encoded = rmp_serde::to_vec_named(header).context("encoding the header")?;
+    let mut out = Vec::with_capacity(MAGIC.len() + 12 + encoded.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+    out.extend_from_slice(&encoded);
+    out.extend_from_slice(&crc32fast::hash(&encoded).to_le_bytes());
+    Ok(out)
+}
+
+fn write_job(job: Job, path: &Path, file: &mut Option<File>, written: &AtomicU64) -> Result<()> {
+    match job {
+        Job::Block { raw, first, last } => {
+            let stored = zstd::bulk::compress(&raw, LEVEL).context("compressing a block")?;
+            let mut block = Vec::with_capacity(BLOCK_HEADER + stored.len());
+            block.extend_from_slice(BLOCK_MAGIC);
+            block.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+            block.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+            block.extend_from_slice(&crc32fast::hash(&stored).to_le_bytes());
+            block.extend_from_slice(&first.to_le_bytes());
+            block.extend_from_slice(&last.to_le_bytes());
+            block.extend_from_slice(&stored);
+            let file = file.as_mut().ok_or_else(|| anyhow!("no file"))?;
+            file.write_all(&block)
+                .with_context(|| format!("writing {}", path.display()))?;
+            written.fetch_add(block.len() as u64, Ordering::Relaxed);
+        }
+        Job::Rotate(preamble) => {
+            drop(file.take());
+            let old = rotated(path);
+            std::fs::rename(path, &old)
+                .with_context(|| format!("renaming {} to {}", path.display(), old.display()))?;
+            let mut new = create(path)?;
+            new.write_all(&preamble)
+                .with_context(|| format!("writing {}", path.display()))?;
+            written.store(preamble.len() as u64, Ordering::Relaxed);
+            *file = Some(new);
+        }
+    }
+    Ok(())
+}
+
+/// Where a full recording goes when the next one starts: PATH.1.
+pub fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
