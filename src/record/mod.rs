@@ -12,7 +12,7 @@
 //!   "STRB"             4 bytes
 //!   raw length         u32, the items' bytes (at most MAX_RAW)
 //!   stored length      u32, the zstd frame's bytes (at most MAX_STORED)
-//!   CRC-32             u32, of the zstd frame
+//!   CRC-32             u32, of the block but these four bytes
 //!   first, last        u64, u64: CLOCK_MONOTONIC ns of its first and last item
 //!   a zstd frame of items, one after the other, each a u32 length and a
 //!   MessagePack map of that many bytes (Item)
@@ -28,6 +28,9 @@
 pub mod reader;
 pub mod replay;
 pub mod writer;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -95,6 +98,15 @@ impl Default for Header {
             part: 0,
         }
     }
+}
+
+/// The CRC-32 of a block (its header, then its zstd frame), but for the
+/// four bytes that hold it: a flipped byte anywhere is noticed.
+pub fn block_crc(block: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&block[..12]);
+    crc.update(&block[16..]);
+    crc.finalize()
 }
 
 /// One thing the collector sent, as read back.

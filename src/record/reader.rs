@@ -139,16 +139,16 @@ impl<R: Read + Seek> Recording<R> {
         let block = self.blocks[i];
         let name = &self.name;
         let corrupted = || format!("{name} is corrupted in its block at byte {}", block.offset);
+        let mut whole = vec![0u8; BLOCK_HEADER + block.stored_len as usize];
         self.input
-            .seek(SeekFrom::Start(block.offset + BLOCK_HEADER as u64))
+            .seek(SeekFrom::Start(block.offset))
             .with_context(corrupted)?;
-        let mut stored = vec![0u8; block.stored_len as usize];
-        self.input.read_exact(&mut stored).with_context(corrupted)?;
-        if crc32fast::hash(&stored) != block.crc {
+        self.input.read_exact(&mut whole).with_context(corrupted)?;
+        if super::block_crc(&whole) != block.crc {
             bail!("{}: it does not match its checksum", corrupted());
         }
-        let raw =
-            zstd::bulk::decompress(&stored, block.raw_len as usize).with_context(corrupted)?;
+        let stored = &whole[BLOCK_HEADER..];
+        let raw = zstd::bulk::decompress(stored, block.raw_len as usize).with_context(corrupted)?;
         if raw.len() != block.raw_len as usize {
             bail!(
                 "{}: it holds {} bytes, not {}",

@@ -412,8 +412,8 @@ impl Player {
         self.restart_clock();
     }
 
-    /// Moves to the next event of PID that MATCHES (after now), shows the
-    /// tick after it, and pauses there.
+    /// Moves to the next event of PID (an exec: or of its children) that
+    /// MATCHES, after now; shows the tick after it, and pauses there.
     fn seek_next(&mut self, pid: u32, what: &str, matches: fn(&Event) -> Option<String>) {
         let now = if self.paused {
             self.at_ns
@@ -426,9 +426,14 @@ impl Player {
             let Item::Events(events) = &item else {
                 continue;
             };
+            // A shell's commands are its children's execs: those count.
             let hit = events
                 .iter()
-                .filter(|e| crate::collect::concerns(e, pid) && event_ts(e) > now)
+                .filter(|e| match e {
+                    Event::Exec(exec) => exec.pid == pid || exec.ppid == pid,
+                    e => crate::collect::concerns(e, pid),
+                })
+                .filter(|e| event_ts(e) > now)
                 .find_map(|e| Some((event_ts(e), matches(e)?)));
             if hit.is_some() {
                 found = hit;
@@ -443,7 +448,7 @@ impl Player {
                 self.at_ns = ts;
                 self.paused = true;
                 let at = self.clock.hms(ts);
-                self.notice(&format!("{what} of {pid} at {at}: {text}"), false);
+                self.notice(&format!("{what} at {at}: {text}"), false);
             }
             None => {
                 // Back where it was.

@@ -235,10 +235,12 @@ fn write_job(job: Job, path: &Path, file: &mut Option<File>, written: &AtomicU64
             block.extend_from_slice(BLOCK_MAGIC);
             block.extend_from_slice(&(raw.len() as u32).to_le_bytes());
             block.extend_from_slice(&(stored.len() as u32).to_le_bytes());
-            block.extend_from_slice(&crc32fast::hash(&stored).to_le_bytes());
+            block.extend_from_slice(&[0; 4]);
             block.extend_from_slice(&first.to_le_bytes());
             block.extend_from_slice(&last.to_le_bytes());
             block.extend_from_slice(&stored);
+            let crc = super::block_crc(&block);
+            block[12..16].copy_from_slice(&crc.to_le_bytes());
             let file = file.as_mut().ok_or_else(|| anyhow!("no file"))?;
             file.write_all(&block)
                 .with_context(|| format!("writing {}", path.display()))?;

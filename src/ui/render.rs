@@ -226,6 +226,15 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The keys of what is on screen: the prompt's, the menu's, the help's,
 /// the drill-down's or the view's.
 fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(typed) = &app.time_prompt {
+        let line = Line::from(vec![
+            Span::styled(format!(" {} ", super::playback::PROMPT), theme.key()),
+            Span::raw(typed.clone()),
+            Span::styled("█", theme.dim()),
+        ]);
+        frame.render_widget(line, area);
+        return;
+    }
     if let Some(prompt) = &app.prompt {
         let line = Line::from(vec![
             Span::styled(
@@ -254,6 +263,17 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]
     } else if app.help {
         &[("Esc", "close"), ("?", "close"), ("q", "quit")]
+    } else if app.replay.is_some() && app.detail.is_none() {
+        &[
+            ("p", "play/pause"),
+            ("[ ]", "speed"),
+            (".", "step"),
+            ("g", "go to"),
+            ("n N", "next exec, error"),
+            ("Enter", "details"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else if app.detail.is_some() {
         &[
             ("Esc", "back"),
@@ -310,15 +330,6 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.detail.is_none() && !app.help && app.kill_menu.is_none() && filtered {
         spans.push(Span::styled(" Esc", theme.key()));
         spans.push(Span::raw(" clears the filter "));
-    }
-    if let Some(typed) = &app.time_prompt {
-        spans.push(Span::styled(
-            format!(" {} ", super::playback::PROMPT),
-            theme.key(),
-        ));
-        spans.push(Span::raw(format!("{typed}▏")));
-        frame.render_widget(fit_line(spans, area.width), area);
-        return;
     }
     if let Some(notice) = &app.notice {
         let style = if notice.error {
