@@ -217,10 +217,11 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     } else if let Some(addr) = metrics {
         eprintln!("systrace-top: metrics at http://{addr}/metrics");
     }
-    if let Some(recorder) = &recorder {
-        if !options.json && options.trace.is_none() {
-            eprintln!("systrace-top: recording to {}", recorder.path().display());
-        }
+    if let Some(recorder) = &recorder
+        && !options.json
+        && options.trace.is_none()
+    {
+        eprintln!("systrace-top: recording to {}", recorder.path().display());
     }
     // What a replay found wrong with its recording: said once it is out.
     let mut replay_problem = None;

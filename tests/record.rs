@@ -1,0 +1,253 @@
+//! Recording and replaying, end to end: what a live run wrote as JSON, its
+//! recording replays as the same lines, as any user, without BPF; a
+//! recording cut by SIGKILL or short of its end replays up to its last
+//! complete block and says so; files that are not recordings get one line
+//! and a non-zero exit; the checked-in recording of format 1 replays as it
+//! did when it was made.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{Tracer, can_trace, compile_c, unique};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_systrace-top");
+
+/// A directory of the test's own that anyone may read, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        let path = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `systrace-top --replay PATH --json`, as user UID if given.
+fn replay_json(path: &Path, uid: Option<u32>) -> Output {
+    let mut command = Command::new(BIN);
+    command.arg("--replay").arg(path).arg("--json");
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    command.stdin(Stdio::null()).output().expect("running the replay")
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .expect("UTF-8 records")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+        .collect()
+}
+
+/// The summary's duration is the run's, measured at its end: a replay
+/// gives the recording's span instead.
+fn without_duration(mut records: Vec<Value>) -> Vec<Value> {
+    for r in &mut records {
+        if r["type"] == "summary" {
+            r.as_object_mut().unwrap().remove("duration_s");
+        }
+    }
+    records
+}
+
+/// stderr is one line, from us, not a panic.
+#[track_caller]
+fn one_line(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.starts_with("systrace-top: "), "{stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
+    stderr
+}
+
+/// Runs the C program NAME with ARGS; it must exit 0.
+fn run(name: &str, args: &[&str]) {
+    let prog = compile_c(name, &[]);
+    let status = Command::new(&prog).args(args).stdin(Stdio::null()).status().unwrap();
+    assert!(status.success(), "{name} {args:?}: {status}");
+}
+
+/// While --json writes its records, --record keeps them: C programs
+/// forking and execing with literals, system() and posix_spawn, threads
+/// and i386 calls failing. The replay's lines are the live ones, record for
+/// record (the summary's duration aside), and a user who is not root, with
+/// no BPF, gets the same.
+#[test]
+fn a_replay_writes_the_lines_the_live_run_wrote() {
+    if !can_trace("a_replay_writes_the_lines_the_live_run_wrote") {
+        return;
+    }
+    let dir = TempDir::new("systrace-record");
+    let path = dir.join("live.rec");
+    let tag = unique("recorded");
+    let tracer = Tracer::start(&["--errors", "--record", path.to_str().unwrap()]);
+    run("fork_execl", &["loop", &tag, "5"]);
+    run("spawn", &[]);
+    run("system", &[]);
+    let failing = compile_c("failing", &["-static"]);
+    let status = Command::new(&failing).arg("20").stdin(Stdio::null()).status().unwrap();
+    assert!(status.success());
+    let start = tracer.start_record.clone();
+    let live = tracer.stop();
+    let execs = live
+        .iter()
+        .filter(|r| r["type"] == "exec" && r["argv"][1] == tag.as_str())
+        .count();
+    assert_eq!(execs, 5, "the live run saw the execs");
+
+    let replayed = replay_json(&path, None);
+    assert!(replayed.status.success(), "{replayed:?}");
+    let replayed = lines(&replayed);
+    let mut expected = vec![start];
+    expected.extend(live);
+    assert_eq!(replayed.len(), expected.len(), "as many records");
+    for (i, (r, e)) in without_duration(replayed.clone())
+        .iter()
+        .zip(without_duration(expected))
+        .enumerate()
+    {
+        assert_eq!(*r, e, "record {i}");
+    }
+
+    // No root, no BPF: a copy anyone may read, replayed as nobody.
+    let copy = dir.join("copy.rec");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let as_nobody = replay_json(&copy, Some(65534));
+    assert!(as_nobody.status.success(), "{as_nobody:?}");
+    assert_eq!(lines(&as_nobody), replayed);
+}
+
+/// A recorder killed with SIGKILL leaves a file that replays up to its
+/// last complete block: what happened seconds before is there, and the
+/// replay says the file ends short, with a non-zero exit. Cut again in the
+/// middle of a block, it still replays what comes before.
+#[test]
+fn a_recording_cut_by_sigkill_replays_up_to_its_last_block() {
+    if !can_trace("a_recording_cut_by_sigkill_replays_up_to_its_last_block") {
+        return;
+    }
+    let dir = TempDir::new("systrace-killed");
+    let path = dir.join("killed.rec");
+    let tag = unique("killed");
+    let mut recorder = Command::new(BIN)
+        .arg("--record")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(recorder.stderr.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    assert!(said.contains("recording to"), "{said:?}");
+    run("fork_execl", &["loop", &tag, "3"]);
+    // Two ticks: the execs' block and the next are written.
+    std::thread::sleep(Duration::from_millis(2500));
+    recorder.kill().unwrap();
+    recorder.wait().unwrap();
+
+    let tagged = |records: &[Value]| {
+        records
+            .iter()
+            .filter(|r| r["type"] == "exec" && r["argv"][1] == tag.as_str())
+            .count()
+    };
+    let replayed = replay_json(&path, None);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(one_line(&replayed).contains("ends without its last block"));
+    let records = lines(&replayed);
+    assert_eq!(tagged(&records), 3, "the execs before the kill");
+    assert_eq!(records.last().unwrap()["type"], "summary");
+
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 10).unwrap();
+    let cut = replay_json(&path, None);
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(one_line(&cut).contains("cut short at byte"));
+    assert_eq!(tagged(&lines(&cut)), 3);
+}
+
+/// Files that are not recordings, or not whole ones, get one line and a
+/// non-zero exit, never a panic.
+#[test]
+fn what_is_not_a_recording_gets_one_line_and_a_non_zero_exit() {
+    let dir = TempDir::new("systrace-bad");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", Vec::new(), "is not a systrace-top recording"),
+        ("json", b"{\"type\":\"start\"}\n".to_vec(), "is not a systrace-top recording"),
+        ("elf", std::fs::read("/bin/true").unwrap(), "is not a systrace-top recording"),
+        (
+            "header",
+            checked_in()[..30].to_vec(),
+            "is cut short in its header",
+        ),
+        ("flipped", flipped(checked_in(), 600), "corrupted"),
+    ];
+    for (name, bytes, wanted) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = replay_json(&path, None);
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        let said = one_line(&out);
+        assert!(said.contains(wanted), "{name}: {said}");
+    }
+    let missing = replay_json(&dir.join("missing"), None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(one_line(&missing).contains("No such file"));
+    // Usage: one line, exit 2, before anything starts.
+    for args in [
+        &["--replay", "x.rec", "--pid", "1"][..],
+        &["--replay", "x.rec", "--record", "y.rec"],
+        &["--record-size", "10M"],
+        &["--record", "y.rec", "--record-size", "ten"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        one_line(&out);
+    }
+}
+
+fn checked_in() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/recording-v1.rec"))
+        .unwrap()
+}
+
+fn flipped(mut bytes: Vec<u8>, at: usize) -> Vec<u8> {
+    bytes[at] ^= 0x10;
+    bytes
+}
+
+/// The recording of format 1 checked in when the format was made replays
+/// as it did then, line for line: later versions read earlier recordings.
+#[test]
+fn the_checked_in_recording_replays_as_it_did() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let out = replay_json(&dir.join("recording-v1.rec"), None);
+    assert!(out.status.success(), "{out:?}");
+    let expected = std::fs::read_to_string(dir.join("recording-v1.jsonl")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
