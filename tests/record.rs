@@ -47,7 +47,10 @@ fn replay_json(path: &Path, uid: Option<u32>) -> Output {
     if let Some(uid) = uid {
         command.uid(uid).gid(uid);
     }
-    command.stdin(Stdio::null()).output().expect("running the replay")
+    command
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the replay")
 }
 
 fn lines(output: &Output) -> Vec<Value> {
@@ -82,7 +85,11 @@ fn one_line(output: &Output) -> String {
 /// Runs the C program NAME with ARGS; it must exit 0.
 fn run(name: &str, args: &[&str]) {
     let prog = compile_c(name, &[]);
-    let status = Command::new(&prog).args(args).stdin(Stdio::null()).status().unwrap();
+    let status = Command::new(&prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success(), "{name} {args:?}: {status}");
 }
 
@@ -104,7 +111,11 @@ fn a_replay_writes_the_lines_the_live_run_wrote() {
     run("spawn", &[]);
     run("system", &[]);
     let failing = compile_c("failing", &["-static"]);
-    let status = Command::new(&failing).arg("20").stdin(Stdio::null()).status().unwrap();
+    let status = Command::new(&failing)
+        .arg("20")
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success());
     let start = tracer.start_record.clone();
     let live = tracer.stop();
@@ -198,8 +209,16 @@ fn what_is_not_a_recording_gets_one_line_and_a_non_zero_exit() {
     let dir = TempDir::new("systrace-bad");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "is not a systrace-top recording"),
-        ("json", b"{\"type\":\"start\"}\n".to_vec(), "is not a systrace-top recording"),
-        ("elf", std::fs::read("/bin/true").unwrap(), "is not a systrace-top recording"),
+        (
+            "json",
+            b"{\"type\":\"start\"}\n".to_vec(),
+            "is not a systrace-top recording",
+        ),
+        (
+            "elf",
+            std::fs::read("/bin/true").unwrap(),
+            "is not a systrace-top recording",
+        ),
         (
             "header",
             checked_in()[..30].to_vec(),

@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1046,4 +1047,138 @@ fn tui_connections_view_shows_a_refused_client() {
         s.contains("sockets (") && s.contains(&address)
     });
     tmux.send(&["-l", "q"]);
+}
+
+/// The checked-in recording on screen, as a user who is not root and with
+/// no BPF: it plays to its end; g goes back to a time; n on the shell finds
+/// its child's next exec; the drill-down into the child shows the file its
+/// recorded events opened; q ends it with status 0.
+#[test]
+fn tui_replays_a_recording_without_root() {
+    let mut cleanup = Cleanup::new("systrace-tui-replay");
+    let dir = cleanup.dir(&common::unique("rp"));
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join("v1.rec");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/recording-v1.rec");
+    std::fs::copy(data, &file).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let tmux = &cleanup.tmux;
+    let command = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups {} --replay {}; echo EXIT=$?; sleep 60",
+        common::BIN,
+        file.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &command,
+    ]);
+    // 2 s of recording at 1x.
+    let screen = tmux.wait_for("the end of the recording", 20, |s| {
+        s.contains("the end of the recording") && s.contains("(100%)")
+    });
+    assert!(
+        screen.lines().next().unwrap().contains("REPLAY"),
+        "{screen}"
+    );
+    assert!(
+        table_rows(&screen)
+            .iter()
+            .any(|r| r.contains("sh -c true x"))
+    );
+
+    // 3.00000001 s - 1.5 s: a quarter of the way from 1 s.
+    tmux.send(&["-l", "g"]);
+    tmux.wait_for("the prompt", 10, |s| s.contains("go to (HH:MM"));
+    tmux.send(&["-l", "--", "-1.5"]);
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("a quarter of the way", 10, |s| s.contains("⏸ 1x (25%)"));
+
+    tmux.select(&screen, 100);
+    tmux.send(&["-l", "n"]);
+    tmux.wait_for("the shell's child's next exec", 10, |s| {
+        s.contains("exec at ") && s.contains(r"/bin/tr\xffue")
+    });
+
+    let screen = tmux.screen();
+    tmux.drill_into(&screen, 200);
+    tmux.send(&["-l", "p"]);
+    tmux.wait_for("the file it opened, from the recording", 20, |s| {
+        s.contains(r"/etc/\xfe") && s.contains("(100%)")
+    });
+    tmux.send(&["-l", "q"]);
+    tmux.wait_for("status 0, the shell's echo", 10, |s| s.contains("EXIT=0"));
+}
+
+/// R on the live screen records what it shows, from then until R again:
+/// a C program's forks and execs with literals while it records are in the
+/// file, which replays them as JSON lines.
+#[test]
+fn tui_records_between_two_presses_of_r() {
+    if !common::can_trace("tui_records_between_two_presses_of_r") {
+        return;
+    }
+    let mut cleanup = Cleanup::new("systrace-tui-rec");
+    let dir = cleanup.dir(&common::unique("rec"));
+    let tmux = &cleanup.tmux;
+    let cwd = dir.to_str().unwrap();
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "-c",
+        cwd,
+        common::BIN,
+    ]);
+    tmux.wait_for("the UI", 20, |s| {
+        s.contains("1 Processes") && !table_rows(s).is_empty()
+    });
+    tmux.send(&["-l", "R"]);
+    tmux.wait_for("recording", 10, |s| {
+        s.contains("recording to systrace-top-") && s.lines().next().unwrap_or("").contains(" REC ")
+    });
+    let tag = common::unique("tuirec");
+    let prog = common::compile_c("fork_execl", &[]);
+    let status = Command::new(&prog)
+        .args(["loop", &tag, "3"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A tick, so that the execs are in a snapshot's block too.
+    std::thread::sleep(Duration::from_millis(1500));
+    tmux.send(&["-l", "R"]);
+    tmux.wait_for("recorded", 10, |s| s.contains("recorded to systrace-top-"));
+    tmux.send(&["-l", "q"]);
+
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let out = Command::new(common::BIN)
+        .arg("--replay")
+        .arg(&files[0])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let execs = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "exec" && r["argv"][1] == tag.as_str())
+        .count();
+    assert_eq!(execs, 3);
 }

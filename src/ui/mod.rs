@@ -229,11 +229,13 @@ fn event_loop(
                     if action == Action::Suspend {
                         signals.suspend.store(true, Ordering::Relaxed);
                     }
-                    if action == Action::Record {
-                        recording.toggle(&mut app, commands);
-                    }
+                    let record = action == Action::Record;
                     for command in app.update(action) {
                         let _ = commands.send(command);
+                    }
+                    // After the update, which clears the last notice.
+                    if record {
+                        recording.toggle(&mut app, commands);
                     }
                     dirty = true;
                     keyed = true;
