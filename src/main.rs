@@ -406,6 +406,7 @@ fn replay(cli: &Cli, path: &std::path::Path) -> Result<headless::Ended> {
         filter: Filter::default(),
         stream_events: true,
         screen: false,
+        drill_down: false,
         streamed: bpf::CallSet::all(),
         preview_bytes: cli.string_limit,
         errors: false,
@@ -507,6 +508,8 @@ fn run(cli: Cli, selection: Selection) -> Result<headless::Ended> {
         // Without a screen the collector keeps only what records need.
         // A recording keeps what a screen shows, to show it later.
         screen: !(cli.json || cli.trace || cli.metrics.is_some()) || cli.record.is_some(),
+        // The UI's drill-down.
+        drill_down: !(cli.json || cli.trace || cli.metrics.is_some() || cli.record.is_some()),
         streamed: selection.calls,
         preview_bytes: cli.string_limit,
         errors: cli.errors,

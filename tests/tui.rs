@@ -1093,12 +1093,12 @@ fn tui_replays_a_recording_without_root() {
             .any(|r| r.contains("sh -c true x"))
     );
 
-    // 3.00000001 s - 1.5 s: a quarter of the way from 1 s.
+    // 3 s - 1.5 s: the last tick before is the first, at 1 s.
     tmux.send(&["-l", "g"]);
     tmux.wait_for("the prompt", 10, |s| s.contains("go to (HH:MM"));
     tmux.send(&["-l", "--", "-1.5"]);
     tmux.send(&["Enter"]);
-    let screen = tmux.wait_for("a quarter of the way", 10, |s| s.contains("⏸ 1x (25%)"));
+    let screen = tmux.wait_for("the first tick", 10, |s| s.contains("⏸ 1x (0%)"));
 
     tmux.select(&screen, 100);
     tmux.send(&["-l", "n"]);

@@ -190,6 +190,14 @@ pub fn lossy(bytes: &[u8]) -> String {
 /// show it backwards.
 pub fn visible(bytes: &[u8]) -> String {
     use std::fmt::Write;
+    // Most paths and names: printable ASCII, shown as they are.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
+        && let Ok(ascii) = std::str::from_utf8(bytes)
+    {
+        return ascii.to_owned();
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {

@@ -82,6 +82,10 @@ pub struct Config {
     /// Keep what only a screen shows (the files tables, the watched
     /// process's activity, CPU and memory per process): the TUI.
     pub screen: bool,
+    /// Keep each process's files from the start, for a screen that can
+    /// drill into any of them (not for a recording alone: a replay finds a
+    /// process's files in the recorded events).
+    pub drill_down: bool,
     /// The syscalls a watched process's stream carries.
     pub streamed: CallSet,
     /// Bytes of each read or written buffer it carries (strace's -s).
@@ -396,7 +400,7 @@ fn run(config: Config, commands: &Receiver<Command>, updates: &Sender<Update>) -
     let ring = builder.build().context("setting up the ring buffer")?;
 
     // Seeded after attaching, so that no process falls between the two.
-    let mut tables = Tables::new(config.screen);
+    let mut tables = Tables::new(config.screen, config.drill_down);
     if config.errors {
         probes.count_errors(true)?;
         tables.count_errors(true);
@@ -619,6 +623,8 @@ struct Tables {
     /// Keep what only a screen shows: the watched process's activity and
     /// the files tables (headless modes format the events themselves).
     for_screen: bool,
+    /// Keep `process_files` for every process.
+    drill_down: bool,
     own_cpu: OwnCpu,
     malformed: u64,
     ticks: u64,
@@ -641,7 +647,7 @@ struct ErrorState {
 }
 
 impl Tables {
-    fn new(for_screen: bool) -> Self {
+    fn new(for_screen: bool, drill_down: bool) -> Self {
         Self {
             tree: ProcessTree::new(EXITED_LINGER.as_nanos() as u64, MAX_EXITED),
             files: FileTable::new(MAX_FILES),
@@ -657,6 +663,7 @@ impl Tables {
             roots: roots::Roots::default(),
             activity: activity::Activity::new(0),
             for_screen,
+            drill_down,
             own_cpu: OwnCpu::default(),
             malformed: 0,
             ticks: 0,
@@ -749,6 +756,8 @@ impl Tables {
                     }
                     if self.for_screen {
                         self.files.apply(open);
+                    }
+                    if self.drill_down || self.watched == Some(open.pid) {
                         self.process_files.apply(open);
                     }
                 }

@@ -10,7 +10,9 @@
 //! header CRC-32        u32
 //! blocks, each:
 //!   "STRB"             4 bytes
-//!   raw length         u32, the items' bytes (at most MAX_RAW)
+//!   raw length         u32, the items' bytes (at most MAX_RAW); its top
+//!                      bit (TICKED) set when the last item with a time is
+//!                      a tick's snapshot
 //!   stored length      u32, the zstd frame's bytes (at most MAX_STORED)
 //!   CRC-32             u32, of the block but these four bytes
 //!   first, last        u64, u64: CLOCK_MONOTONIC ns of its first and last item
@@ -18,10 +20,11 @@
 //!   MessagePack map of that many bytes (Item)
 //! ```
 //!
-//! Each block is written whole, in one write, at each tick and whenever
-//! its items pass BLOCK_RAW: a recording cut by SIGKILL or a full disk
-//! reads up to its last complete block. Each block ends with a tick's
-//! snapshot, so any block is a place to start showing from. A clean end is
+//! Each block is written at once, at each tick and whenever its items pass
+//! BLOCK_RAW: a recording cut by SIGKILL or a full disk reads up to its
+//! last complete block. A block sealed at a tick ends with its snapshot
+//! (TICKED): a place to start showing from, found from the blocks'
+//! headers alone. A clean end is
 //! an `End` item. Maps are keyed by field name: a later version reads an
 //! earlier one's fields by name, and fills what it lacks with defaults.
 
@@ -47,6 +50,8 @@ pub const FORMAT: u32 = 1;
 pub const BLOCK_MAGIC: &[u8; 4] = b"STRB";
 /// Bytes of a block's header.
 pub const BLOCK_HEADER: usize = 32;
+/// The raw length's flag: the block ends with a tick.
+pub const TICKED: u32 = 1 << 31;
 /// A block is sealed once its items take this many bytes...
 pub const BLOCK_RAW: usize = 1 << 20;
 /// ...and none may be longer than this (one tick's snapshot with tens of
@@ -102,10 +107,11 @@ impl Default for Header {
 
 /// The CRC-32 of a block (its header, then its zstd frame), but for the
 /// four bytes that hold it: a flipped byte anywhere is noticed.
-pub fn block_crc(block: &[u8]) -> u32 {
+pub fn block_crc(head: &[u8], stored: &[u8]) -> u32 {
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&block[..12]);
-    crc.update(&block[16..]);
+    crc.update(&head[..12]);
+    crc.update(&head[16..BLOCK_HEADER]);
+    crc.update(stored);
     crc.finalize()
 }
 

@@ -18,6 +18,9 @@ pub struct Block {
     /// Of its header, from the file's start.
     pub offset: u64,
     pub raw_len: u32,
+    /// Its last item with a time is a tick's snapshot: a place to show
+    /// the recording from.
+    pub ticked: bool,
     pub stored_len: u32,
     pub crc: u32,
     pub first_ns: u64,
@@ -105,7 +108,8 @@ impl<R: Read + Seek> Recording<R> {
             let long = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap());
             let block = Block {
                 offset,
-                raw_len: word(4),
+                raw_len: word(4) & !super::TICKED,
+                ticked: word(4) & super::TICKED != 0,
                 stored_len: word(8),
                 crc: word(12),
                 first_ns: long(16),
@@ -144,10 +148,10 @@ impl<R: Read + Seek> Recording<R> {
             .seek(SeekFrom::Start(block.offset))
             .with_context(corrupted)?;
         self.input.read_exact(&mut whole).with_context(corrupted)?;
-        if super::block_crc(&whole) != block.crc {
+        let (head, stored) = whole.split_at(BLOCK_HEADER);
+        if super::block_crc(head, stored) != block.crc {
             bail!("{}: it does not match its checksum", corrupted());
         }
-        let stored = &whole[BLOCK_HEADER..];
         let raw = zstd::bulk::decompress(stored, block.raw_len as usize).with_context(corrupted)?;
         if raw.len() != block.raw_len as usize {
             bail!(

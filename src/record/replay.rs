@@ -385,30 +385,43 @@ impl Player {
     }
 
     /// Shows the recording as it was at T: the last tick at or before it,
-    /// and play goes on from T.
+    /// found from the blocks' headers, one block read. Play goes on from
+    /// that tick.
     fn seek(&mut self, t: u64) {
         let (start, end) = self.recording.span();
         let t = t.clamp(start, end);
-        // The blocks end with ticks: the last one ending by T has the tick
-        // to show; from the first, nothing precedes.
-        let blocks = &self.recording.blocks;
-        let from = blocks.partition_point(|b| b.last_ns <= t).saturating_sub(1);
-        self.next_block = from;
         self.pending.clear();
         self.problem = None;
         self.files = ProcessFiles::default();
-        self.activity = Activity::new(t);
         self.at_ns = start;
-        let mut shown = false;
-        while let Some(ts) = self.peek_ts() {
-            if ts.is_some_and(|ts| ts > t) && shown {
-                break;
+        let blocks = &self.recording.blocks;
+        match blocks.iter().rposition(|b| b.ticked && b.last_ns <= t) {
+            Some(i) => {
+                self.next_block = i;
+                if let Some(first) = self.next_item() {
+                    self.pending.push_front(first);
+                }
+                match self
+                    .pending
+                    .iter()
+                    .rposition(|i| matches!(i, Item::Tick(_)))
+                {
+                    Some(at) => {
+                        self.pending.drain(..at);
+                        let tick = self.next_item().expect("a tick");
+                        self.apply(tick);
+                    }
+                    // Its header said otherwise: a forged file.
+                    None => self.show_first_tick(),
+                }
             }
-            let item = self.next_item().expect("peeked");
-            shown |= matches!(item, Item::Tick(_));
-            self.apply(item);
+            None => {
+                self.next_block = 0;
+                self.show_first_tick();
+            }
         }
-        self.at_ns = t.max(self.latest.ts_ns.min(t));
+        self.at_ns = self.latest.ts_ns.max(start);
+        self.activity = Activity::new(self.at_ns);
         self.restart_clock();
     }
 

@@ -277,6 +277,12 @@ fn assert_reads_back(bytes: &[u8]) {
         3 + 1,
         "a block per tick, then the end"
     );
+    let ticked: Vec<bool> = recording.blocks.iter().map(|b| b.ticked).collect();
+    assert_eq!(
+        ticked,
+        [true, true, true, false],
+        "which blocks end with a tick"
+    );
     assert_eq!(recording.span(), (SEC, 3 * SEC + 10));
     let items = all_items(&mut recording).unwrap();
     let mut ticks = 0;

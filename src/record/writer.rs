@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use super::{BLOCK_HEADER, BLOCK_MAGIC, BLOCK_RAW, FORMAT, Header, ItemRef, MAGIC, event_ts};
 use crate::collect::Snapshot;
@@ -32,8 +32,13 @@ pub struct Recorder {
     raw: Vec<u8>,
     first_ns: Option<u64>,
     last_ns: u64,
+    /// The block's last item with a time is a tick.
+    ticked: bool,
     /// Blocks for the writer thread; None once finished.
     blocks: Option<Sender<Job>>,
+    /// Its buffers back, written, for the next blocks: a new one each time
+    /// would be new pages to fault in, a megabyte a block.
+    spare: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<()>>,
     /// Bytes in the current file so far (the writer's count).
     written: Arc<AtomicU64>,
@@ -48,6 +53,7 @@ enum Job {
         raw: Vec<u8>,
         first: u64,
         last: u64,
+        ticked: bool,
     },
     /// The file is full: it becomes PATH.1 and a new one starts with this
     /// header.
@@ -65,18 +71,30 @@ impl Recorder {
         let written = Arc::new(AtomicU64::new(preamble.len() as u64));
         let failed = Arc::new(Mutex::new(None));
         let (tx, rx) = crossbeam_channel::bounded(QUEUED_BLOCKS);
+        let (spare_tx, spare) = crossbeam_channel::bounded(QUEUED_BLOCKS + 2);
         let thread = {
             let (path, written, failed) = (path.to_path_buf(), written.clone(), failed.clone());
             std::thread::Builder::new()
                 .name("recorder".into())
                 .spawn(move || {
-                    let mut file = Some(file);
+                    let mut writer = Writer {
+                        path,
+                        file: Some(file),
+                        written,
+                        compressor: None,
+                        stored: Vec::new(),
+                    };
                     for job in rx {
-                        if failed.lock().unwrap().is_some() {
-                            continue; // drained, not written
-                        }
-                        if let Err(err) = write_job(job, &path, &mut file, &written) {
+                        let result = match failed.lock().unwrap().is_some() {
+                            true => Ok(()), // drained, not written
+                            false => writer.write(&job),
+                        };
+                        if let Err(err) = result {
                             *failed.lock().unwrap() = Some(format!("{err:#}"));
+                        }
+                        if let Job::Block { mut raw, .. } = job {
+                            raw.clear();
+                            let _ = spare_tx.try_send(raw);
                         }
                     }
                 })
@@ -88,7 +106,9 @@ impl Recorder {
             raw: Vec::with_capacity(BLOCK_RAW + (BLOCK_RAW >> 2)),
             first_ns: None,
             last_ns: 0,
+            ticked: false,
             blocks: Some(tx),
+            spare,
             thread: Some(thread),
             written,
             failed,
@@ -172,21 +192,29 @@ impl Recorder {
         self.raw[start..start + 4].copy_from_slice(&len.to_le_bytes());
         self.first_ns.get_or_insert(first);
         self.last_ns = self.last_ns.max(last);
+        match item {
+            ItemRef::Tick(_) => self.ticked = true,
+            ItemRef::Events(_) => self.ticked = false,
+            ItemRef::Watching(_) | ItemRef::End => {}
+        }
     }
 
     fn seal(&mut self) {
         if self.raw.is_empty() {
             return;
         }
-        let raw = std::mem::replace(
-            &mut self.raw,
-            Vec::with_capacity(BLOCK_RAW + (BLOCK_RAW >> 2)),
-        );
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_RAW + (BLOCK_RAW >> 2)));
+        let raw = std::mem::replace(&mut self.raw, next);
         let first = self.first_ns.take().unwrap_or(self.last_ns);
+        let ticked = std::mem::take(&mut self.ticked);
         self.send(Job::Block {
             raw,
             first,
             last: self.last_ns,
+            ticked,
         });
     }
 
@@ -227,38 +255,68 @@ fn preamble(header: &Header) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn write_job(job: Job, path: &Path, file: &mut Option<File>, written: &AtomicU64) -> Result<()> {
-    match job {
-        Job::Block { raw, first, last } => {
-            let stored = zstd::bulk::compress(&raw, LEVEL).context("compressing a block")?;
-            let mut block = Vec::with_capacity(BLOCK_HEADER + stored.len());
-            block.extend_from_slice(BLOCK_MAGIC);
-            block.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-            block.extend_from_slice(&(stored.len() as u32).to_le_bytes());
-            block.extend_from_slice(&[0; 4]);
-            block.extend_from_slice(&first.to_le_bytes());
-            block.extend_from_slice(&last.to_le_bytes());
-            block.extend_from_slice(&stored);
-            let crc = super::block_crc(&block);
-            block[12..16].copy_from_slice(&crc.to_le_bytes());
-            let file = file.as_mut().ok_or_else(|| anyhow!("no file"))?;
-            file.write_all(&block)
-                .with_context(|| format!("writing {}", path.display()))?;
-            written.fetch_add(block.len() as u64, Ordering::Relaxed);
+/// The writer thread's: the file, and what it reuses block after block.
+struct Writer {
+    path: PathBuf,
+    file: Option<File>,
+    written: Arc<AtomicU64>,
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    stored: Vec<u8>,
+}
+
+impl Writer {
+    fn write(&mut self, job: &Job) -> Result<()> {
+        let path = &self.path;
+        match job {
+            Job::Block {
+                raw,
+                first,
+                last,
+                ticked,
+            } => {
+                let compressor = match &mut self.compressor {
+                    Some(compressor) => compressor,
+                    None => self
+                        .compressor
+                        .insert(zstd::bulk::Compressor::new(LEVEL).context("starting zstd")?),
+                };
+                self.stored.clear();
+                self.stored
+                    .reserve(zstd::zstd_safe::compress_bound(raw.len()));
+                compressor
+                    .compress_to_buffer(raw, &mut self.stored)
+                    .context("compressing a block")?;
+                let mut head = [0u8; BLOCK_HEADER];
+                head[..4].copy_from_slice(BLOCK_MAGIC);
+                let flag = if *ticked { super::TICKED } else { 0 };
+                head[4..8].copy_from_slice(&(raw.len() as u32 | flag).to_le_bytes());
+                head[8..12].copy_from_slice(&(self.stored.len() as u32).to_le_bytes());
+                head[16..24].copy_from_slice(&first.to_le_bytes());
+                head[24..32].copy_from_slice(&last.to_le_bytes());
+                let crc = super::block_crc(&head, &self.stored);
+                head[12..16].copy_from_slice(&crc.to_le_bytes());
+                let file = self.file.as_mut().ok_or_else(|| anyhow!("no file"))?;
+                // A block cut between these two writes reads as cut short.
+                file.write_all(&head)
+                    .and_then(|()| file.write_all(&self.stored))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                let len = BLOCK_HEADER + self.stored.len();
+                self.written.fetch_add(len as u64, Ordering::Relaxed);
+            }
+            Job::Rotate(preamble) => {
+                drop(self.file.take());
+                let old = rotated(path);
+                std::fs::rename(path, &old)
+                    .with_context(|| format!("renaming {} to {}", path.display(), old.display()))?;
+                let mut new = create(path)?;
+                new.write_all(preamble)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                self.written.store(preamble.len() as u64, Ordering::Relaxed);
+                self.file = Some(new);
+            }
         }
-        Job::Rotate(preamble) => {
-            drop(file.take());
-            let old = rotated(path);
-            std::fs::rename(path, &old)
-                .with_context(|| format!("renaming {} to {}", path.display(), old.display()))?;
-            let mut new = create(path)?;
-            new.write_all(&preamble)
-                .with_context(|| format!("writing {}", path.display()))?;
-            written.store(preamble.len() as u64, Ordering::Relaxed);
-            *file = Some(new);
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Where a full recording goes when the next one starts: PATH.1.
