@@ -2,10 +2,11 @@
 # What recording and replaying cost (sudo bench/record.sh; the README's
 # "Recording" figures are this output):
 #
-# 1. A storm of OPENS failed opens under `--json > /dev/null`, `--json`
-#    into a file and `--record FILE`, in turn, ROUNDS times: the tracer's
-#    CPU from just before the storm until it has drained (it stops; its
-#    utime + stime then), what each captured and what each reported lost.
+# 1. A storm of OPENS failed opens under `--json > /dev/null`, `--record
+#    FILE` and `--json` into a file, in turn, ROUNDS times: the tracer's
+#    CPU (utime + stime) from just before the storm until 2 s after it,
+#    what each captured and what each reported lost; and each recording's
+#    CPU against the `--json > /dev/null` run just before it.
 # 2. A recording of about RECORDING_MB MB (storms recorded back to back),
 #    replayed in the UI in tmux: the time from start to the first frame on
 #    screen, and from `g` + a time + Enter to the new time on screen
@@ -81,10 +82,14 @@ echo
 row "mode" "tracer CPU (s, median)" "captured" "reported lost"
 row "---" "---:" "---:" "---:"
 for mode in json-null json-file record; do : >"$WORK/$mode.rows"; done
+: >"$WORK/ratios"
 for _ in $(seq "$ROUNDS"); do
-    for mode in json-null json-file record; do
+    for mode in json-null record json-file; do
         storm_under "$mode" >>"$WORK/$mode.rows"
     done
+    # Each recording against the --json > /dev/null run just before it.
+    paste -d' ' <(tail -n 1 "$WORK/json-null.rows") <(tail -n 1 "$WORK/record.rows") |
+        awk '{printf "%.3f\n", $4 / $1}' >>"$WORK/ratios"
 done
 for mode in json-null json-file record; do
     cpu=$(awk '{print $1}' "$WORK/$mode.rows" | median)
@@ -96,10 +101,10 @@ for mode in json-null json-file record; do
         record) label="--record FILE ($(( $(cat "$WORK/record.size") / 1048576 )) MB)" ;;
     esac
     row "$label" "$cpu" "$captured" "$lost"
-    eval "cpu_$(echo "$mode" | tr - _)=$cpu"
 done
 echo
-echo "Recording costs $(printf '%+.0f' "$(echo "($cpu_record / $cpu_json_null - 1) * 100" | bc -l)")% of \`--json > /dev/null\`'s CPU."
+echo "Recording's CPU against \`--json > /dev/null\`'s in the run just before it:" \
+    "$(tr '\n' ' ' <"$WORK/ratios")(median $(median <"$WORK/ratios")x)."
 echo
 
 echo "### Replaying a recording of about $RECORDING_MB MB in the UI"

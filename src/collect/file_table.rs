@@ -106,11 +106,17 @@ struct OpenerSet {
     /// then, the recent one while the newest forgotten is in the window.
     cut: bool,
     newest_forgotten_sec: u64,
+    /// The last add: the same process opening the file again within the
+    /// second (a burst) changes nothing.
+    last: Option<(u32, u64)>,
 }
 
 impl OpenerSet {
     /// Returns how many entries it grew by (0 or 1).
     fn add(&mut self, pid: u32, sec: u64, room: usize, stats: &mut FileStats) -> usize {
+        if self.last.replace((pid, sec)) == Some((pid, sec)) {
+            return 0;
+        }
         if let Some(last) = self.last_open.get_mut(&pid) {
             *last = sec;
             return 0;
@@ -136,6 +142,7 @@ impl OpenerSet {
             forgotten += forget as usize;
             !forget
         });
+        self.last = None;
         self.cut = true;
         self.newest_forgotten_sec = self.newest_forgotten_sec.max(cutoff);
     }
@@ -149,8 +156,8 @@ impl OpenerSet {
 }
 
 pub struct FileTable {
-    files: HashMap<String, FileStats>,
-    openers: HashMap<String, OpenerSet>,
+    /// By path (escaped, and marked with its root): one lookup an open.
+    files: HashMap<String, (FileStats, OpenerSet)>,
     /// Entries in all the opener sets.
     tracked_openers: usize,
     capacity: usize,
@@ -164,7 +171,6 @@ impl FileTable {
     pub fn new(capacity: usize) -> Self {
         Self {
             files: HashMap::new(),
-            openers: HashMap::new(),
             tracked_openers: 0,
             capacity,
             path_bytes: 0,
@@ -182,11 +188,10 @@ impl FileTable {
             }
             self.path_bytes += path.len();
         }
-        let set = self.openers.entry(path.clone()).or_default();
-        let stats = self
+        let (stats, set) = self
             .files
             .entry(path)
-            .or_insert_with_key(|path| FileStats::new(path));
+            .or_insert_with_key(|path| (FileStats::new(path), OpenerSet::default()));
         let room = if self.tracked_openers < MAX_TRACKED_IN_TABLE {
             MAX_TRACKED_OPENERS
         } else {
@@ -220,7 +225,7 @@ impl FileTable {
         let mut ranked: Vec<(u64, u64, String)> = self
             .files
             .values()
-            .map(|f| (f.opens, f.last_ns, f.path.clone()))
+            .map(|(f, _)| (f.opens, f.last_ns, f.path.clone()))
             .collect();
         ranked.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1)));
         let mut kept_bytes = 0;
@@ -228,8 +233,7 @@ impl FileTable {
             if i < self.capacity && kept_bytes + path.len() <= MAX_PATH_BYTES / 4 * 3 {
                 kept_bytes += path.len();
             } else {
-                self.files.remove(&path);
-                if let Some(set) = self.openers.remove(&path) {
+                if let Some((_, set)) = self.files.remove(&path) {
                     self.tracked_openers -= set.last_open.len();
                 }
                 self.evicted += 1;
@@ -241,34 +245,26 @@ impl FileTable {
     /// The `n` most opened files since start, their openers counted up to
     /// `now_ns`.
     pub fn top(&self, n: usize, now_ns: u64) -> Vec<FileStats> {
-        let mut all: Vec<&FileStats> = self.files.values().collect();
-        all.sort_unstable_by_key(|f| std::cmp::Reverse((f.opens, f.last_ns)));
+        let mut all: Vec<&(FileStats, OpenerSet)> = self.files.values().collect();
+        all.sort_unstable_by_key(|(f, _)| std::cmp::Reverse((f.opens, f.last_ns)));
         all.into_iter()
             .take(n)
-            .map(|f| self.with_recent_openers(f, now_ns))
+            .map(|entry| with_recent_openers(entry, now_ns))
             .collect()
-    }
-
-    fn with_recent_openers(&self, f: &FileStats, now_ns: u64) -> FileStats {
-        let mut f = f.clone();
-        if let Some(set) = self.openers.get(&f.path) {
-            (f.recent_procs, f.recent_procs_cut) = set.recent(now_ns / 1_000_000_000);
-        }
-        f
     }
 
     /// The `n` most opened files in the last WINDOW_SECS before `now_ns`.
     pub fn top_recent(&self, n: usize, now_ns: u64) -> Vec<FileStats> {
-        let mut all: Vec<(u64, &FileStats)> = self
+        let mut all: Vec<(u64, &(FileStats, OpenerSet))> = self
             .files
             .values()
-            .map(|f| (f.recent(now_ns).0, f))
+            .map(|entry| (entry.0.recent(now_ns).0, entry))
             .filter(|(recent, _)| *recent > 0)
             .collect();
-        all.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1.last_ns)));
+        all.sort_unstable_by_key(|(recent, (f, _))| std::cmp::Reverse((*recent, f.last_ns)));
         all.into_iter()
             .take(n)
-            .map(|(_, f)| self.with_recent_openers(f, now_ns))
+            .map(|(_, entry)| with_recent_openers(entry, now_ns))
             .collect()
     }
 
@@ -276,6 +272,13 @@ impl FileTable {
     pub fn len(&self) -> usize {
         self.files.len()
     }
+}
+
+/// A file's row as a snapshot shows it: with its openers in the window.
+fn with_recent_openers((f, set): &(FileStats, OpenerSet), now_ns: u64) -> FileStats {
+    let mut f = f.clone();
+    (f.recent_procs, f.recent_procs_cut) = set.recent(now_ns / 1_000_000_000);
+    f
 }
 
 #[cfg(test)]
