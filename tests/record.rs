@@ -160,20 +160,7 @@ fn a_recording_cut_by_sigkill_replays_up_to_its_last_block() {
     let dir = TempDir::new("systrace-killed");
     let path = dir.join("killed.rec");
     let tag = unique("killed");
-    let mut recorder = Command::new(BIN)
-        .arg("--record")
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut said = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(recorder.stderr.take().unwrap())
-        .read_line(&mut said)
-        .unwrap();
-    assert!(said.contains("recording to"), "{said:?}");
+    let mut recorder = start_recorder(&path);
     run("fork_execl", &["loop", &tag, "3"]);
     // Two ticks: the execs' block and the next are written.
     std::thread::sleep(Duration::from_millis(2500));
@@ -269,4 +256,129 @@ fn the_checked_in_recording_replays_as_it_did() {
     assert!(out.status.success(), "{out:?}");
     let expected = std::fs::read_to_string(dir.join("recording-v1.jsonl")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
+
+/// A recorder stopped by SIGTERM ends its file cleanly: the replay is
+/// whole (exit 0). One whose disk fills says so in one line, exits
+/// non-zero, and leaves a file that replays up to its last complete block.
+#[test]
+fn a_recorder_ends_its_file_on_sigterm_and_says_when_the_disk_is_full() {
+    if !can_trace("a_recorder_ends_its_file_on_sigterm_and_says_when_the_disk_is_full") {
+        return;
+    }
+    let dir = TempDir::new("systrace-ends");
+    let path = dir.join("term.rec");
+    let mut recorder = start_recorder(&path);
+    let tag = unique("termed");
+    run("fork_execl", &["loop", &tag, "2"]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(recorder.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(recorder.wait().unwrap().success());
+    let replayed = replay_json(&path, None);
+    assert!(replayed.status.success(), "{replayed:?}");
+    let execs = lines(&replayed)
+        .iter()
+        .filter(|r| r["type"] == "exec" && r["argv"][1] == tag.as_str())
+        .count();
+    assert_eq!(execs, 2);
+
+    // A disk of 256 KiB: a storm of opens fills it within a second.
+    let small = dir.join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&small)
+        .status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        println!("SKIPPED the full disk: cannot mount a tmpfs");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&small);
+    let full = small.join("full.rec");
+    let mut recorder = start_recorder(&full);
+    let storm = Command::new("python3")
+        .args(["-I", "-S", "-c"])
+        .arg(
+            "import os, sys, time\n\
+             end = time.time() + 20\n\
+             while time.time() < end:\n    \
+             for i in range(1000):\n        \
+             try: os.open('/nonexistent/' + os.urandom(8).hex(), 0)\n        \
+             except OSError: pass\n",
+        )
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _storm = Kill(storm);
+    let deadline = std::time::Instant::now() + common::slack(20.0);
+    let status = loop {
+        if let Some(status) = recorder.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recorder went on with a full disk"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    recorder
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let replayed = replay_json(&full, None);
+    assert_eq!(replayed.status.code(), Some(1), "{replayed:?}");
+    let said = one_line(&replayed);
+    assert!(
+        said.contains("cut short") || said.contains("without its last block"),
+        "{said}"
+    );
+    assert!(
+        lines(&replayed).iter().any(|r| r["type"] == "open"),
+        "opens before it filled"
+    );
+}
+
+/// `systrace-top --record PATH` alone, once it says it records; its first
+/// line of stderr read.
+fn start_recorder(path: &Path) -> std::process::Child {
+    let mut recorder = Command::new(BIN)
+        .arg("--record")
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = [0u8; 1];
+    let mut line = Vec::new();
+    use std::io::Read;
+    let stderr = recorder.stderr.as_mut().unwrap();
+    while stderr.read(&mut said).unwrap() == 1 && said[0] != b'\n' {
+        line.push(said[0]);
+    }
+    let line = String::from_utf8_lossy(&line);
+    assert!(line.contains("recording to"), "{line:?}");
+    recorder
 }

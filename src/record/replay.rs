@@ -146,21 +146,29 @@ impl Player {
     /// item: the last one goes as the Stopped one, as a live run's does.
     fn run_through(&mut self, commands: &Receiver<Command>) {
         let mut held: Option<Arc<Snapshot>> = None;
+        // The last tick sent, and the time of the last item.
+        let mut sent: Option<Arc<Snapshot>> = None;
+        let mut last_ns = 0;
         while let Some(item) = self.next_item() {
             if matches!(commands.try_recv(), Ok(Command::Stop)) {
                 return;
             }
+            last_ns = item.ts_ns().unwrap_or(last_ns).max(last_ns);
             let update = match item {
                 Item::Events(events) => {
-                    if let Some(previous) = held.take()
-                        && self.updates.send(Update::Tick(previous)).is_err()
-                    {
-                        return;
+                    if let Some(previous) = held.take() {
+                        sent = Some(previous.clone());
+                        if self.updates.send(Update::Tick(previous)).is_err() {
+                            return;
+                        }
                     }
                     Update::Events(events)
                 }
                 Item::Tick(snapshot) => match held.replace(snapshot) {
-                    Some(previous) => Update::Tick(previous),
+                    Some(previous) => {
+                        sent = Some(previous.clone());
+                        Update::Tick(previous)
+                    }
                     None => continue,
                 },
                 Item::Watching(pid) => Update::Watching(pid),
@@ -176,7 +184,16 @@ impl Player {
         if let Some(text) = self.end_problem() {
             let _ = self.updates.send(Update::Notice { text, error: true });
         }
-        let last = held.unwrap_or_default();
+        // Cut after its last tick: the end is where the events stop, with
+        // the last tick's totals and no interval of rates of its own.
+        let last = held.unwrap_or_else(|| {
+            let mut last = sent.map(|s| (*s).clone()).unwrap_or_default();
+            last.ts_ns = last.ts_ns.max(last_ns);
+            last.interval_secs = 0.0;
+            last.rates.clear();
+            last.system_mix.clear();
+            Arc::new(last)
+        });
         let _ = self.updates.send(Update::Stopped(last));
     }
 
