@@ -23,7 +23,7 @@ _systrace__top() {
 
     case "${cmd}" in
         systrace__top)
-            opts="-p -f -e -o -s -y -T -t -c -C -q -h -V --json --duration --interval --pid --comm --cgroup --errors --metrics --trace --follow --generate-assets --help --version"
+            opts="-p -f -e -o -s -y -T -t -c -C -q -h -V --json --duration --interval --pid --comm --cgroup --errors --metrics --record --record-size --replay --trace --follow --generate-assets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,18 @@ _systrace__top() {
                     return 0
                     ;;
                 --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

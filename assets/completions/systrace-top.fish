@@ -4,6 +4,9 @@ complete -c systrace-top -s p -l pid -d 'Only this process (its threads included
 complete -c systrace-top -l comm -d 'Only processes whose command name (comm, 15 bytes at most) is NAME' -r
 complete -c systrace-top -l cgroup -d 'Only processes in this cgroup v2 or below it (a container): a path under /sys/fs/cgroup, as /proc/PID/cgroup gives it' -r
 complete -c systrace-top -l metrics -d 'Serve metrics for Prometheus at http://ADDR/metrics ([HOST:]PORT: loopback when only a port is given; port 0 picks one, said on stderr): runs without the UI, beside --json\'s records if asked' -r
+complete -c systrace-top -l record -d 'Record what every view shows to FILE, without the UI (stop with Ctrl-C or --duration): zstd-compressed blocks, readable up to the last one written if the recording is cut. In the UI, R records too' -r -F
+complete -c systrace-top -l record-size -d 'With --record: when FILE reaches SIZE (bytes, or with K, M, G), it becomes FILE.1 (replacing the one before) and a new FILE starts; 0: never. Default 1G' -r
+complete -c systrace-top -l replay -d 'Replay a recording in the UI (pause, speed, jump), or with --json as the JSON lines a live run writes. Needs no root and no BPF' -r -F
 complete -c systrace-top -s e -d 'With --trace: trace=SET (syscall names, %file, %process, %network, %signal, %desc, %memory…, !SET for all but SET), signal=SET (the signals shown: names, numbers, !SET)' -r
 complete -c systrace-top -s o -d 'With --trace: write the trace to FILE instead of stderr' -r -F
 complete -c systrace-top -s s -d 'With --trace: show at most N bytes of each string or buffer (strace -s; buffers are read up to 255)' -r
