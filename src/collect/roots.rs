@@ -45,10 +45,28 @@ fn name(pid: u32, container: Option<&str>) -> String {
 }
 
 /// A path as shown when its process's root is not the tool's:
-/// `[/srv/jail] /etc/passwd`.
+/// `[/srv/jail] /etc/passwd`. A `]` in the root is shown `\x5d`, so that
+/// the first `]` always ends it: a jail named `x] /etc/passwd [` cannot
+/// pass for the host's file.
 pub fn marked(root: Option<&str>, path: String) -> String {
     match root {
-        Some(root) => format!("[{root}] {path}"),
+        Some(root) => format!("[{}] {path}", root.replace(']', "\\x5d")),
         None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked;
+
+    #[test]
+    fn a_root_cannot_pass_for_a_path() {
+        assert_eq!(
+            marked(Some("/srv/jail"), "/etc/passwd".into()),
+            "[/srv/jail] /etc/passwd"
+        );
+        let forged = marked(Some("/tmp/x] /etc/passwd ["), "/etc/shadow".into());
+        assert_eq!(forged, r"[/tmp/x\x5d /etc/passwd [] /etc/shadow");
+        assert_eq!(marked(None, "/etc/passwd".into()), "/etc/passwd");
     }
 }
