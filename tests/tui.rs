@@ -98,10 +98,25 @@ impl Tmux {
         });
     }
 
+    /// COMMAND alone in a 200x50 session, started in CWD if given.
+    fn new_session(&self, cwd: Option<&str>, command: &str) {
+        let size = ["-x", "200", "-y", "50"];
+        let cwd = cwd.map(|dir| ["-c", dir]);
+        let cwd = cwd.as_ref().map_or(&[][..], |c| &c[..]);
+        self.run(
+            &[
+                &["new-session", "-d", "-s", "t"][..],
+                &size,
+                cwd,
+                &[command],
+            ]
+            .concat(),
+        );
+    }
+
     /// The UI alone in a 200x50 session, once it shows processes.
     fn start_ui(&self) {
-        let size = ["-x", "200", "-y", "50"];
-        self.run(&[&["new-session", "-d", "-s", "t"][..], &size, &[common::BIN]].concat());
+        self.new_session(None, common::BIN);
         self.wait_for("the UI", 20, |s| {
             s.contains("1 Processes") && !table_rows(s).is_empty()
         });
@@ -1068,17 +1083,7 @@ fn tui_replays_a_recording_without_root() {
         common::BIN,
         file.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &command,
-    ]);
+    tmux.new_session(None, &command);
     // 2 s of recording at 1x.
     let screen = tmux.wait_for("the end of the recording", 20, |s| {
         s.contains("the end of the recording") && s.contains("(100%)")
@@ -1128,19 +1133,7 @@ fn tui_records_between_two_presses_of_r() {
     let dir = cleanup.dir(&common::unique("rec"));
     let tmux = &cleanup.tmux;
     let cwd = dir.to_str().unwrap();
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        "-c",
-        cwd,
-        common::BIN,
-    ]);
+    tmux.new_session(Some(cwd), common::BIN);
     tmux.wait_for("the UI", 20, |s| {
         s.contains("1 Processes") && !table_rows(s).is_empty()
     });

@@ -111,24 +111,14 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     let started = Instant::now();
     let started_ns = collect::clock::monotonic_ns();
     let mut recorder = match &options.record {
-        Some(to) => Some(Recorder::create(
-            &to.path,
-            record::Header {
-                version: env!("CARGO_PKG_VERSION").into(),
+        Some(to) => {
+            let header = record::Header {
                 clock_offset_ns: clock.offset_ns(),
                 started_ns,
-                interval_secs: interval.as_secs_f64(),
-                exit_hook: exit_hook.clone(),
-                pid: std::process::id(),
-                filter_pid: filter.pid,
-                filter_comm: filter.comm.clone(),
-                filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.clone()),
-                hostname: record::hostname(),
-                kernel: record::kernel_release(),
-                part: 0,
-            },
-            to.max_size,
-        )?),
+                ..record::Header::of_run(interval, exit_hook.clone(), &filter)
+            };
+            Some(Recorder::create(&to.path, header, to.max_size)?)
+        }
         None => None,
     };
     let trace_file = match &options.output {

@@ -36,9 +36,12 @@ pub mod writer;
 mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::bpf::Filter;
 use crate::bpf::exit_hook::ExitHook;
 use crate::collect::Snapshot;
+use crate::collect::clock::WallClock;
 use crate::collect::event::Event;
 
 pub use reader::Recording;
@@ -84,6 +87,26 @@ pub struct Header {
     pub kernel: String,
     /// 0 for the first file of a recording; each rotation adds one.
     pub part: u32,
+}
+
+impl Header {
+    /// The header of a recording of this run, starting now.
+    pub fn of_run(interval: Duration, exit_hook: ExitHook, filter: &Filter) -> Header {
+        Header {
+            version: env!("CARGO_PKG_VERSION").into(),
+            clock_offset_ns: WallClock::now().offset_ns(),
+            started_ns: crate::collect::clock::monotonic_ns(),
+            interval_secs: interval.as_secs_f64(),
+            exit_hook,
+            pid: std::process::id(),
+            filter_pid: filter.pid,
+            filter_comm: filter.comm.clone(),
+            filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.clone()),
+            hostname: hostname(),
+            kernel: kernel_release(),
+            part: 0,
+        }
+    }
 }
 
 impl Default for Header {

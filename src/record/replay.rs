@@ -236,14 +236,21 @@ impl Player {
     }
 
     fn show_first_tick(&mut self) {
+        self.play_through_tick();
+        self.restart_clock();
+    }
+
+    /// Plays up to and with the next tick; false if the recording ended
+    /// first.
+    fn play_through_tick(&mut self) -> bool {
         while let Some(item) = self.next_item() {
             let tick = matches!(item, Item::Tick(_));
             self.apply(item);
             if tick {
-                break;
+                return true;
             }
         }
-        self.restart_clock();
+        false
     }
 
     /// Plays every item up to TARGET.
@@ -260,14 +267,9 @@ impl Player {
 
     /// Plays up to and with the next tick.
     fn step(&mut self) {
-        while let Some(item) = self.next_item() {
-            let tick = matches!(item, Item::Tick(_));
-            self.apply(item);
-            if tick {
-                return;
-            }
+        if !self.play_through_tick() {
+            self.reach_end();
         }
-        self.reach_end();
     }
 
     fn reach_end(&mut self) {

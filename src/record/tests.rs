@@ -43,27 +43,11 @@ impl Drop for TempFile {
     }
 }
 
+/// An open by `cat` of PATH (bytes: not always UTF-8).
 fn open_event(ts_ns: u64, pid: u32, path: &[u8], ret: i32) -> OpenEvent {
     OpenEvent {
-        ts_ns,
-        duration_ns: 3_000,
-        pid,
-        tid: pid,
-        comm: "cat".into(),
-        call: "openat",
-        compat: false,
-        dfd: -100,
-        flags: 0,
-        mode: 0,
-        ret,
         path: path.to_vec(),
-        path_truncated: false,
-        path_unreadable: false,
-        dir_unknown: false,
-        opened: None,
-        opened_unknown: false,
-        other_root: false,
-        root: None,
+        ..crate::collect::decode::tests::open_event(pid, "cat", "", ret, ts_ns)
     }
 }
 

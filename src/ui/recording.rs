@@ -14,7 +14,9 @@ use crate::record::{self, Recorder};
 
 pub struct LiveRecording {
     /// What each recording's header says of the run.
-    header: record::Header,
+    interval: std::time::Duration,
+    exit_hook: ExitHook,
+    filter: crate::bpf::Filter,
     /// A replay is on screen: nothing to record.
     replay: bool,
     recorder: Option<Recorder>,
@@ -22,22 +24,10 @@ pub struct LiveRecording {
 
 impl LiveRecording {
     pub fn new(start: &Start, exit_hook: ExitHook) -> Self {
-        let filter = &start.base_filter;
         Self {
-            header: record::Header {
-                version: env!("CARGO_PKG_VERSION").into(),
-                clock_offset_ns: 0,
-                started_ns: 0,
-                interval_secs: start.interval.as_secs_f64(),
-                exit_hook,
-                pid: std::process::id(),
-                filter_pid: filter.pid,
-                filter_comm: filter.comm.clone(),
-                filter_cgroup: filter.cgroup.as_ref().map(|c| c.path.clone()),
-                hostname: record::hostname(),
-                kernel: record::kernel_release(),
-                part: 0,
-            },
+            interval: start.interval,
+            exit_hook,
+            filter: start.base_filter.clone(),
             replay: start.replay,
             recorder: None,
         }
@@ -54,11 +44,7 @@ impl LiveRecording {
             return;
         }
         let path = std::path::PathBuf::from(file_name(&WallClock::now()));
-        let header = record::Header {
-            clock_offset_ns: WallClock::now().offset_ns(),
-            started_ns: crate::collect::clock::monotonic_ns(),
-            ..self.header.clone()
-        };
+        let header = record::Header::of_run(self.interval, self.exit_hook.clone(), &self.filter);
         match Recorder::create(&path, header, None) {
             Ok(mut recorder) => {
                 // It starts with what the screen shows.
