@@ -20,9 +20,7 @@ use crate::collect::process_files::ProcessFiles;
 use crate::collect::{Command, Playback, ReplayStatus, SeekTo, Snapshot, Update, Watched};
 
 /// Speeds a screen's replay steps through.
-const SPEEDS: [f64; 11] = [
-    0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 100.0,
-];
+const SPEEDS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
 /// Longest wait for a command while playing; also how often the position
 /// is sent.
 const STATUS_EVERY: Duration = Duration::from_millis(250);
@@ -228,7 +226,7 @@ impl Player {
     /// The recording's time now, playing.
     fn target_ns(&self) -> u64 {
         let (real, ns) = self.anchor;
-        ns + (real.elapsed().as_nanos() as f64 * SPEEDS[self.speed]) as u64
+        ns.saturating_add((real.elapsed().as_nanos() as f64 * SPEEDS[self.speed]) as u64)
     }
 
     fn restart_clock(&mut self) {
@@ -377,7 +375,7 @@ impl Player {
                     self.target_ns()
                 };
                 self.speed = match playback {
-                    Playback::Faster => (self.speed + 1).min(SPEEDS.len() - 2),
+                    Playback::Faster => (self.speed + 1).min(SPEEDS.len() - 1),
                     _ => self.speed.saturating_sub(1),
                 };
                 self.restart_clock();
