@@ -197,8 +197,10 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A recording rotates at 1 GiB unless told otherwise.
+/// A recording rotates at 1 GiB unless told otherwise, and not below 1 MiB
+/// (each part starts with a whole snapshot).
 const DEFAULT_RECORD_SIZE: u64 = 1 << 30;
+const MIN_RECORD_SIZE: u64 = 1 << 20;
 
 /// Bytes, or with a K, M or G suffix (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -303,6 +305,14 @@ fn check_usage(cli: &Cli) -> Result<(), String> {
                 "{flag} is for a live run: --replay plays what was recorded (with --json or not)"
             ));
         }
+    }
+    if cli
+        .record_size
+        .is_some_and(|size| size != 0 && size < MIN_RECORD_SIZE)
+    {
+        return Err(
+            "--record-size must be at least 1M (or 0: never rotate): each part starts with a snapshot".into(),
+        );
     }
     if cli.record_size.is_some() && cli.record.is_none() {
         return Err("--record-size is the size of --record's file: add --record FILE".into());

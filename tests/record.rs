@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -221,6 +221,12 @@ fn what_is_not_a_recording_gets_one_line_and_a_non_zero_exit() {
         let said = one_line(&out);
         assert!(said.contains(wanted), "{name}: {said}");
     }
+    // A FIFO would block the open: refused before it.
+    let fifo = dir.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let out = replay_json(&fifo, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out).contains("not a regular file"));
     let missing = replay_json(&dir.join("missing"), None);
     assert_eq!(missing.status.code(), Some(1));
     assert!(one_line(&missing).contains("No such file"));
@@ -229,6 +235,7 @@ fn what_is_not_a_recording_gets_one_line_and_a_non_zero_exit() {
         &["--replay", "x.rec", "--pid", "1"][..],
         &["--replay", "x.rec", "--record", "y.rec"],
         &["--record-size", "10M"],
+        &["--record", "y.rec", "--record-size", "1"],
         &["--record", "y.rec", "--record-size", "ten"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
@@ -381,4 +388,59 @@ fn start_recorder(path: &Path) -> std::process::Child {
     let line = String::from_utf8_lossy(&line);
     assert!(line.contains("recording to"), "{line:?}");
     recorder
+}
+
+/// A recording is a new file of its own: a regular file there before is
+/// replaced (not written into, keeping another user's owner and mode); a
+/// symbolic link or a device is refused, and what it points to untouched.
+#[test]
+fn a_recording_replaces_only_a_regular_file() {
+    if !can_trace("a_recording_replaces_only_a_regular_file") {
+        return;
+    }
+    let dir = TempDir::new("systrace-create");
+    let target = dir.join("target.txt");
+    std::fs::write(&target, "keep").unwrap();
+    let link = dir.join("link.rec");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let null = dir.join("null");
+    let device = nix::sys::stat::makedev(1, 3);
+    let mode = nix::sys::stat::Mode::from_bits_truncate(0o666);
+    nix::sys::stat::mknod(&null, nix::sys::stat::SFlag::S_IFCHR, mode, device).unwrap();
+    for (path, said) in [(&link, "symbolic link"), (&null, "not a regular file")] {
+        let out = Command::new(BIN)
+            .arg("--record")
+            .arg(path)
+            .args(["--duration", "1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(one_line(&out).contains(said));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    assert!(
+        std::fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    // Another user's file, anyone's to read: replaced by ours, ours only.
+    let theirs = dir.join("theirs.rec");
+    std::fs::write(&theirs, "old").unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let out = Command::new(BIN)
+        .arg("--record")
+        .arg(&theirs)
+        .args(["--duration", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&theirs).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
+    assert!(replay_json(&theirs, None).status.success());
 }

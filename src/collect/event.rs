@@ -153,7 +153,6 @@ pub struct Slot {
 
 /// One syscall of a watched process.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
 pub struct SyscallEvent {
     /// At entry.
     pub ts_ns: u64,
@@ -227,7 +226,6 @@ pub fn visible(bytes: &[u8]) -> String {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
 pub struct ExecEvent {
     pub ts_ns: u64,
     pub pid: u32,
@@ -279,7 +277,6 @@ pub struct ExecEvent {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
 pub struct ForkEvent {
     pub ts_ns: u64,
     /// When the child process started (CLOCK_MONOTONIC ns).
@@ -300,7 +297,6 @@ pub struct ForkEvent {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
 pub struct ExitEvent {
     pub ts_ns: u64,
     pub pid: u32,

@@ -12,8 +12,10 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// borrowed from the input, which a recording's reader cannot give.
 pub type Name = &'static str;
 
-/// Distinct names a recording may bring; past that (a forged file), "?".
+/// Distinct names a recording may bring, and their length; past that (a
+/// forged file), "?": what is kept for the program's life stays small.
 const MAX_NAMES: usize = 4096;
+const MAX_NAME_LEN: usize = 32;
 
 /// NAME as a `&'static str`: the same one each time it comes, each kept
 /// once for the program's life.
@@ -24,7 +26,7 @@ pub fn intern(name: &str) -> &'static str {
     if let Some(&known) = names.get(name) {
         return known;
     }
-    if names.len() >= MAX_NAMES {
+    if names.len() >= MAX_NAMES || name.len() > MAX_NAME_LEN {
         return "?";
     }
     let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());

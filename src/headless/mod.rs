@@ -81,6 +81,8 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
         Some(addr) => Some(crate::metrics::serve(addr, latest.clone())?),
         None => None,
     };
+    // What a replay finds wrong with its recording: said once it is out.
+    let damage = record::replay::Damage::default();
     // A replay's times are its recording's.
     let (clock, recorded) = match &replay {
         Some(recording) => {
@@ -98,7 +100,8 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     };
     let (collector, commands, updates) = match replay {
         Some(recording) => {
-            stop::install(|| record::replay::spawn(recording, record::replay::Pace::AsFastAsRead))?
+            let pace = record::replay::Pace::AsFastAsRead;
+            stop::install(|| record::replay::spawn(recording, pace, damage.clone()))?
         }
         None => stop::install(|| collect::spawn(config))?,
     };
@@ -213,8 +216,6 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     {
         eprintln!("systrace-top: recording to {}", recorder.path().display());
     }
-    // What a replay found wrong with its recording: said once it is out.
-    let mut replay_problem = None;
 
     // The summary's time: the recording's span, or the run's.
     let elapsed = || match recorded {
@@ -247,9 +248,6 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
             Err(RecvTimeoutError::Disconnected) => bail!("the collector stopped unexpectedly"),
         };
         match update {
-            Update::Notice { text, error: true } if recorded.is_some() => {
-                replay_problem = Some(text);
-            }
             Update::Watching(pid) => {
                 if let Some(recorder) = &mut recorder {
                     recorder.watching(pid);
@@ -346,7 +344,7 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     if let Some(err) = out.error {
         return Err(err).context("writing the records failed");
     }
-    if let Some(problem) = replay_problem {
+    if let Some(problem) = damage.lock().unwrap_or_else(|e| e.into_inner()).take() {
         bail!("{problem}");
     }
     match options.trace {

@@ -57,10 +57,11 @@ pub const BLOCK_HEADER: usize = 32;
 pub const TICKED: u32 = 1 << 31;
 /// A block is sealed once its items take this many bytes...
 pub const BLOCK_RAW: usize = 1 << 20;
-/// ...and none may be longer than this (one tick's snapshot with tens of
-/// thousands of processes), so that a forged length cannot make the reader
-/// allocate without bound.
-pub const MAX_RAW: usize = 64 << 20;
+/// ...and none may be longer than this (one tick's snapshot of 20,000
+/// processes is about 10 MiB), so that a forged file cannot make the reader
+/// hold more than a few hundred MiB: items decode to a few times their
+/// bytes, since every event's fields must be there.
+pub const MAX_RAW: usize = 32 << 20;
 pub const MAX_STORED: usize = MAX_RAW + (MAX_RAW >> 7) + (1 << 10);
 /// The header is small; a longer one is not a recording's.
 pub const MAX_HEADER: usize = 64 << 10;

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::{
     BLOCK_HEADER, BLOCK_MAGIC, FORMAT, Header, Item, MAGIC, MAX_HEADER, MAX_RAW, MAX_STORED,
@@ -51,6 +51,15 @@ pub struct Recording<R = File> {
 
 impl Recording<File> {
     pub fn open(path: &Path) -> Result<Recording<File>> {
+        // A FIFO would block the open; a directory or a device is no file.
+        let what =
+            std::fs::metadata(path).with_context(|| format!("opening {}", path.display()))?;
+        if !what.is_file() {
+            bail!(
+                "{} is not a regular file, so not a recording",
+                path.display()
+            );
+        }
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         Recording::from_reader(file, &path.display().to_string())
     }
@@ -90,8 +99,12 @@ impl<R: Read + Seek> Recording<R> {
         if crc32fast::hash(&encoded) != crc {
             bail!("{name} is corrupted: its header does not match its checksum");
         }
-        let header: Header = rmp_serde::from_slice(&encoded)
-            .with_context(|| format!("{name} is corrupted: its header cannot be read"))?;
+        let header: Header = rmp_serde::from_slice(&encoded).map_err(|err| {
+            anyhow!(
+                "{name} is corrupted: its header cannot be read ({})",
+                said(&err)
+            )
+        })?;
 
         let mut offset = (MAGIC.len() + 8 + header_len + 4) as u64;
         let mut blocks = Vec::new();
@@ -171,7 +184,8 @@ impl<R: Read + Seek> Recording<R> {
             let Some(encoded) = rest.get(4..4 + len) else {
                 bail!("{}: an item runs past the block", corrupted());
             };
-            let item: Item = rmp_serde::from_slice(encoded).with_context(corrupted)?;
+            let item: Item = rmp_serde::from_slice(encoded)
+                .map_err(|err| anyhow!("{}: {}", corrupted(), said(&err)))?;
             rest = &rest[4 + len..];
             items.push(item);
         }
@@ -206,6 +220,16 @@ impl<R: Read + Seek> Recording<R> {
             (Some(first), Some(last)) => (first.first_ns, last.last_ns.max(first.first_ns)),
             _ => (0, 0),
         }
+    }
+}
+
+/// What the decoder said of a bad item, shown and short: it may quote the
+/// file (a forged name), which must not drive the terminal.
+fn said(err: &rmp_serde::decode::Error) -> String {
+    let text = crate::collect::event::visible(err.to_string().as_bytes());
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
     }
 }
 

@@ -33,10 +33,16 @@ pub enum Pace {
     Recorded,
 }
 
-/// Starts playing RECORDING on a thread of its own.
+/// What is wrong with a recording, found as it is played: set once all of
+/// it that can be read was (a cut or corrupted file).
+pub type Damage = Arc<std::sync::Mutex<Option<String>>>;
+
+/// Starts playing RECORDING on a thread of its own; DAMAGE says, at the
+/// end, what was wrong with it.
 pub fn spawn(
     recording: Recording,
     pace: Pace,
+    damage: Damage,
 ) -> (JoinHandle<()>, Sender<Command>, Receiver<Update>) {
     let (command_tx, command_rx) = crossbeam_channel::unbounded();
     let (update_tx, update_rx) = crossbeam_channel::bounded(16);
@@ -44,7 +50,7 @@ pub fn spawn(
         .name("replay".into())
         .spawn(move || {
             let _ = update_tx.send(Update::Ready(recording.header.exit_hook.clone()));
-            let mut player = Player::new(recording, update_tx);
+            let mut player = Player::new(recording, update_tx, damage);
             match pace {
                 Pace::AsFastAsRead => player.run_through(&command_rx),
                 Pace::Recorded => player.play(&command_rx),
@@ -76,10 +82,11 @@ struct Player {
     ended: bool,
     /// Why reading stopped early.
     problem: Option<String>,
+    damage: Damage,
 }
 
 impl Player {
-    fn new(recording: Recording, updates: Sender<Update>) -> Self {
+    fn new(recording: Recording, updates: Sender<Update>, damage: Damage) -> Self {
         let start = recording.span().0;
         Self {
             clock: WallClock::from_offset_ns(recording.header.clock_offset_ns),
@@ -97,6 +104,7 @@ impl Player {
             activity: Activity::new(start),
             ended: false,
             problem: None,
+            damage,
         }
     }
 
@@ -132,8 +140,9 @@ impl Player {
             .or_else(|| {
                 (!self.ended).then(|| {
                     format!(
-                        "{} ends without its last block (its recorder was killed, or the disk \
-                         filled): replayed up to its last complete block",
+                        "{} ends without its last block (its recorder was killed, the disk \
+                         filled, or it is still being written): replayed up to its last \
+                         complete block",
                         self.recording.name()
                     )
                 })
@@ -147,9 +156,12 @@ impl Player {
         // The last tick sent, and the time of the last item.
         let mut sent: Option<Arc<Snapshot>> = None;
         let mut last_ns = 0;
+        let mut stopped = false;
         while let Some(item) = self.next_item() {
+            // Stopped (Ctrl-C, a reader gone): it ends as a live run does.
             if matches!(commands.try_recv(), Ok(Command::Stop)) {
-                return;
+                stopped = true;
+                break;
             }
             last_ns = item.ts_ns().unwrap_or(last_ns).max(last_ns);
             let update = match item {
@@ -179,8 +191,8 @@ impl Player {
                 return;
             }
         }
-        if let Some(text) = self.end_problem() {
-            let _ = self.updates.send(Update::Notice { text, error: true });
+        if let Some(text) = self.end_problem().filter(|_| !stopped) {
+            *self.damage.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
         }
         // Cut after its last tick: the end is where the events stop, with
         // the last tick's totals and no interval of rates of its own.
@@ -277,7 +289,10 @@ impl Player {
         self.paused = true;
         self.at_ns = self.recording.span().1;
         let (text, error) = match self.end_problem() {
-            Some(problem) => (problem, true),
+            Some(problem) => {
+                *self.damage.lock().unwrap_or_else(|e| e.into_inner()) = Some(problem.clone());
+                (problem, true)
+            }
             None => (
                 "the end of the recording: p plays it again from the start".into(),
                 false,

@@ -394,7 +394,12 @@ fn a_full_recording_rotates_and_each_part_starts_with_a_snapshot() {
     let old_items = all_items(&mut old).unwrap();
     assert!(matches!(old_items.first(), Some(Item::Tick(s)) if s.ts_ns == 5 * SEC + 10));
     assert!(
-        !matches!(old_items.last(), Some(Item::End)),
-        "it went on elsewhere"
+        matches!(old_items.last(), Some(Item::End)),
+        "each part ends whole"
+    );
+    assert_eq!(
+        new.header.started_ns,
+        6 * SEC + 10,
+        "a part starts at its snapshot"
     );
 }

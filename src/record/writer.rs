@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{BLOCK_HEADER, BLOCK_MAGIC, BLOCK_RAW, FORMAT, Header, ItemRef, MAGIC, event_ts};
+use super::{
+    BLOCK_HEADER, BLOCK_MAGIC, BLOCK_RAW, FORMAT, Header, ItemRef, MAGIC, MAX_RAW, event_ts,
+};
 use crate::collect::Snapshot;
 use crate::collect::event::Event;
 
@@ -142,7 +144,12 @@ impl Recorder {
             .max_size
             .is_some_and(|max| self.written.load(Ordering::Relaxed) >= max);
         if full {
+            // The part ends whole; the next starts where it ended.
+            let at = self.last_ns;
+            self.push(&ItemRef::End, at, at);
+            self.seal();
             self.header.part += 1;
+            self.header.started_ns = snapshot.ts_ns;
             match preamble(&self.header) {
                 Ok(preamble) => self.send(Job::Rotate(preamble)),
                 Err(err) => *self.failed.lock().unwrap() = Some(format!("{err:#}")),
@@ -188,8 +195,22 @@ impl Recorder {
             self.raw.truncate(start); // not encodable: a bug, not data
             return;
         }
-        let len = (self.raw.len() - start - 4) as u32;
-        self.raw[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        let len = self.raw.len() - start;
+        self.raw[start..start + 4].copy_from_slice(&(len as u32 - 4).to_le_bytes());
+        if len > MAX_RAW {
+            // No reader would take it: the recording stops, and says why.
+            self.raw.truncate(start);
+            let mib = len >> 20;
+            let text = format!("an item of {mib} MiB is more than a recording's block holds");
+            self.failed.lock().unwrap().get_or_insert(text);
+            return;
+        }
+        if self.raw.len() > MAX_RAW {
+            // It goes in a block of its own.
+            let item = self.raw.split_off(start);
+            self.seal();
+            self.raw.extend_from_slice(&item);
+        }
         self.first_ns.get_or_insert(first);
         self.last_ns = self.last_ns.max(last);
         match item {
@@ -233,14 +254,61 @@ impl Drop for Recorder {
     }
 }
 
+/// Creates PATH anew, ours and readable by us only: a regular file there
+/// before is replaced (not written into: its owner and mode would stay);
+/// a symbolic link, a device or anything else is refused, not followed.
 fn create(path: &Path) -> Result<File> {
+    if let Ok(there) = std::fs::symlink_metadata(path) {
+        let kind = there.file_type();
+        if kind.is_symlink() {
+            bail!(
+                "{} is a symbolic link: record to a file's own path",
+                path.display()
+            );
+        }
+        if !kind.is_file() {
+            bail!("{} is not a regular file: record to a file", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    create_new(path)
+}
+
+/// Creates PATH, which must not exist.
+fn create_new(path: &Path) -> Result<File> {
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))
+}
+
+/// Creates a file of its own beside PATH: PATH itself if there is none,
+/// else NAME-2.EXT, NAME-3.EXT…: a recording never replaces another.
+pub fn create_unused(path: &Path) -> Result<PathBuf> {
+    for n in 1..1000 {
+        let candidate = match n {
+            1 => path.to_path_buf(),
+            n => {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let ext = path
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()));
+                path.with_file_name(format!("{stem}-{n}{}", ext.unwrap_or_default()))
+            }
+        };
+        match create_new(&candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(err)
+                if err
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    bail!("{} and 998 more names beside it are taken", path.display())
 }
 
 /// The file's start: magic, format, header.

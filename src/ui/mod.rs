@@ -58,9 +58,13 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
 
 /// The screen on a recording: as live, but what moves it is the replay.
 pub fn replay(recording: Recording) -> Result<()> {
-    let interval = Duration::from_secs_f64(recording.header.interval_secs.clamp(0.01, 86_400.0));
+    let interval = Duration::try_from_secs_f64(recording.header.interval_secs)
+        .unwrap_or(Duration::from_secs(1));
+    let damage = record::replay::Damage::default();
+    let pace = record::replay::Pace::Recorded;
+    let spawned = damage.clone();
     present(
-        || record::replay::spawn(recording, record::replay::Pace::Recorded),
+        move || record::replay::spawn(recording, pace, spawned),
         None,
         Start {
             base_filter: crate::bpf::Filter::default(),
@@ -69,7 +73,12 @@ pub fn replay(recording: Recording) -> Result<()> {
             interval,
             replay: true,
         },
-    )
+    )?;
+    // Said on screen; said again once the screen is gone.
+    match damage.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        Some(problem) => bail!("{problem}"),
+        None => Ok(()),
+    }
 }
 
 type Spawned = (
@@ -109,6 +118,8 @@ fn present(
         _ => bail!("the collector stopped before it was ready"),
     };
     start.exit_hook = exit_hook.name();
+    // A replay's thread may be deep in a block: it is not waited for.
+    let join = !start.replay;
     let hook = exit_hook;
 
     let result = {
@@ -130,7 +141,9 @@ fn present(
     // then gets an error and returns instead of waiting forever.
     drop(updates);
     let _ = commands.send(Command::Stop);
-    let _ = collector.join();
+    if join {
+        let _ = collector.join();
+    }
     result
 }
 

@@ -43,7 +43,11 @@ impl LiveRecording {
             self.stop(&app.latest.clone(), app, commands);
             return;
         }
-        let path = std::path::PathBuf::from(file_name(&WallClock::now()));
+        // A second R within the same second gets a name of its own.
+        let path = match record::writer::create_unused(file_name(&WallClock::now()).as_ref()) {
+            Ok(path) => path,
+            Err(err) => return app.notify(format!("{err:#}"), true),
+        };
         let header = record::Header::of_run(self.interval, self.exit_hook.clone(), &self.filter);
         match Recorder::create(&path, header, None) {
             Ok(mut recorder) => {
