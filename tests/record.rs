@@ -408,13 +408,7 @@ fn a_recording_replaces_only_a_regular_file() {
     let mode = nix::sys::stat::Mode::from_bits_truncate(0o666);
     nix::sys::stat::mknod(&null, nix::sys::stat::SFlag::S_IFCHR, mode, device).unwrap();
     for (path, said) in [(&link, "symbolic link"), (&null, "not a regular file")] {
-        let out = Command::new(BIN)
-            .arg("--record")
-            .arg(path)
-            .args(["--duration", "1"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = record_a_second(path);
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         assert!(one_line(&out).contains(said));
     }
@@ -431,16 +425,21 @@ fn a_recording_replaces_only_a_regular_file() {
     std::fs::write(&theirs, "old").unwrap();
     std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o666)).unwrap();
     std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
-    let out = Command::new(BIN)
-        .arg("--record")
-        .arg(&theirs)
-        .args(["--duration", "1"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = record_a_second(&theirs);
     assert!(out.status.success(), "{out:?}");
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(&theirs).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
     assert!(replay_json(&theirs, None).status.success());
+}
+
+/// `systrace-top --record PATH --duration 1`, to its end.
+fn record_a_second(path: &Path) -> Output {
+    Command::new(BIN)
+        .arg("--record")
+        .arg(path)
+        .args(["--duration", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }

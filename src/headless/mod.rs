@@ -115,11 +115,8 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
     let started_ns = collect::clock::monotonic_ns();
     let mut recorder = match &options.record {
         Some(to) => {
-            let header = record::Header {
-                clock_offset_ns: clock.offset_ns(),
-                started_ns,
-                ..record::Header::of_run(interval, exit_hook.clone(), &filter)
-            };
+            let hook = exit_hook.clone();
+            let header = record::Header::of_run(interval, hook, &filter, &clock, started_ns);
             Some(Recorder::create(&to.path, header, to.max_size)?)
         }
         None => None,

@@ -91,12 +91,19 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header of a recording of this run, starting now.
-    pub fn of_run(interval: Duration, exit_hook: ExitHook, filter: &Filter) -> Header {
+    /// The header of a recording of this run, which began at STARTED_NS
+    /// on CLOCK.
+    pub fn of_run(
+        interval: Duration,
+        exit_hook: ExitHook,
+        filter: &Filter,
+        clock: &WallClock,
+        started_ns: u64,
+    ) -> Header {
         Header {
             version: env!("CARGO_PKG_VERSION").into(),
-            clock_offset_ns: WallClock::now().offset_ns(),
-            started_ns: crate::collect::clock::monotonic_ns(),
+            clock_offset_ns: clock.offset_ns(),
+            started_ns,
             interval_secs: interval.as_secs_f64(),
             exit_hook,
             pid: std::process::id(),

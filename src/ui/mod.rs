@@ -48,7 +48,6 @@ pub fn run(config: Config, duration: Option<Duration>) -> Result<()> {
         duration,
         Start {
             base_filter,
-            exit_hook: "",
             errors_always,
             interval,
             replay: false,
@@ -68,7 +67,6 @@ pub fn replay(recording: Recording) -> Result<()> {
         None,
         Start {
             base_filter: crate::bpf::Filter::default(),
-            exit_hook: "",
             errors_always: false,
             interval,
             replay: true,
@@ -90,7 +88,7 @@ type Spawned = (
 fn present(
     spawn: impl FnOnce() -> Spawned,
     duration: Option<Duration>,
-    mut start: Start,
+    start: Start,
 ) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the terminal UI needs a terminal: use --json to write records to a pipe or file");
@@ -117,10 +115,8 @@ fn present(
         Ok(Update::Failed(err)) => return Err(err),
         _ => bail!("the collector stopped before it was ready"),
     };
-    start.exit_hook = exit_hook.name();
     // A replay's thread may be deep in a block: it is not waited for.
     let join = !start.replay;
-    let hook = exit_hook;
 
     let result = {
         let mut guard = TerminalGuard::enter()?;
@@ -134,7 +130,7 @@ fn present(
             },
             duration,
             start,
-            hook,
+            exit_hook,
         )
     };
     // Dropping the receiver first: a collector blocked on a full channel
@@ -151,8 +147,6 @@ fn present(
 struct Start {
     /// The filter given on the command line.
     base_filter: crate::bpf::Filter,
-    /// Where the kernel side takes open and exec results.
-    exit_hook: &'static str,
     /// --errors: failed calls counted from start to end.
     errors_always: bool,
     /// Between snapshots, for a recording's header.
@@ -183,8 +177,8 @@ fn event_loop(
         size.width,
         size.height,
     );
+    app.exit_hook = exit_hook.name();
     let mut recording = LiveRecording::new(&start, exit_hook);
-    app.exit_hook = start.exit_hook;
     if start.errors_always {
         app.count_errors_always();
     }

@@ -48,7 +48,12 @@ impl LiveRecording {
             Ok(path) => path,
             Err(err) => return app.notify(format!("{err:#}"), true),
         };
-        let header = record::Header::of_run(self.interval, self.exit_hook.clone(), &self.filter);
+        let (hook, now) = (
+            self.exit_hook.clone(),
+            crate::collect::clock::monotonic_ns(),
+        );
+        let header =
+            record::Header::of_run(self.interval, hook, &self.filter, &WallClock::now(), now);
         match Recorder::create(&path, header, None) {
             Ok(mut recorder) => {
                 // It starts with what the screen shows.
