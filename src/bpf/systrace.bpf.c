@@ -336,6 +336,12 @@ static __always_inline bool is_net(__u32 call)
 	return call >= CALL_CONNECT;
 }
 
+/* Where a record of `call` that was not delivered is counted. */
+static __always_inline __u32 lost_kind(__u32 call)
+{
+	return is_exec(call) ? LOST_EXEC : is_net(call) ? LOST_NET : LOST_OPEN;
+}
+
 /* Long walks are bpf_loop callbacks where the kernel has bpf_loop (5.17):
  * the verifier checks one step once, where an unrolled bound made it walk
  * every step at every call site, a third of a second at start. */
@@ -507,9 +513,17 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 		return;
 	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
-		count_lost(is_exec(call) ? LOST_EXEC : is_net(call) ? LOST_NET : LOST_OPEN);
+		count_lost(lost_kind(call));
 		return;
 	}
+	/* A call whose exit never came, though its thread went on to make
+	 * another: its fexit program was skipped. The kernel skips it for a
+	 * call asleep in the function (an accept waiting for a client, an open
+	 * of a FIFO) when the function's trampoline is rebuilt, as it is when
+	 * any tool attaches to that function or detaches from it. Its record
+	 * is lost, and counted. (A successful exec has cleared it already.) */
+	if (st->call != CALL_NONE)
+		count_lost(lost_kind(st->call));
 	st->ts = bpf_ktime_get_ns();
 	for (int i = 0; i < 6; i++)
 		st->args[i] = args[i];
