@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -125,6 +125,12 @@ impl Running {
             Some(Ok(line)) => line,
             other => panic!("no line from {}: {other:?}", self.child.id()),
         }
+    }
+
+    /// Writes LINE to its stdin.
+    fn say(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("piped stdin");
+        writeln!(stdin, "{line}").expect("writing to its stdin");
     }
 
     /// Closes its stdin and waits for it to exit 0.
@@ -473,6 +479,7 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(1)
 print(os.getpid(), s.getsockname()[1], flush=True)
+sys.stdin.readline()
 c, peer = s.accept()
 # Its next traced call, where a skipped exit is found.
 open(os.devnull).close()
@@ -507,11 +514,13 @@ fn an_accept_asleep_while_another_tracer_starts_is_reported_or_counted_lost() {
     if !can_trace("an_accept_asleep_while_another_tracer_starts_is_reported_or_counted_lost") {
         return;
     }
-    let tracer = Tracer::start_alone(&[]);
     let mut server = Running::start(&mut python(SLEEPING_SERVER, &[]));
     let first = server.line();
     let words: Vec<u64> = first.split(' ').map(|w| w.parse().unwrap()).collect();
     let (server_pid, port) = (words[0], words[1]);
+    // Its losses alone are counted: no other process's call in flight.
+    let tracer = Tracer::start_alone(&["--pid", &server_pid.to_string()]);
+    server.say("accept");
     wait_in_syscall(server_pid, libc::SYS_accept4);
     let other = tracer.start_beside(&[]);
     other.stop();

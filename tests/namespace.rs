@@ -9,12 +9,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, can_trace, of_type, records_to_summary, unique};
+use common::{BIN, can_trace, hold_tracers, of_type, records_to_summary, unique};
 use serde_json::Value;
 
 /// Runs `script` with sh in a new PID namespace with its own /proc, with
-/// BIN and DIR in its environment; returns once it has ended.
-fn in_namespace(dir: &Path, script: &str) {
+/// BIN and DIR in its environment; returns once it has ended. ALONE: no
+/// other test's tool starts or stops meanwhile (where exits are taken by
+/// fexit, that makes the kernel skip the exits of calls in flight, which
+/// the tool then counts lost).
+fn in_namespace(dir: &Path, script: &str, alone: bool) {
+    let _tracers = hold_tracers(alone);
     let status = Command::new("timeout")
         .args([
             "60",
@@ -89,6 +93,7 @@ fn pid_is_the_namespaces_own() {
         echo $! > "$DIR/tool.pid"
         wait $!
         "#,
+        false,
     );
     let child = read_pid(&dir.join("child.pid"));
     assert!(child < 10, "a fresh namespace's PIDs are small: {child}");
@@ -160,6 +165,7 @@ fn sees_its_namespace_only_and_not_itself() {
         kill -TERM $tool
         wait $tool
         "#,
+        true,
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(host.join().unwrap() > 0, "the host opened its file");
@@ -218,6 +224,7 @@ fn trace_in_a_namespace() {
     in_namespace(
         dir,
         r#""$BIN" --trace -- cat "$DIR/inside" > /dev/null 2> "$DIR/trace.txt""#,
+        false,
     );
     let trace = std::fs::read_to_string(dir.join("trace.txt")).unwrap();
     let open = format!(

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -93,11 +94,24 @@ fn run(name: &str, args: &[&str]) {
     assert!(status.success(), "{name} {args:?}: {status}");
 }
 
+/// Opens DIR/\xff\xfe.txt (DIR ends with a slash), then execs /bin/true
+/// with \xff and TAG as its argument.
+const ODD_BYTES: &str = r#"
+import os, sys
+d = os.fsencode(sys.argv[1])
+open(d + b"\xff\xfe.txt", "w").close()
+os.execv(b"/bin/true", [b"true", b"\xff" + os.fsencode(sys.argv[2])])
+"#;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// While --json writes its records, --record keeps them: C programs
 /// forking and execing with literals, system() and posix_spawn, threads
-/// and i386 calls failing. The replay's lines are the live ones, record for
-/// record (the summary's duration aside), and a user who is not root, with
-/// no BPF, gets the same.
+/// and i386 calls failing, a path and an argument that are not UTF-8. The
+/// replay's lines are the live ones, record for record (the summary's
+/// duration aside), and a user who is not root, with no BPF, gets the same.
 #[test]
 fn a_replay_writes_the_lines_the_live_run_wrote() {
     if !can_trace("a_replay_writes_the_lines_the_live_run_wrote") {
@@ -117,6 +131,15 @@ fn a_replay_writes_the_lines_the_live_run_wrote() {
         .status()
         .unwrap();
     assert!(status.success());
+    // Bytes that are not UTF-8: a path opened, an argument exec'd with.
+    let status = Command::new("python3")
+        .args(["-I", "-S", "-B", "-c", ODD_BYTES])
+        .arg(dir.join("").as_os_str())
+        .arg(&tag)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let start = tracer.start_record.clone();
     let live = tracer.stop();
     let execs = live
@@ -124,6 +147,18 @@ fn a_replay_writes_the_lines_the_live_run_wrote() {
         .filter(|r| r["type"] == "exec" && r["argv"][1] == tag.as_str())
         .count();
     assert_eq!(execs, 5, "the live run saw the execs");
+    let odd_hex = format!("{}fffe2e747874", hex(dir.join("").as_os_str().as_bytes()));
+    assert!(
+        live.iter()
+            .any(|r| r["type"] == "open" && r["path_hex"] == odd_hex.as_str()),
+        "the live run saw the open of {odd_hex}"
+    );
+    let odd_arg = format!("ff{}", hex(tag.as_bytes()));
+    assert!(
+        live.iter()
+            .any(|r| r["type"] == "exec" && r["argv_hex"][1] == odd_arg.as_str()),
+        "the live run saw the exec with {odd_arg}"
+    );
 
     let replayed = replay_json(&path, None);
     assert!(replayed.status.success(), "{replayed:?}");
@@ -411,6 +446,20 @@ fn a_recording_replaces_only_a_regular_file() {
         let out = record_a_second(path);
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         assert!(one_line(&out).contains(said));
+    }
+    // Said before anything loads: beside --json, not even the start
+    // record came out.
+    let missing = dir.join("no-such-dir").join("x.rec");
+    for (path, said) in [(&link, "symbolic link"), (&missing, "creating")] {
+        let out = Command::new(BIN)
+            .args(["--json", "--duration", "1", "--record"])
+            .arg(path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(one_line(&out).contains(said), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     assert!(

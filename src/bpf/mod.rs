@@ -175,6 +175,7 @@ fn await_pidns_level(bss: &types::bss) -> Result<()> {
 }
 
 /// The programs attached on demand, by name.
+const SYS_ENTER: &str = "sys_enter";
 const TRACE_EXIT: &str = "trace_exit";
 const ERRORS_EXIT: &str = "errors_exit";
 
@@ -290,8 +291,14 @@ impl<'obj> Probes<'obj> {
             }
             Err(err) => return Err(err),
         };
+        // sys_enter last: a call it sees enter has its exit program (and,
+        // for an exec, sched_process_exec's) attached already, so that a
+        // call whose exit never comes is one the kernel skipped, counted
+        // lost, and never one the tool was still starting for.
         let mut links = Vec::new();
-        for prog in skel.object().progs_mut() {
+        let mut progs: Vec<_> = skel.object().progs_mut().collect();
+        progs.sort_by_key(|prog| prog.name() == SYS_ENTER);
+        for prog in progs {
             let name = prog.name().to_string_lossy().into_owned();
             if name == TRACE_EXIT || name == ERRORS_EXIT || !prog.autoload() {
                 continue;

@@ -121,6 +121,20 @@ static __always_inline void forget_connect(__u64 key, struct connecting *c)
 		__sync_fetch_and_add(n, -1);
 }
 
+/* A connect whose record is lost: its socket's entry, if it is its own
+ * (not an earlier connect's), is done with. */
+static __always_inline void forget_own_connect(struct inflight *st)
+{
+	__u64 key = st->sk;
+	struct connecting *c;
+
+	if (st->call != CALL_CONNECT || !key)
+		return;
+	c = bpf_map_lookup_elem(&connecting, &key);
+	if (c && c->ts == st->ts)
+		forget_connect(key, c);
+}
+
 /* A socket's own address (`peer` false) or its peer's, as the struct
  * sockaddr getsockname or getpeername would give, into out; its length, 0
  * if it has none. */
@@ -275,10 +289,12 @@ static __noinline bool net_enter(struct task_struct *task, struct inflight *st)
 	if (st->call == CALL_SENDTO)
 		return st->args[4] != 0;
 	if (st->call == CALL_SENDMSG) {
-		__u64 name, len;
-
-		msghdr_name(st->args[1], st->compat, &name, &len);
-		return name != 0;
+		/* Read once, as the kernel does at the call's start: the exit
+		 * reads the destination where this found it, whatever another
+		 * thread writes into the msghdr meanwhile. Kept where sendto
+		 * has its own (sendmsg takes three arguments). */
+		msghdr_name(st->args[1], st->compat, &st->args[4], &st->args[5]);
+		return st->args[4] != 0;
 	}
 	if (st->call != CALL_CONNECT)
 		return true;
@@ -394,14 +410,7 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 
 	if (!e) {
 		count_lost(LOST_NET);
-		if (st->call == CALL_CONNECT && st->sk) {
-			__u64 key = st->sk;
-			struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
-
-			/* Its own entry only, not an earlier connect's. */
-			if (c && c->ts == st->ts)
-				forget_connect(key, c);
-		}
+		forget_own_connect(st);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -449,15 +458,9 @@ static __noinline void net_exit(struct task_struct *task, struct inflight *st, l
 		e->backlog = st->args[1];
 		break;
 	case CALL_SENDTO:
+	case CALL_SENDMSG: /* its msghdr's, read at entry */
 		e->remote_len = user_sockaddr(e->remote, st->args[4], st->args[5], &flags);
 		break;
-	case CALL_SENDMSG: {
-		__u64 name, len;
-
-		msghdr_name(st->args[1], st->compat, &name, &len);
-		e->remote_len = user_sockaddr(e->remote, name, len, &flags);
-		break;
-	}
 	}
 	if (!sk)
 		sk = fd_sock(task, st->args[0]);

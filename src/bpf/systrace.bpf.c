@@ -493,6 +493,21 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 #include "net.bpf.h"
 
+/* A call whose exit never came, though its thread went on to make another
+ * open, exec or socket call: its exit program was skipped. The kernel skips
+ * an fexit program for a call asleep in its function (an accept waiting
+ * for a client, an open of a FIFO) when the function's trampoline is
+ * rebuilt, as it is whenever any tool attaches to that function or
+ * detaches from it; and any program whose run would recurse (`missed`).
+ * Its record cannot be sent: it is counted lost. (A successful exec has
+ * cleared it already, at sched_process_exec.) */
+static __always_inline void exit_skipped(struct inflight *st)
+{
+	count_lost(lost_kind(st->call));
+	forget_own_connect(st);
+	st->call = CALL_NONE;
+}
+
 static __always_inline void call_enter(struct task_struct *task, __u32 tgid, struct pt_regs *regs,
 				       long id, bool compat)
 {
@@ -504,6 +519,11 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 		own_root = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	if (call == CALL_NONE || tgid == self_tgid)
 		return;
+	/* Before any call is passed over: a send with no destination after
+	 * an accept whose exit was skipped must not hide that loss. */
+	st = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (st && st->call != CALL_NONE)
+		exit_skipped(st);
 	/* An exec is filtered by the name it takes, at its end. */
 	if (!is_exec(call) && !passes(tgid))
 		return;
@@ -511,19 +531,12 @@ static __always_inline void call_enter(struct task_struct *task, __u32 tgid, str
 	/* A send with no destination (a connected socket's): nothing to see. */
 	if (call == CALL_SENDTO && !args[4])
 		return;
-	st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		st = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
 		count_lost(lost_kind(call));
 		return;
 	}
-	/* A call whose exit never came, though its thread went on to make
-	 * another: its fexit program was skipped. The kernel skips it for a
-	 * call asleep in the function (an accept waiting for a client, an open
-	 * of a FIFO) when the function's trampoline is rebuilt, as it is when
-	 * any tool attaches to that function or detaches from it. Its record
-	 * is lost, and counted. (A successful exec has cleared it already.) */
-	if (st->call != CALL_NONE)
-		count_lost(lost_kind(st->call));
 	st->ts = bpf_ktime_get_ns();
 	for (int i = 0; i < 6; i++)
 		st->args[i] = args[i];
@@ -589,7 +602,9 @@ static __always_inline int call_exit(struct pt_regs *regs, long ret, bool net_on
 	if (!st || st->call == CALL_NONE)
 		return 0;
 	if (st->nr != id || st->compat != compat) {
-		st->call = CALL_NONE; /* not this call's: never send it */
+		/* Not this call's: an earlier call's, whose exit was skipped
+		 * and whose thread's entry since was not seen. Never sent. */
+		exit_skipped(st);
 		return 0;
 	}
 	if (is_net(st->call)) {

@@ -59,6 +59,11 @@ impl ProcessFiles {
     pub fn forget(&mut self, pid: u32) {
         self.by_pid.remove(&pid);
     }
+
+    /// Forgets every process but those for which `kept` holds.
+    pub fn keep_only(&mut self, kept: impl Fn(u32) -> bool) {
+        self.by_pid.retain(|&pid, _| kept(pid));
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +91,8 @@ mod tests {
         assert_eq!(files.of(3).len(), MAX_PER_PROCESS);
         files.forget(1);
         assert!(files.of(1).is_empty());
+        files.keep_only(|pid| pid == 3);
+        assert!(files.of(2).is_empty());
+        assert_eq!(files.of(3).len(), MAX_PER_PROCESS);
     }
 }

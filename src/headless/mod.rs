@@ -81,6 +81,12 @@ pub fn run(config: Config, mut options: Options) -> Result<Ended> {
         Some(addr) => Some(crate::metrics::serve(addr, latest.clone())?),
         None => None,
     };
+    // A recording's path that cannot be one is said before anything loads
+    // (the file itself is made once the programs are attached: a failed
+    // start leaves an earlier recording there as it was).
+    if let Some(to) = &options.record {
+        record::writer::check(&to.path)?;
+    }
     // What a replay finds wrong with its recording: said once it is out.
     let damage = record::replay::Damage::default();
     // A replay's times are its recording's.

@@ -4,7 +4,7 @@
 //! recording's pace (times a speed) and moves through it as asked; JSON's
 //! goes as fast as it is read.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -53,7 +53,10 @@ pub fn spawn(
             let mut player = Player::new(recording, update_tx, damage);
             match pace {
                 Pace::AsFastAsRead => player.run_through(&command_rx),
-                Pace::Recorded => player.play(&command_rx),
+                Pace::Recorded => {
+                    player.files = Some(ProcessFiles::default());
+                    player.play(&command_rx)
+                }
             }
         })
         .expect("spawning the replay thread");
@@ -76,7 +79,8 @@ struct Player {
     latest: Arc<Snapshot>,
     /// The process drilled into, and what its events built since.
     watch: Option<u32>,
-    files: ProcessFiles,
+    /// Every process's files, for the screen's drill-down (not for JSON).
+    files: Option<ProcessFiles>,
     activity: Activity,
     /// An End item was read: the recording is whole.
     ended: bool,
@@ -100,7 +104,7 @@ impl Player {
             anchor: (Instant::now(), start),
             latest: Arc::new(Snapshot::default()),
             watch: None,
-            files: ProcessFiles::default(),
+            files: None,
             activity: Activity::new(start),
             ended: false,
             problem: None,
@@ -304,11 +308,19 @@ impl Player {
     fn apply(&mut self, item: Item) {
         match item {
             Item::Events(events) => {
+                // Every process's files, as a live run keeps them: drilled
+                // into later, a process shows what it opened before.
+                if let Some(files) = &mut self.files {
+                    for event in events.iter() {
+                        match event {
+                            Event::Open(open) => files.apply(open),
+                            Event::Fork(fork) if !fork.thread => files.forget(fork.pid),
+                            _ => {}
+                        }
+                    }
+                }
                 if let Some(pid) = self.watch {
                     for event in events.iter().filter(|e| crate::collect::concerns(e, pid)) {
-                        if let Event::Open(open) = event {
-                            self.files.apply(open);
-                        }
                         self.activity.record(event);
                     }
                 }
@@ -318,6 +330,11 @@ impl Player {
             }
             Item::Tick(snapshot) => {
                 self.at_ns = self.at_ns.max(snapshot.ts_ns);
+                // Processes the table no longer shows are forgotten.
+                if let Some(files) = &mut self.files {
+                    let shown: HashSet<u32> = snapshot.processes.iter().map(|p| p.pid).collect();
+                    files.keep_only(|pid| shown.contains(&pid));
+                }
                 self.latest = snapshot;
                 let shown = self.with_watched();
                 let _ = self.updates.send(Update::Tick(shown));
@@ -338,7 +355,7 @@ impl Player {
         snapshot.watched = self.watch.map(|pid| Watched {
             pid,
             since_ns: self.activity.since_ns,
-            files: self.files.of(pid),
+            files: self.files.as_ref().map(|f| f.of(pid)).unwrap_or_default(),
             connections: snapshot
                 .connections
                 .iter()
@@ -357,7 +374,6 @@ impl Player {
             Command::Watch { pid, .. } => {
                 if self.watch != pid {
                     self.watch = pid;
-                    self.files = ProcessFiles::default();
                     self.activity = Activity::new(self.at_ns);
                 }
                 let _ = self.updates.send(Update::Watching(pid));
@@ -424,7 +440,9 @@ impl Player {
         let t = t.clamp(start, end);
         self.pending.clear();
         self.problem = None;
-        self.files = ProcessFiles::default();
+        if let Some(files) = &mut self.files {
+            *files = ProcessFiles::default();
+        }
         self.at_ns = start;
         let blocks = &self.recording.blocks;
         match blocks.iter().rposition(|b| b.ticked && b.last_ns <= t) {

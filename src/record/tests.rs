@@ -403,3 +403,70 @@ fn a_full_recording_rotates_and_each_part_starts_with_a_snapshot() {
         "a part starts at its snapshot"
     );
 }
+
+/// A symbolic link planted at the path after `create`'s check (a race)
+/// is not followed by the create itself, dangling or not: nothing is
+/// written through it, and no file is made where it points.
+#[test]
+fn a_link_planted_after_the_check_is_not_followed() {
+    let target = TempFile::new("planted-target");
+    let dangling = TempFile::new("planted-nothing");
+    let link = TempFile::new("planted.rec");
+    std::fs::write(&target.0, "keep").unwrap();
+    for to in [&target.0, &dangling.0] {
+        let _ = std::fs::remove_file(&link.0);
+        std::os::unix::fs::symlink(to, &link.0).unwrap();
+        let err = writer::create_new(&link.0).expect_err("a link is refused");
+        assert!(format!("{err:#}").contains("exists"), "{err:#}");
+    }
+    assert_eq!(std::fs::read_to_string(&target.0).unwrap(), "keep");
+    assert!(
+        std::fs::symlink_metadata(&dangling.0).is_err(),
+        "nothing made where it points"
+    );
+}
+
+/// Drilled into once played, a process lists the files its recorded events
+/// opened before: a replay keeps every process's files, as a live run does.
+#[test]
+fn a_process_drilled_into_late_lists_the_files_it_opened_before() {
+    use crate::collect::{Command, Playback, Update};
+    let file = TempFile::new("late-drill");
+    recording(&file, 3, None);
+    let recording = Recording::open(&file.0).unwrap();
+    let (thread, commands, updates) =
+        super::replay::spawn(recording, super::replay::Pace::Recorded, Default::default());
+    for _ in 0..10 {
+        commands.send(Command::Playback(Playback::Faster)).unwrap();
+    }
+    let next = || {
+        updates
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("an update within 10 s")
+    };
+    loop {
+        if let Update::Notice { text, .. } = next()
+            && text.contains("end of the recording")
+        {
+            break;
+        }
+    }
+    let watch = Command::Watch {
+        pid: Some(200),
+        follow: false,
+    };
+    commands.send(watch).unwrap();
+    let files = loop {
+        if let Update::Tick(shown) = next()
+            && let Some(watched) = &shown.watched
+        {
+            break watched.files.clone();
+        }
+    };
+    // PID 200 was forked anew each second: its files since the last fork.
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].path, "/etc/\\xfe");
+    assert_eq!((files[0].opens, files[0].errors), (1, 1));
+    commands.send(Command::Stop).unwrap();
+    thread.join().unwrap();
+}

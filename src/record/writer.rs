@@ -254,10 +254,9 @@ impl Drop for Recorder {
     }
 }
 
-/// Creates PATH anew, ours and readable by us only: a regular file there
-/// before is replaced (not written into: its owner and mode would stay);
-/// a symbolic link, a device or anything else is refused, not followed.
-fn create(path: &Path) -> Result<File> {
+/// Whether PATH can be recorded to, as `create` will find it: nothing or
+/// a regular file there, in a directory that is one. Nothing is changed.
+pub fn check(path: &Path) -> Result<()> {
     if let Ok(there) = std::fs::symlink_metadata(path) {
         let kind = there.file_type();
         if kind.is_symlink() {
@@ -269,13 +268,36 @@ fn create(path: &Path) -> Result<File> {
         if !kind.is_file() {
             bail!("{} is not a regular file: record to a file", path.display());
         }
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => bail!(
+            "creating {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ),
+        Err(err) => bail!("creating {}: {}: {err}", path.display(), dir.display()),
+    }
+}
+
+/// Creates PATH anew, ours and readable by us only: a regular file there
+/// before is replaced (not written into: its owner and mode would stay);
+/// a symbolic link, a device or anything else is refused, not followed.
+fn create(path: &Path) -> Result<File> {
+    check(path)?;
+    if std::fs::symlink_metadata(path).is_ok() {
         std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
     }
     create_new(path)
 }
 
 /// Creates PATH, which must not exist.
-fn create_new(path: &Path) -> Result<File> {
+pub(super) fn create_new(path: &Path) -> Result<File> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

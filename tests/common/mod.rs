@@ -100,11 +100,21 @@ pub fn unique(prefix: &str) -> String {
 /// exit program (its record is counted lost).
 static FLOOD: RwLock<()> = RwLock::new(());
 
-enum FloodGuard {
+pub enum FloodGuard {
     Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
     Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
     /// Beside a tracer of the same test, which holds the lock alone.
     Beside,
+}
+
+/// For a test that runs the tool itself rather than through `Tracer`: the
+/// lock `Tracer` takes, shared or (ALONE) alone, held until dropped.
+#[allow(dead_code)]
+pub fn hold_tracers(alone: bool) -> FloodGuard {
+    match alone {
+        true => FloodGuard::Alone(FLOOD.write().unwrap_or_else(|e| e.into_inner())),
+        false => FloodGuard::Shared(FLOOD.read().unwrap_or_else(|e| e.into_inner())),
+    }
 }
 
 /// A deadline's slack, scaled by SYSTRACE_TEST_SLOWDOWN (1 unless set):
