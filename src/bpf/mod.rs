@@ -174,8 +174,9 @@ fn await_pidns_level(bss: &types::bss) -> Result<()> {
     bail!("the kernel programs never saw this PID namespace's level")
 }
 
-/// The programs attached on demand, by name.
+/// The program attached last, by name.
 const SYS_ENTER: &str = "sys_enter";
+/// The programs attached on demand, by name.
 const TRACE_EXIT: &str = "trace_exit";
 const ERRORS_EXIT: &str = "errors_exit";
 
