@@ -94,10 +94,11 @@ pub fn unique(prefix: &str) -> String {
 /// Tracers of tests running in parallel see each other's events: a test
 /// that floods the machine takes this for writing, so that no other tracer
 /// loses its own test's records in the flood. So does a test whose program
-/// sleeps in a traced call (a server in accept): where exits are taken by
-/// fexit, another tracer starting or stopping meanwhile rebuilds the
-/// function's trampoline, and the kernel then skips the sleeping call's
-/// exit program (its record is counted lost).
+/// has traced calls in flight (a server asleep in accept, execs in a loop)
+/// and wants none lost: where exits are taken by fexit, another tracer
+/// starting or stopping meanwhile rebuilds the functions' trampolines, and
+/// the kernel then skips those calls' exit programs (their records are
+/// counted lost).
 static FLOOD: RwLock<()> = RwLock::new(());
 
 pub enum FloodGuard {
