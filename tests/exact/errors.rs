@@ -11,6 +11,19 @@ fn error_map(value: &Value) -> ErrorMap {
     serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("errors {value}: {e}"))
 }
 
+/// MAP without the futex waits that failed with EAGAIN: a thread joining
+/// another waits on a word the other may change first, a race of timing
+/// (strace's slowing makes it likelier), not a failure of the program.
+fn without_join_races(mut map: ErrorMap) -> ErrorMap {
+    if let Some(futex) = map.get_mut("futex") {
+        futex.remove("EAGAIN");
+        if futex.is_empty() {
+            map.remove("futex");
+        }
+    }
+    map
+}
+
 /// The failed calls in an `strace -f` output, by syscall and errno.
 fn strace_failures(text: &str) -> ErrorMap {
     let mut map = ErrorMap::new();
@@ -61,7 +74,7 @@ fn failed_calls_are_counted_per_syscall_and_errno_as_strace_sees_them() {
         .status()
         .expect("running strace");
     assert!(status.success());
-    let expected = strace_failures(&std::fs::read_to_string(&trace).unwrap());
+    let expected = without_join_races(strace_failures(&std::fs::read_to_string(&trace).unwrap()));
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(expected["openat"]["ENOENT"], 2 * N, "strace: {expected:?}");
 
@@ -76,14 +89,13 @@ fn failed_calls_are_counted_per_syscall_and_errno_as_strace_sees_them() {
         "openat": {"ENOENT": N}, "close": {"EBADF": N}, "i386:open": {"ENOENT": N}
     }))
     .unwrap();
-    let first_round = |r: &Value| {
-        r["type"] == "rates"
-            && r["processes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|p| p["pid"] == pid && error_map(&p["errors"]) == round)
-    };
+    let first_round =
+        |r: &Value| {
+            r["type"] == "rates"
+                && r["processes"].as_array().into_iter().flatten().any(|p| {
+                    p["pid"] == pid && without_join_races(error_map(&p["errors"])) == round
+                })
+        };
     let (seen, found) = tracer.records_until(Duration::from_secs(30), first_round);
     let running: Vec<&Value> = seen
         .iter()
@@ -104,7 +116,7 @@ fn failed_calls_are_counted_per_syscall_and_errno_as_strace_sees_them() {
         .filter(|e| e["pid"] == pid)
         .collect();
     assert_eq!(ended.len(), 1, "its final counts, once: {ended:?}");
-    let counted = error_map(&ended[0]["errors"]);
+    let counted = without_join_races(error_map(&ended[0]["errors"]));
     let both_rounds: ErrorMap = round
         .iter()
         .map(|(call, errnos)| {
