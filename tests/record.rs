@@ -451,12 +451,7 @@ fn a_recording_replaces_only_a_regular_file() {
     // record came out.
     let missing = dir.join("no-such-dir").join("x.rec");
     for (path, said) in [(&link, "symbolic link"), (&missing, "creating")] {
-        let out = Command::new(BIN)
-            .args(["--json", "--duration", "1", "--record"])
-            .arg(path)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = record_a_second_with(path, &["--json"]);
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         assert!(one_line(&out).contains(said), "{out:?}");
         assert!(out.stdout.is_empty(), "{out:?}");
@@ -484,7 +479,13 @@ fn a_recording_replaces_only_a_regular_file() {
 
 /// `systrace-top --record PATH --duration 1`, to its end.
 fn record_a_second(path: &Path) -> Output {
+    record_a_second_with(path, &[])
+}
+
+/// The same, with ARGS too.
+fn record_a_second_with(path: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
+        .args(args)
         .arg("--record")
         .arg(path)
         .args(["--duration", "1"])

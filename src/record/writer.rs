@@ -255,8 +255,9 @@ impl Drop for Recorder {
 }
 
 /// Whether PATH can be recorded to, as `create` will find it: nothing or
-/// a regular file there, in a directory that is one. Nothing is changed.
-pub fn check(path: &Path) -> Result<()> {
+/// a regular file there (true), in a directory that is one. Nothing is
+/// changed.
+pub fn check(path: &Path) -> Result<bool> {
     if let Ok(there) = std::fs::symlink_metadata(path) {
         let kind = there.file_type();
         if kind.is_symlink() {
@@ -268,14 +269,14 @@ pub fn check(path: &Path) -> Result<()> {
         if !kind.is_file() {
             bail!("{} is not a regular file: record to a file", path.display());
         }
-        return Ok(());
+        return Ok(true);
     }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) if meta.is_dir() => Ok(false),
         Ok(_) => bail!(
             "creating {}: {} is not a directory",
             path.display(),
@@ -289,8 +290,7 @@ pub fn check(path: &Path) -> Result<()> {
 /// before is replaced (not written into: its owner and mode would stay);
 /// a symbolic link, a device or anything else is refused, not followed.
 fn create(path: &Path) -> Result<File> {
-    check(path)?;
-    if std::fs::symlink_metadata(path).is_ok() {
+    if check(path)? {
         std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
     }
     create_new(path)

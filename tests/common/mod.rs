@@ -108,9 +108,8 @@ pub enum FloodGuard {
     Beside,
 }
 
-/// For a test that runs the tool itself rather than through `Tracer`: the
-/// lock `Tracer` takes, shared or (ALONE) alone, held until dropped.
-#[allow(dead_code)]
+/// The lock a tracer holds, shared or (ALONE) alone, until dropped: taken
+/// by `Tracer`, and by a test that runs the tool itself.
 pub fn hold_tracers(alone: bool) -> FloodGuard {
     match alone {
         true => FloodGuard::Alone(FLOOD.write().unwrap_or_else(|e| e.into_inner())),
@@ -146,14 +145,12 @@ pub struct Tracer {
 impl Tracer {
     /// Starts the tracer and waits for its start record.
     pub fn start(args: &[&str]) -> Tracer {
-        let guard = FloodGuard::Shared(FLOOD.read().unwrap_or_else(|e| e.into_inner()));
-        Self::start_with(args, guard)
+        Self::start_with(args, hold_tracers(false))
     }
 
     /// Like `start`, with no other tracer running: for a test that floods.
     pub fn start_alone(args: &[&str]) -> Tracer {
-        let guard = FloodGuard::Alone(FLOOD.write().unwrap_or_else(|e| e.into_inner()));
-        Self::start_with(args, guard)
+        Self::start_with(args, hold_tracers(true))
     }
 
     /// A second tracer, beside this one, which must have started alone.
@@ -168,8 +165,7 @@ impl Tracer {
 
     /// Like `start`, with these environment variables.
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Tracer {
-        let guard = FloodGuard::Shared(FLOOD.read().unwrap_or_else(|e| e.into_inner()));
-        Self::start_full(args, env, guard)
+        Self::start_full(args, env, hold_tracers(false))
     }
 
     fn start_with(args: &[&str], flood: FloodGuard) -> Tracer {
